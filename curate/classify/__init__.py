@@ -1,0 +1,1 @@
+"""Quality and domain classifiers: recipes, fastText and scikit-learn backends, model cards."""

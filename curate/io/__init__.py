@@ -1,0 +1,1 @@
+"""Readers that stream Arrow batches, and atomic writers."""

@@ -1,0 +1,1 @@
+"""Tokenizers, Megatron .bin/.idx shards, verification and inspection."""

@@ -1,0 +1,1 @@
+"""Signal families: each adds columns to a batch of documents (annotate once, select many times)."""

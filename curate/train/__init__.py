@@ -1,0 +1,1 @@
+"""The pre-training step: shard loader, objectives, proxy models, trainer, ablations."""
