@@ -1,0 +1,91 @@
+"""RunContext: what every stage gets — the config, the run directory layout, the executor, the seed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from curate.config import PipelineConfig, SourceConfig, expand_source
+from curate.exec.base import Executor
+from curate.signals.base import SignalContext
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".zst", ".zstd", ".jsonl", ".json", ".parquet", ".txt", ".warc", ".wet"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "input"
+
+
+@dataclass
+class InputFile:
+    source: SourceConfig
+    index: int  # position in the source's sorted file list
+    path: Path
+
+    @property
+    def key(self) -> str:
+        """Stable name of this file's outputs and task: `<source>/<NNNNN>-<stem>`."""
+        return f"{self.source.name}/{self.index:05d}-{_stem(self.path)}"
+
+
+@dataclass
+class RunContext:
+    cfg: PipelineConfig
+    run_dir: Path
+    root: Path  # relative paths in the YAML resolve here
+    executor: Executor
+    config_path: Path | None = None
+    strict: bool = False
+    progress: bool = True
+    _inputs: list[InputFile] | None = field(default=None, repr=False)
+
+    @property
+    def seed(self) -> int:
+        return self.cfg.seed
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.cfg.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def inputs(self) -> list[InputFile]:
+        """Every input file of every source, in a stable order (sources as listed, files sorted)."""
+        if self._inputs is None:
+            self._inputs = [InputFile(src, i, p) for src in self.cfg.sources for i, p in enumerate(expand_source(src, self.root))]
+        return self._inputs
+
+    def signal_context(self) -> SignalContext:
+        return SignalContext(root=self.root, seed=self.seed)
+
+    # ---- layout (docs/internals.md) ----
+    def annotated_path(self, f: InputFile) -> Path:
+        return self.run_dir / "annotated" / f"{f.key}.parquet"
+
+    def quarantine_path(self, f: InputFile) -> Path:
+        return self.run_dir / "quarantine" / f"{f.key}.jsonl"
+
+    def selected_path(self, f: InputFile) -> Path:
+        return self.run_dir / "selected" / f"{f.key}.parquet"
+
+    def annotated_files(self) -> list[tuple[InputFile, Path]]:
+        return [(f, self.annotated_path(f)) for f in self.inputs() if self.annotated_path(f).exists()]
+
+    def selected_files(self, source: str) -> list[Path]:
+        """Kept documents of one source (Parquet, columns id, text, source, role, ...), in task order."""
+        return [self.selected_path(f) for f in self.inputs() if f.source.name == source and self.selected_path(f).exists()]
+
+    @property
+    def dedup_dir(self) -> Path:
+        return self.run_dir / "dedup"
+
+    @property
+    def tokens_dir(self) -> Path:
+        return self.run_dir / "tokens"
+
+    @property
+    def shards_dir(self) -> Path:
+        return self.run_dir / "shards"

@@ -1,0 +1,90 @@
+"""Tasks, completion markers and the executor interface shared by the local pool and Ray.
+
+A task is one unit of restartable work (usually one input file). It is finished iff its marker
+`RUN/_markers/<stage>/<task id>.json` exists; the marker holds the task's result (a JSON-able dict
+of stats), so a resumed run skips the task and still reports identical stats.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from curate.io.atomic import read_json, write_json
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str  # stable across runs, unique within a stage; safe as a file name
+    fn: Callable[..., dict]  # a top-level function (picklable by reference)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    weight: float = 1.0  # e.g. input bytes, for progress bars
+
+
+def marker_path(run_dir: Path, stage: str, task_id: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task_id)
+    return Path(run_dir) / "_markers" / stage / f"{safe}.json"
+
+
+def read_marker(run_dir: Path, stage: str, task_id: str) -> dict | None:
+    p = marker_path(run_dir, stage, task_id)
+    if not p.exists():
+        return None
+    try:
+        return read_json(p)
+    except Exception:  # a corrupt marker means "not finished"
+        return None
+
+
+def write_marker(run_dir: Path, stage: str, task_id: str, result: dict) -> None:
+    write_json(marker_path(run_dir, stage, task_id), result)
+
+
+def run_task(task: Task) -> dict:
+    """Run a task's function; used inside worker processes (local pool and Ray)."""
+    return task.fn(**task.kwargs)
+
+
+class TaskFailed(Exception):
+    def __init__(self, task_id: str, detail: str):
+        self.task_id = task_id
+        self.detail = detail
+        super().__init__(f"task {task_id} failed: {detail}")
+
+
+class Executor:
+    """Runs a stage's tasks, skipping finished ones; subclasses say how work is spread."""
+
+    name = "base"
+
+    def __init__(self, run_dir: Path, workers: int = 1, progress: bool = True, retries: int = 0):
+        self.run_dir = Path(run_dir)
+        self.workers = max(1, int(workers))
+        self.progress = progress
+        self.retries = retries
+
+    def map(self, stage: str, tasks: list[Task], desc: str | None = None, unit: str = "task") -> list[dict]:
+        ids = [t.id for t in tasks]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate task ids in stage {stage}")
+        results: dict[str, dict] = {}
+        todo = []
+        for t in tasks:
+            done = read_marker(self.run_dir, stage, t.id)
+            if done is not None:
+                results[t.id] = done
+            else:
+                todo.append(t)
+        if todo:
+            for task, result in self._run(stage, todo, desc or stage, skipped=len(tasks) - len(todo)):
+                write_marker(self.run_dir, stage, task.id, result)
+                results[task.id] = result
+        return [results[i] for i in ids]
+
+    def _run(self, stage: str, tasks: list[Task], desc: str, skipped: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass

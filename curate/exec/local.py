@@ -1,0 +1,62 @@
+"""The default executor: a local process pool, one task per input file."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from tqdm import tqdm
+
+from curate.exec.base import Executor, Task, TaskFailed, run_task
+
+
+def _init_worker():
+    # each worker is one process: keep native thread pools from oversubscribing the cores
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class LocalExecutor(Executor):
+    name = "local"
+
+    def _run(self, stage: str, tasks: list[Task], desc: str, skipped: int):
+        total = sum(t.weight for t in tasks)
+        bar = tqdm(total=total, desc=f"{desc} ({len(tasks)} tasks, {skipped} done before)", unit="B" if total > len(tasks) else "task",
+                   unit_scale=True, disable=not self.progress, leave=False, dynamic_ncols=True)
+        try:
+            if self.workers == 1 or len(tasks) == 1:
+                for t in tasks:
+                    yield t, self._attempt(t)
+                    bar.update(t.weight)
+                return
+            ctx = mp.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx, initializer=_init_worker) as pool:
+                pending = {pool.submit(run_task, t): (t, 0) for t in tasks}
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        t, attempt = pending.pop(fut)
+                        try:
+                            result = fut.result()
+                        except Exception as exc:  # retry, then report with the task (= file) named
+                            if attempt < self.retries:
+                                pending[pool.submit(run_task, t)] = (t, attempt + 1)
+                                continue
+                            raise TaskFailed(t.id, f"{type(exc).__name__}: {exc}") from exc
+                        bar.update(t.weight)
+                        yield t, result
+        finally:
+            bar.close()
+
+    def _attempt(self, t: Task) -> dict:
+        for attempt in range(self.retries + 1):
+            try:
+                return run_task(t)
+            except Exception as exc:
+                if attempt >= self.retries:
+                    if hasattr(exc, "where"):  # a CurateError already names its file/line
+                        raise
+                    raise TaskFailed(t.id, f"{type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")
