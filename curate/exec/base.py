@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from curate.errors import CurateError
 from curate.io.atomic import read_json, write_json
 
 
@@ -47,11 +48,24 @@ def run_task(task: Task) -> dict:
     return task.fn(**task.kwargs)
 
 
-class TaskFailed(Exception):
-    def __init__(self, task_id: str, detail: str):
+class TaskFailed(CurateError):
+    """A task raised; the message names the task (= input file) and where its traceback was saved."""
+
+    def __init__(self, task_id: str, detail: str, log: Path | None = None):
         self.task_id = task_id
         self.detail = detail
-        super().__init__(f"task {task_id} failed: {detail}")
+        super().__init__(f"task {task_id} failed: {detail}", where=str(log) if log else None,
+                         fix="read the traceback in that file; fix the input or config, then rerun the same command to resume")
+
+
+def save_failure(run_dir: Path, stage: str, task_id: str, exc: BaseException) -> Path:
+    """Write the full traceback of a failed task beside the markers and return its path."""
+    import traceback
+
+    path = marker_path(run_dir, stage, task_id).with_suffix(".failed.txt")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    return path
 
 
 class Executor:

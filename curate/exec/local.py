@@ -8,7 +8,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from tqdm import tqdm
 
-from curate.exec.base import Executor, Task, TaskFailed, run_task
+from curate.errors import CurateError
+from curate.exec.base import Executor, Task, TaskFailed, run_task, save_failure
 
 
 def _init_worker():
@@ -28,7 +29,7 @@ class LocalExecutor(Executor):
         try:
             if self.workers == 1 or len(tasks) == 1:
                 for t in tasks:
-                    yield t, self._attempt(t)
+                    yield t, self._attempt(stage, t)
                     bar.update(t.weight)
                 return
             ctx = mp.get_context("spawn")
@@ -44,19 +45,21 @@ class LocalExecutor(Executor):
                             if attempt < self.retries:
                                 pending[pool.submit(run_task, t)] = (t, attempt + 1)
                                 continue
-                            raise TaskFailed(t.id, f"{type(exc).__name__}: {exc}") from exc
+                            if isinstance(exc, CurateError):
+                                raise exc from None
+                            raise TaskFailed(t.id, f"{type(exc).__name__}: {exc}", save_failure(self.run_dir, stage, t.id, exc)) from None
                         bar.update(t.weight)
                         yield t, result
         finally:
             bar.close()
 
-    def _attempt(self, t: Task) -> dict:
+    def _attempt(self, stage: str, t: Task) -> dict:
         for attempt in range(self.retries + 1):
             try:
                 return run_task(t)
+            except CurateError:  # already names its file/line and a fix
+                raise
             except Exception as exc:
                 if attempt >= self.retries:
-                    if hasattr(exc, "where"):  # a CurateError already names its file/line
-                        raise
-                    raise TaskFailed(t.id, f"{type(exc).__name__}: {exc}") from exc
+                    raise TaskFailed(t.id, f"{type(exc).__name__}: {exc}", save_failure(self.run_dir, stage, t.id, exc)) from None
         raise AssertionError("unreachable")

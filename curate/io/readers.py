@@ -1,0 +1,371 @@
+"""Streaming readers: every format yields Arrow tables of at most `batch_size` documents.
+
+Memory stays bounded by the batch size and `max_doc_bytes`: a JSONL line longer than the limit is
+skipped in chunks (never held whole) and quarantined, like every other bad record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from curate import schema
+from curate.errors import InputError
+from curate.io.quarantine import Quarantine
+
+CHUNK = 1 << 20
+
+
+@dataclass
+class ReadSpec:
+    """What a reader needs to know about its source."""
+
+    source: str
+    role: str
+    text_field: str = "text"
+    id_field: str | None = "id"
+    max_doc_bytes: int = 8_000_000
+    batch_size: int = 2048
+    display: str = ""  # file name as shown in quarantine records and errors
+
+
+class _Batcher:
+    """Accumulates documents column-wise and emits Arrow tables."""
+
+    def __init__(self, spec: ReadSpec, file: str):
+        self.spec, self.file = spec, file
+        self.ids: list[str] = []
+        self.texts: list[str] = []
+        self.lines: list[int] = []
+
+    def add(self, doc_id: str | None, text: str, line: int) -> None:
+        if doc_id is None:
+            doc_id = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        self.ids.append(doc_id)
+        self.texts.append(text)
+        self.lines.append(line)
+
+    def full(self) -> bool:
+        return len(self.ids) >= self.spec.batch_size
+
+    def flush(self) -> pa.Table | None:
+        if not self.ids:
+            return None
+        n = len(self.ids)
+        t = pa.table(
+            {
+                schema.ID: pa.array(self.ids, pa.string()),
+                schema.TEXT: pa.array(self.texts, pa.large_string()),
+                schema.SOURCE: pa.array([self.spec.source] * n, pa.string()),
+                schema.ROLE: pa.array([self.spec.role] * n, pa.string()),
+                schema.FILE: pa.array([self.file] * n, pa.string()),
+                schema.LINE: pa.array(self.lines, pa.int64()),
+            },
+            schema=schema.BASE_SCHEMA,
+        )
+        self.ids, self.texts, self.lines = [], [], []
+        return t
+
+
+def detect_format(path: Path) -> str:
+    name = path.name.lower()
+    if path.is_dir():
+        return "hf" if (path / "dataset_info.json").exists() or (path / "state.json").exists() else "text"
+    for ext, fmt in ((".parquet", "parquet"), (".txt", "text"), (".warc", "warc"), (".warc.gz", "warc"), (".wet", "warc"), (".wet.gz", "warc")):
+        if name.endswith(ext):
+            return fmt
+    if any(name.endswith(e) for e in (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson", ".ndjson.gz")):
+        return "jsonl"
+    raise InputError(
+        f"cannot tell the format of {path.name}",
+        where=str(path),
+        fix="set `format:` on the source (jsonl, parquet, text, hf, warc) or use a known extension (.jsonl[.gz|.zst], .parquet, .txt, .warc[.gz])",
+    )
+
+
+def open_maybe_compressed(path: Path) -> io.BufferedIOBase:
+    name = path.name.lower()
+    raw = open(path, "rb")
+    if name.endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if name.endswith((".zst", ".zstd")):
+        return io.BufferedReader(_ZstdRaw(raw), CHUNK)
+    return io.BufferedReader(raw, CHUNK)
+
+
+class _ZstdRaw(io.RawIOBase):
+    """Streaming zstd decoding (multi-frame) that raises on a truncated last frame.
+
+    zstandard's stream_reader ends quietly on truncation; a truncated file must be reported.
+    """
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.dctx = zstandard.ZstdDecompressor()
+        self.obj = self.dctx.decompressobj()
+        self.buf = b""
+        self.in_frame = False
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        while not self.buf:
+            chunk = self.raw.read(CHUNK)
+            if not chunk:
+                if self.in_frame:
+                    raise EOFError("zstd stream ended before the end of its frame (truncated file)")
+                return 0
+            while chunk:
+                self.in_frame = True
+                self.buf += self.obj.decompress(chunk)
+                if self.obj.eof:
+                    chunk = self.obj.unused_data
+                    self.obj = self.dctx.decompressobj()
+                    self.in_frame = False
+                else:
+                    chunk = b""
+        n = min(len(b), len(self.buf))
+        b[:n] = self.buf[:n]
+        self.buf = self.buf[n:]
+        return n
+
+    def close(self):
+        self.raw.close()
+        super().close()
+
+
+def _read_long_line(fh, limit: int) -> tuple[bytes, bool]:
+    """Read one line, keeping at most `limit` bytes; returns (prefix, complete)."""
+    line = fh.readline(limit + 1)
+    if len(line) <= limit or line.endswith(b"\n"):
+        return line, True
+    # too long: consume the rest in chunks without keeping it
+    while True:
+        chunk = fh.readline(CHUNK)
+        if not chunk or chunk.endswith(b"\n"):
+            return line[:limit], False
+
+
+def _doc_id(value) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
+    b = _Batcher(spec, spec.display or str(path))
+    lineno = 0
+    fh = open_maybe_compressed(path)
+    try:
+        while True:
+            try:
+                raw, complete = _read_long_line(fh, spec.max_doc_bytes)
+            except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
+                q.add(lineno + 1, "truncated or corrupt compressed file", detail=f"{type(exc).__name__}: {exc}; {lineno} lines read before it")
+                break
+            if not raw:
+                break
+            lineno += 1
+            if not complete:
+                q.add(lineno, "document larger than max_doc_bytes", raw[:200], detail=f"line exceeds {spec.max_doc_bytes} bytes; raise sources[].max_doc_bytes to keep such documents")
+                continue
+            if not raw.strip():
+                continue
+            try:
+                rec = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                reason = "invalid UTF-8" if "utf-8" in str(exc).lower() else "malformed JSON"
+                q.add(lineno, reason, raw, detail=str(exc))
+                continue
+            if not isinstance(rec, dict):
+                q.add(lineno, "record is not a JSON object", raw)
+                continue
+            text = rec.get(spec.text_field)
+            if text is None:
+                q.add(lineno, f"missing text field `{spec.text_field}`", raw, detail=f"keys: {sorted(rec)[:10]}")
+                continue
+            if not isinstance(text, str):
+                q.add(lineno, f"text field `{spec.text_field}` is not a string", raw)
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                q.add(lineno, "invalid UTF-8 (lone surrogate escape)", raw)
+                continue
+            b.add(_doc_id(rec.get(spec.id_field)) if spec.id_field else None, text, lineno)
+            if b.full():
+                yield b.flush()
+    finally:
+        fh.close()
+    t = b.flush()
+    if t is not None:
+        yield t
+
+
+def read_parquet(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:
+        q.add(0, "unreadable Parquet file", detail=f"{type(exc).__name__}: {exc}")
+        return
+    names = pf.schema_arrow.names
+    if spec.text_field not in names:
+        q.add(0, f"missing text field `{spec.text_field}`", detail=f"columns: {names}; set sources[].text_field")
+        return
+    ftype = pf.schema_arrow.field(spec.text_field).type
+    if not (pa.types.is_string(ftype) or pa.types.is_large_string(ftype)):
+        q.add(0, f"text field `{spec.text_field}` has type {ftype}, expected string", detail=f"{pf.metadata.num_rows} rows skipped")
+        return
+    cols = [spec.text_field] + ([spec.id_field] if spec.id_field and spec.id_field in names else [])
+    yield from _tables_from_batches((rb for rb in pf.iter_batches(batch_size=spec.batch_size, columns=cols)), spec, q, str(path))
+
+
+def _tables_from_batches(batches, spec: ReadSpec, q: Quarantine, display: str) -> Iterator[pa.Table]:
+    row = 0
+    for rb in batches:
+        b = _Batcher(spec, spec.display or display)
+        texts = rb.column(spec.text_field).to_pylist()
+        ids = rb.column(spec.id_field).to_pylist() if spec.id_field and spec.id_field in rb.schema.names else [None] * len(texts)
+        for i, (doc_id, text) in enumerate(zip(ids, texts)):
+            r = row + i + 1
+            if text is None:
+                q.add(r, f"missing text field `{spec.text_field}` (null)")
+            elif len(text) > spec.max_doc_bytes:
+                q.add(r, "document larger than max_doc_bytes", text[:200])
+            else:
+                b.add(_doc_id(doc_id), text, r)
+        row += len(texts)
+        t = b.flush()
+        if t is not None:
+            yield t
+
+
+def read_text_dir(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
+    """A single .txt file is one document; a folder yields one document per .txt file inside it."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*.txt") if p.is_file())
+    b = _Batcher(spec, spec.display or str(path))
+    for f in files:
+        if f.stat().st_size > spec.max_doc_bytes:
+            q.add(0, "document larger than max_doc_bytes", detail=str(f))
+            continue
+        data = f.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            q.add(0, "invalid UTF-8", data, detail=f"{f.name}: {exc}")
+            continue
+        doc_id = f.stem if path.is_file() else str(f.relative_to(path).with_suffix(""))
+        b.add(doc_id, text, 0)
+        if b.full():
+            yield b.flush()
+    t = b.flush()
+    if t is not None:
+        yield t
+
+
+def read_hf_dataset(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
+    """A Hugging Face dataset saved with `save_to_disk`: Arrow stream files listed in state.json."""
+    state = path / "state.json"
+    if state.exists():
+        files = [path / f["filename"] for f in json.loads(state.read_text())["_data_files"]]
+    else:
+        files = sorted(path.glob("*.arrow"))
+    if not files:
+        q.add(0, "no Arrow data files in Hugging Face dataset folder", detail=str(path))
+        return
+
+    def batches():
+        for f in files:
+            with pa.memory_map(str(f)) as src:
+                try:
+                    reader = pa.ipc.open_stream(src)
+                except pa.ArrowInvalid:
+                    reader = pa.ipc.open_file(src)
+                    for i in range(reader.num_record_batches):
+                        yield reader.get_batch(i)
+                    continue
+                for rb in reader:
+                    yield rb
+
+    first = None
+    for rb in batches():
+        if first is None:
+            first = rb
+            if spec.text_field not in rb.schema.names:
+                q.add(0, f"missing text field `{spec.text_field}`", detail=f"columns: {rb.schema.names}")
+                return
+        yield from _tables_from_batches([rb], spec, q, str(path))
+
+
+def read_warc(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
+    """WARC responses (HTML -> text with resiliparse) and WET conversion records (plain text)."""
+    try:
+        from warcio.archiveiterator import ArchiveIterator
+    except ImportError:  # pragma: no cover - optional extra
+        raise InputError("WARC support needs the `warc` extra", where=str(path), fix="pip install 'curate[warc]'") from None
+    b = _Batcher(spec, spec.display or str(path))
+    n = 0
+    with open(path, "rb") as fh:
+        try:
+            for rec in ArchiveIterator(fh):
+                if rec.rec_type not in ("response", "conversion"):
+                    continue
+                n += 1
+                url = rec.rec_headers.get_header("WARC-Target-URI") or ""
+                rid = rec.rec_headers.get_header("WARC-Record-ID") or None
+                payload = rec.content_stream().read(spec.max_doc_bytes + 1)
+                if len(payload) > spec.max_doc_bytes:
+                    q.add(n, "document larger than max_doc_bytes", detail=url)
+                    continue
+                if rec.rec_type == "conversion":
+                    text = payload.decode("utf-8", errors="replace")
+                else:
+                    ctype = (rec.http_headers.get_header("Content-Type") if rec.http_headers else "") or ""
+                    if "html" not in ctype.lower():
+                        continue
+                    from resiliparse.extract.html2text import extract_plain_text
+                    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+                    html = bytes_to_str(payload, detect_encoding(payload))
+                    text = extract_plain_text(html, main_content=True)
+                if not text.strip():
+                    q.add(n, "empty text after HTML extraction", detail=url)
+                    continue
+                b.add(rid.strip("<>").replace("urn:uuid:", "") if rid else None, text, n)
+                if b.full():
+                    yield b.flush()
+        except Exception as exc:
+            q.add(n + 1, "truncated or corrupt WARC file", detail=f"{type(exc).__name__}: {exc}")
+    t = b.flush()
+    if t is not None:
+        yield t
+
+
+READERS = {
+    "jsonl": read_jsonl,
+    "parquet": read_parquet,
+    "text": read_text_dir,
+    "hf": read_hf_dataset,
+    "warc": read_warc,
+}
+
+
+def read_documents(path: Path, fmt: str, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
+    """Stream `path` as Arrow tables with the base schema; bad records go to `q`."""
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if path.is_file() and path.stat().st_size == 0:
+        return
+    yield from READERS[fmt](path, spec, q)

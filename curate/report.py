@@ -1,0 +1,172 @@
+"""report.md + PNG charts: the funnel (docs per stage and source), drop reasons, score histograms,
+dedup clusters and the mixture. Written from stats.json and the stored columns, never by re-running.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from curate.context import RunContext  # noqa: E402
+from curate.io.atomic import atomic_path, read_json, write_text  # noqa: E402
+
+HIST_COLUMNS = ("word_count", "mean_word_length", "alpha_word_fraction", "lang_score", "duplicate_line_fraction",
+                "punct_end_line_fraction")
+PNG_META = {"Software": None}  # no version/date stamp in the files
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata=PNG_META, bbox_inches="tight")
+    plt.close(fig)
+
+
+def funnel(stats: dict) -> dict[str, dict[str, int]]:
+    """docs per source at each step: read, after quarantine, after dedup+rules (selected)."""
+    rows: dict[str, dict[str, int]] = {}
+    for src, a in stats.get("annotate", {}).get("sources", {}).items():
+        rows[src] = {"read": a["docs_in"], "parsed": a["docs_out"]}
+    for src, s in stats.get("select", {}).get("sources", {}).items():
+        dups = sum(v for k, v in s["drops"].items() if k.endswith("_duplicate"))
+        rows.setdefault(src, {})["deduplicated"] = s["docs_in"] - dups
+        rows[src]["selected"] = s["docs_out"]
+    return rows
+
+
+def funnel_chart(rows: dict, path: Path) -> None:
+    steps = ["read", "parsed", "deduplicated", "selected"]
+    fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * max(1, len(rows))))
+    y = np.arange(len(rows))
+    h = 0.8 / len(steps)
+    for k, step in enumerate(steps):
+        vals = [rows[s].get(step, 0) for s in rows]
+        ax.barh(y + k * h, vals, height=h, label=step)
+    ax.set_yticks(y + 0.4 - h / 2, list(rows))
+    ax.invert_yaxis()
+    ax.set_xlabel("documents")
+    ax.set_title("Funnel: documents per source at each step")
+    ax.legend(loc="lower right", fontsize=8)
+    _save(fig, path)
+
+
+def histograms(ctx: RunContext, path: Path) -> list[str]:
+    files = [p for _, p in ctx.annotated_files()]
+    if not files:
+        return []
+    names = pq.ParquetFile(files[0]).schema_arrow.names
+    cols = [c for c in names if c in HIST_COLUMNS or c.endswith("_score") or (c.startswith("kw_") and c.endswith("_per_1k"))]
+    if not cols:
+        return []
+    data: dict[str, list] = {c: [] for c in cols}
+    for p in files:
+        t = pq.read_table(p, columns=cols)
+        for c in cols:
+            data[c].append(pc.cast(t.column(c), "float64").to_numpy(zero_copy_only=False))
+    n = len(cols)
+    ncol = 3
+    nrow = (n + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 2.6 * nrow), squeeze=False)
+    for ax, c in zip(axes.flat, cols):
+        v = np.concatenate(data[c])
+        v = v[np.isfinite(v)]
+        if c == "word_count" and len(v):
+            v = np.log10(np.maximum(v, 1))
+            ax.set_xlabel("log10(word_count)")
+        ax.hist(v, bins=40, color="#3b6ea8")
+        ax.set_title(c, fontsize=9)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle("Signal distributions over all annotated documents")
+    fig.tight_layout()
+    _save(fig, path)
+    return cols
+
+
+def mixture_chart(mixture: dict, path: Path) -> None:
+    keys = list(mixture.get("target", {}))
+    fig, ax = plt.subplots(figsize=(6, 3))
+    x = np.arange(len(keys))
+    ax.bar(x - 0.2, [mixture["target"][k] for k in keys], 0.4, label="target")
+    ax.bar(x + 0.2, [mixture.get("achieved", {}).get(k, 0) for k in keys], 0.4, label="achieved")
+    ax.set_xticks(x, keys)
+    ax.set_ylabel("share of tokens")
+    ax.set_title("Mixture: target vs achieved token shares")
+    ax.legend()
+    _save(fig, path)
+
+
+def write_report(ctx: RunContext, stats: dict) -> Path:
+    run = ctx.run_dir
+    lines = [f"# curate run report: {ctx.cfg.name}", "", f"Run directory: `{run}`  ", f"Seed: {ctx.seed}", ""]
+    rows = funnel(stats)
+    if rows:
+        funnel_chart(rows, run / "funnel.png")
+        lines += ["## Funnel", "", "![funnel](funnel.png)", "", "| source | read | parsed | after dedup | selected | kept % |", "|---|---:|---:|---:|---:|---:|"]
+        for src, r in rows.items():
+            kept = 100.0 * r.get("selected", 0) / r["read"] if r.get("read") else 0.0
+            lines.append(f"| {src} | {r.get('read', 0):,} | {r.get('parsed', 0):,} | {r.get('deduplicated', r.get('parsed', 0)):,} | {r.get('selected', 0):,} | {kept:.1f} |")
+        lines.append("")
+    ann = stats.get("annotate", {})
+    q = {k: v for s in ann.get("sources", {}).values() for k, v in s["quarantined"].items()}
+    if ann:
+        lines += ["## Quarantine", ""]
+        if q:
+            lines += ["Bad records were written to `quarantine/` with file, line and reason.", "", "| reason | records |", "|---|---:|"]
+            agg: dict[str, int] = {}
+            for s in ann["sources"].values():
+                for k, v in s["quarantined"].items():
+                    agg[k] = agg.get(k, 0) + v
+            lines += [f"| {k} | {v:,} |" for k, v in sorted(agg.items())]
+        else:
+            lines.append("No bad records.")
+        lines.append("")
+    sel = stats.get("select", {})
+    if sel:
+        lines += ["## Drops by reason (first rule failed)", "", "| source | " + "reason | docs |", "|---|---|---:|"]
+        for src, s in sel["sources"].items():
+            for k, v in sorted(s["drops"].items(), key=lambda kv: -kv[1]):
+                lines.append(f"| {src} | {k} | {v:,} |")
+        lines.append("")
+        t = sel["total"]
+        lines.append(f"Kept {t['docs_out']:,} of {t['docs_in']:,} documents ({t['bytes_out'] / 1e6:.2f} of {t['bytes_in'] / 1e6:.2f} MB of text).")
+        lines.append("")
+    cols = histograms(ctx, run / "signals.png")
+    if cols:
+        lines += ["## Signal distributions", "", "![signals](signals.png)", ""]
+    dd = stats.get("dedup")
+    if dd:
+        lines += ["## Deduplication", ""]
+        for k, v in dd.get("total", {}).items():
+            if not isinstance(v, dict):
+                lines.append(f"- {k}: {v:,}" if isinstance(v, int) else f"- {k}: {v}")
+        hist = dd.get("cluster_sizes") or dd.get("total", {}).get("cluster_sizes")
+        if hist:
+            lines += ["", "| cluster size | clusters |", "|---:|---:|"] + [f"| {k} | {v:,} |" for k, v in sorted(hist.items(), key=lambda kv: int(kv[0]))]
+        lines.append("")
+    tok = stats.get("tokenize")
+    if tok and "sources" in tok:
+        lines += ["## Tokens per source", "", "| source | documents | tokens (train) | tokens (held-out) |", "|---|---:|---:|---:|"]
+        for src, s in tok["sources"].items():
+            lines.append(f"| {src} | {s.get('documents', 0):,} | {s.get('tokens', 0):,} | {s.get('val_tokens', 0):,} |")
+        lines.append("")
+    mix_part = run / "shards" / "mixture.json"
+    if mix_part.exists():
+        m = read_json(mix_part).get("mixture", {})
+        if m.get("target"):
+            mixture_chart(m, run / "mixture.png")
+            lines += ["## Mixture", "", "![mixture](mixture.png)", "", "| key | target | achieved | tokens |", "|---|---:|---:|---:|"]
+            for k in m["target"]:
+                lines.append(f"| {k} | {m['target'][k]:.4f} | {m.get('achieved', {}).get(k, 0):.4f} | {m.get('tokens', {}).get(k, 0):,} |")
+            if m.get("epochs"):
+                lines += ["", "Epochs per source: " + ", ".join(f"{k} {v:.2f}" for k, v in m["epochs"].items())]
+            lines.append("")
+    path = run / "report.md"
+    write_text(path, "\n".join(lines) + "\n")
+    return path

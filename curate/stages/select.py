@@ -1,0 +1,187 @@
+"""Select: thresholds, expressions, top-k% and Pareto sampling over the stored signal columns.
+
+Cheap and re-runnable: it reads annotated Parquet, never recomputes a signal. A document is dropped
+by the first rule it fails (after dedup), and that rule's name is the drop reason in stats.json.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import xxhash
+
+from curate.config import RuleConfig, SelectConfig
+from curate.context import RunContext
+from curate.errors import ConfigError
+from curate.exec.base import Task
+from curate.expr import compile_expr, evaluate, names_in
+from curate.io.atomic import atomic_path
+
+STAGE = "select"
+HEAVY_COLUMNS = ("minhash",)  # not needed downstream of select
+
+
+def rule_columns(rule: RuleConfig) -> set[str]:
+    if rule.mode == "expr":
+        return names_in(rule.keep or rule.drop or "")
+    return {rule.column}
+
+
+def uniform_from_ids(ids: list[str], seed: int, salt: str) -> np.ndarray:
+    """A reproducible uniform(0,1] draw per document, from (seed, salt, id) — not from worker order."""
+    prefix = f"{seed}:{salt}:"
+    h = np.fromiter((xxhash.xxh64_intdigest((prefix + i).encode()) for i in ids), dtype=np.uint64, count=len(ids))
+    return ((h >> np.uint64(11)).astype(np.float64) + 1.0) / float(1 << 53)
+
+
+def rule_keep_mask(table: pa.Table, rule: RuleConfig, cutoff: float | None, seed: int, where: str) -> np.ndarray:
+    """Boolean numpy mask of documents the rule keeps (before source/role scoping)."""
+    if rule.mode == "expr":
+        expr = compile_expr(rule.keep or rule.drop, table.column_names, where=f"{where} rule `{rule.name}`")
+        mask = np.asarray(evaluate(table, expr).to_numpy(zero_copy_only=False), dtype=bool)
+        return mask if rule.keep is not None else ~mask
+    if rule.column not in table.column_names:
+        raise ConfigError(f"rule `{rule.name}` needs column `{rule.column}`, which the annotate stage did not produce",
+                          where=where, fix=f"add the signal that makes `{rule.column}` under annotate:, or fix the column name")
+    col = pc.fill_null(pc.cast(table.column(rule.column), pa.float64()), -np.inf).to_numpy()
+    if rule.mode == "threshold":
+        return col >= rule.threshold
+    if rule.mode == "top_fraction":
+        return col >= (cutoff if cutoff is not None else -np.inf)
+    if rule.mode == "pareto":
+        # GPT-3: keep iff np.random.pareto(alpha) > 1 - score. With Lomax X = U^(-1/alpha) - 1 this is
+        # U < (2 - score)^(-alpha); U comes from a hash of (seed, rule, id) so it is order-free.
+        u = uniform_from_ids(table.column("id").to_pylist(), seed, rule.name)
+        score = np.clip(np.nan_to_num(col, neginf=0.0), 0.0, 1.0)
+        return u < np.power(2.0 - score, -rule.alpha)
+    raise AssertionError(rule.mode)
+
+
+def scope_mask(table: pa.Table, rule: RuleConfig) -> np.ndarray:
+    m = np.ones(table.num_rows, dtype=bool)
+    if rule.sources is not None:
+        m &= pc.is_in(table.column("source"), value_set=pa.array(rule.sources)).to_numpy(zero_copy_only=False)
+    if rule.roles is not None:
+        m &= pc.is_in(table.column("role"), value_set=pa.array(rule.roles)).to_numpy(zero_copy_only=False)
+    return m
+
+
+def apply_rules(table: pa.Table, cfg: SelectConfig, cutoffs: dict, seed: int, dup_reasons: pa.Table | None,
+                where: str, upto: int | None = None) -> tuple[np.ndarray, Counter]:
+    """Alive mask after dedup and rules[:upto]; Counter of drop reasons."""
+    alive = np.ones(table.num_rows, dtype=bool)
+    reasons: Counter[str] = Counter()
+    if dup_reasons is not None and dup_reasons.num_rows:
+        idx = pc.index_in(table.column("id"), value_set=dup_reasons.column("id"))
+        hit = pc.is_valid(idx).to_numpy(zero_copy_only=False)
+        if hit.any():
+            alive &= ~hit
+            hit_reasons = dup_reasons.column("reason").take(pc.drop_null(idx))
+            for item in pc.value_counts(hit_reasons).to_pylist():
+                reasons[item["values"]] += item["counts"]
+    for rule in cfg.rules[:upto]:
+        keep = rule_keep_mask(table, rule, _cutoff(cutoffs, rule, table), seed, where)
+        drop = alive & scope_mask(table, rule) & ~keep
+        n = int(drop.sum())
+        if n:
+            reasons[rule.name] += n
+            alive &= ~drop
+    return alive, reasons
+
+
+def _cutoff(cutoffs: dict, rule: RuleConfig, table: pa.Table) -> float | None:
+    if rule.mode != "top_fraction":
+        return None
+    per = cutoffs.get(rule.name, {})
+    if rule.per_source:
+        srcs = set(table.column("source").to_pylist()) if table.num_rows else set()
+        # one file holds one source
+        return per.get(next(iter(srcs))) if srcs else None
+    return per.get("*")
+
+
+def load_dup_reasons(path: str | None, source: str) -> pa.Table | None:
+    """Ids of `source` that the dedup stage dropped, with their reason."""
+    if not path or not Path(path).exists():
+        return None
+    t = pq.read_table(path, columns=["id", "source", "reason"], filters=[("source", "==", source)])
+    return t.select(["id", "reason"]).combine_chunks()
+
+
+def select_file(*, annotated: str, out: str, source: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None) -> dict:
+    scfg = SelectConfig.model_validate(cfg)
+    pf = pq.ParquetFile(annotated)
+    cols = [c for c in pf.schema_arrow.names if c not in HEAVY_COLUMNS]
+    table = pf.read(columns=cols)
+    alive, reasons = apply_rules(table, scfg, cutoffs, seed, load_dup_reasons(drops, source) if scfg.drop_duplicates else None, where=annotated)
+    kept = table.filter(pa.array(alive))
+    with atomic_path(out) as tmp:
+        pq.write_table(kept, tmp, compression="zstd")
+    text_bytes = lambda t: int(pc.sum(pc.binary_length(t.column("text"))).as_py() or 0)  # noqa: E731
+    return {
+        "source": source,
+        "docs_in": table.num_rows,
+        "docs_out": kept.num_rows,
+        "bytes_in": text_bytes(table),
+        "bytes_out": text_bytes(kept),
+        "drops": dict(sorted(reasons.items())),
+    }
+
+
+def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
+    """Score cutoffs for top_fraction rules, over documents still alive when the rule applies."""
+    scfg = ctx.cfg.select
+    out: dict[str, dict[str, float]] = {}
+    for k, rule in enumerate(scfg.rules):
+        if rule.mode != "top_fraction":
+            continue
+        needed = {"id", "source", "role"} | rule_columns(rule)
+        for r in scfg.rules[:k]:
+            needed |= rule_columns(r)
+        values: dict[str, list[np.ndarray]] = {}
+        for f, path in ctx.annotated_files():
+            avail = pq.ParquetFile(path).schema_arrow.names
+            t = pq.read_table(path, columns=[c for c in needed if c in avail])
+            alive, _ = apply_rules(t, scfg, out, ctx.seed, load_dup_reasons(drops, f.source.name) if scfg.drop_duplicates else None, str(path), upto=k)
+            alive &= scope_mask(t, rule)
+            if rule.column not in t.column_names:
+                raise ConfigError(f"rule `{rule.name}` needs column `{rule.column}`", where=str(path))
+            v = pc.fill_null(pc.cast(t.column(rule.column), pa.float64()), -np.inf).to_numpy()[alive]
+            values.setdefault(f.source.name if rule.per_source else "*", []).append(v)
+        cut = {}
+        for key, chunks in values.items():
+            v = np.sort(np.concatenate(chunks))[::-1] if chunks else np.array([])
+            n_keep = int(np.ceil(rule.fraction * len(v)))
+            cut[key] = float(v[n_keep - 1]) if n_keep > 0 else float("inf")
+        out[rule.name] = cut
+    return out
+
+
+def run(ctx: RunContext) -> dict:
+    drops_path = ctx.dedup_dir / "drops.parquet"
+    drops = str(drops_path) if drops_path.exists() else None
+    cutoffs = compute_cutoffs(ctx, drops)
+    tasks = []
+    for f, path in ctx.annotated_files():
+        tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
+                          kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name,
+                                      cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops)))
+    results = ctx.executor.map(STAGE, tasks, desc="select")
+    sources: dict[str, dict] = {}
+    for r in results:
+        s = sources.setdefault(r["source"], {"docs_in": 0, "docs_out": 0, "bytes_in": 0, "bytes_out": 0, "drops": {}})
+        for k in ("docs_in", "docs_out", "bytes_in", "bytes_out"):
+            s[k] += r[k]
+        for k, v in r["drops"].items():
+            s["drops"][k] = s["drops"].get(k, 0) + v
+    total = {k: sum(s[k] for s in sources.values()) for k in ("docs_in", "docs_out", "bytes_in", "bytes_out")}
+    total["drops"] = {}
+    for s in sources.values():
+        for k, v in s["drops"].items():
+            total["drops"][k] = total["drops"].get(k, 0) + v
+    return {"sources": sources, "total": total, "cutoffs": cutoffs}
