@@ -1,0 +1,90 @@
+"""Ray executor: the same tasks as the local pool, scheduled as Ray tasks on a local or remote cluster.
+
+Outputs are byte-identical to the local executor because tasks are the same pure functions of
+their inputs, write to the same paths, and results are ordered by task, not by completion. On a
+multi-node cluster the run directory and the inputs must be on storage every node sees (NFS, a
+shared mount); the driver writes completion markers, so a rerun skips what any node finished.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tqdm import tqdm
+
+from curate.errors import ConfigError, CurateError
+from curate.exec.base import Executor, Task, TaskFailed, run_task, save_failure
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:  # pragma: no cover - optional extra
+        raise ConfigError("the Ray executor needs Ray", fix="pip install 'curate[ray]'") from None
+    return ray
+
+
+class RayExecutor(Executor):
+    name = "ray"
+
+    def __init__(self, run_dir: Path, workers: int = 1, progress: bool = True, address: str | None = None,
+                 retries: int = 0, num_cpus_per_task: float = 1.0):
+        super().__init__(run_dir, workers=workers, progress=progress, retries=retries)
+        ray = _ray()
+        self.started_here = False
+        if not ray.is_initialized():
+            env = {"env_vars": {"TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}}
+            if address:
+                ray.init(address=address, runtime_env=env, log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(num_cpus=self.workers, include_dashboard=False, runtime_env=env, log_to_driver=False,
+                         configure_logging=False)
+            self.started_here = True
+        self.num_cpus_per_task = num_cpus_per_task
+        self._remote = ray.remote(num_cpus=num_cpus_per_task, max_retries=retries, retry_exceptions=False)(run_task)
+
+    def _run(self, stage: str, tasks: list[Task], desc: str, skipped: int):
+        ray = _ray()
+        total = sum(t.weight for t in tasks)
+        bar = tqdm(total=total, desc=f"{desc} on Ray ({len(tasks)} tasks, {skipped} done before)", unit="B",
+                   unit_scale=True, disable=not self.progress, leave=False, dynamic_ncols=True)
+        # bound in-flight tasks so a huge stage does not flood the object store
+        limit = max(2 * self.workers, 4)
+        queue = list(tasks)
+        inflight: dict = {}
+        attempts: dict[str, int] = {}
+        try:
+            while queue or inflight:
+                while queue and len(inflight) < limit:
+                    t = queue.pop(0)
+                    inflight[self._remote.remote(t)] = t
+                done, _ = ray.wait(list(inflight), num_returns=1)
+                ref = done[0]
+                t = inflight.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except Exception as exc:
+                    cause = getattr(exc, "cause", None) or exc
+                    if isinstance(cause, CurateError):
+                        raise cause from None
+                    attempts[t.id] = attempts.get(t.id, 0) + 1
+                    if attempts[t.id] <= self.retries:
+                        queue.insert(0, t)
+                        continue
+                    raise TaskFailed(t.id, f"{type(cause).__name__}: {cause}", save_failure(self.run_dir, stage, t.id, cause)) from None
+                bar.update(t.weight)
+                yield t, result
+        finally:
+            bar.close()
+            for ref in inflight:
+                ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        if self.started_here:
+            _ray().shutdown()
+
+
+def cluster_cpus() -> int:
+    ray = _ray()
+    return int(ray.cluster_resources().get("CPU", os.cpu_count() or 1))
