@@ -80,7 +80,7 @@ def test_pareto_matches_gpt3_keep_probability_and_is_seeded():
 
 def test_duplicates_dropped_first_with_their_reason():
     t = table(8)
-    dups = pa.table({"id": ["d1", "d5"], "reason": ["exact_duplicate", "near_duplicate"]})
+    dups = pa.table({"row": [1, 5], "reason": ["exact_duplicate", "near_duplicate"]})
     cfg = SelectConfig(rules=[RuleConfig(name="all", drop="word_count >= 0")])
     alive, reasons = apply_rules(t, cfg, {}, 0, dups, "t")
     assert reasons == {"exact_duplicate": 1, "near_duplicate": 1, "all": 6}

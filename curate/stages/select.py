@@ -77,13 +77,10 @@ def apply_rules(table: pa.Table, cfg: SelectConfig, cutoffs: dict, seed: int, du
     alive = np.ones(table.num_rows, dtype=bool)
     reasons: Counter[str] = Counter()
     if dup_reasons is not None and dup_reasons.num_rows:
-        idx = pc.index_in(table.column("id"), value_set=dup_reasons.column("id"))
-        hit = pc.is_valid(idx).to_numpy(zero_copy_only=False)
-        if hit.any():
-            alive &= ~hit
-            hit_reasons = dup_reasons.column("reason").take(pc.drop_null(idx))
-            for item in pc.value_counts(hit_reasons).to_pylist():
-                reasons[item["values"]] += item["counts"]
+        rows = dup_reasons.column("row").to_numpy()
+        alive[rows] = False
+        for item in pc.value_counts(dup_reasons.column("reason")).to_pylist():
+            reasons[item["values"]] += item["counts"]
     for rule in cfg.rules[:upto]:
         keep = rule_keep_mask(table, rule, _cutoff(cutoffs, rule, table), seed, where)
         drop = alive & scope_mask(table, rule) & ~keep
@@ -105,20 +102,20 @@ def _cutoff(cutoffs: dict, rule: RuleConfig, table: pa.Table) -> float | None:
     return per.get("*")
 
 
-def load_dup_reasons(path: str | None, source: str) -> pa.Table | None:
-    """Ids of `source` that the dedup stage dropped, with their reason."""
+def load_dup_reasons(path: str | None, file_key: str) -> pa.Table | None:
+    """Rows of one annotated file that the dedup stage dropped, with their reason."""
     if not path or not Path(path).exists():
         return None
-    t = pq.read_table(path, columns=["id", "source", "reason"], filters=[("source", "==", source)])
-    return t.select(["id", "reason"]).combine_chunks()
+    t = pq.read_table(path, columns=["file", "row", "reason"], filters=[("file", "==", file_key)])
+    return t.select(["row", "reason"]).combine_chunks()
 
 
-def select_file(*, annotated: str, out: str, source: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None) -> dict:
+def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None) -> dict:
     scfg = SelectConfig.model_validate(cfg)
     pf = pq.ParquetFile(annotated)
     cols = [c for c in pf.schema_arrow.names if c not in HEAVY_COLUMNS]
     table = pf.read(columns=cols)
-    alive, reasons = apply_rules(table, scfg, cutoffs, seed, load_dup_reasons(drops, source) if scfg.drop_duplicates else None, where=annotated)
+    alive, reasons = apply_rules(table, scfg, cutoffs, seed, load_dup_reasons(drops, key) if scfg.drop_duplicates else None, where=annotated)
     kept = table.filter(pa.array(alive))
     with atomic_path(out) as tmp:
         pq.write_table(kept, tmp, compression="zstd")
@@ -147,7 +144,7 @@ def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
         for f, path in ctx.annotated_files():
             avail = pq.ParquetFile(path).schema_arrow.names
             t = pq.read_table(path, columns=[c for c in needed if c in avail])
-            alive, _ = apply_rules(t, scfg, out, ctx.seed, load_dup_reasons(drops, f.source.name) if scfg.drop_duplicates else None, str(path), upto=k)
+            alive, _ = apply_rules(t, scfg, out, ctx.seed, load_dup_reasons(drops, f.key) if scfg.drop_duplicates else None, str(path), upto=k)
             alive &= scope_mask(t, rule)
             if rule.column not in t.column_names:
                 raise ConfigError(f"rule `{rule.name}` needs column `{rule.column}`", where=str(path))
@@ -169,7 +166,7 @@ def run(ctx: RunContext) -> dict:
     tasks = []
     for f, path in ctx.annotated_files():
         tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
-                          kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name,
+                          kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
                                       cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops)))
     results = ctx.executor.map(STAGE, tasks, desc="select")
     sources: dict[str, dict] = {}
