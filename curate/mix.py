@@ -1,9 +1,340 @@
-"""(being written): mix."""
+"""Token-exact mixing: per-source token files -> mixed Megatron train shards + per-source val shards.
+
+Why by tokens: a 51/49 domain/general mixture (BloombergGPT) is a statement about tokens seen in
+training, and documents vary in length by orders of magnitude. The plan:
+
+1. targets per key (role or source) = share x total; total is explicit, or "all": the largest total
+   that meets every share without any key exceeding `max_epochs` over its available tokens;
+2. within a key, sources get tokens in proportion to what they have (equal epochs);
+3. per source: whole epochs of every document, plus a seeded fraction of documents chosen in a
+   seeded order and topped up with the first documents that still fit, so the achieved count lands
+   within a few tokens of the target (shares well inside the +-0.5 pp tolerance);
+4. all document instances are shuffled globally with the seed and cut into shards of about
+   `shard_tokens` at document boundaries.
+
+Nothing here re-tokenizes: `mix_to_dir` reads `tokens_dir/<source>.{bin,idx}`, so an ablation can
+re-mix at another ratio in seconds. Same inputs + config + seed => byte-identical shards.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import logging
+import math
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import xxhash
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from curate.errors import ConfigError, CurateError
+from curate.io.atomic import read_json, tmp_path, write_json
+from curate.shards.megatron import IndexedDataset, MegatronWriter, dtype_for_vocab, paths_of
+from curate.shards.tokenizer import file_sha256
+
+log = logging.getLogger("curate.mix")
+
+_UNITS = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
 
 
 class MixConfig(BaseModel):
+    """The pipeline's `mix:` section."""
+
     model_config = ConfigDict(extra="forbid")
+
+    by: Literal["role", "source"] = "role"  # what `target` is keyed by
+    target: dict[str, float] = Field(default_factory=lambda: {"domain": 0.51, "general": 0.49})  # token shares, sum 1
+    total_tokens: int | Literal["all"] = "all"  # a number ("2B", "500M" accepted) or the largest total the cap allows
+    max_epochs: float = Field(default=4.0, gt=0)  # most passes over any source (data-constrained scaling: <= 4)
+    on_shortfall: Literal["error", "warn"] = "error"  # a target that cannot be met: stop, or shrink the total and warn
+    shard_tokens: int = Field(default=50_000_000, gt=0)  # tokens per mixed train shard (cut at document ends)
+    tolerance: float = Field(default=0.005, ge=0, le=1)  # allowed |achieved - target| share (0.005 = 0.5 pp)
+
+    @field_validator("total_tokens", mode="before")
+    @classmethod
+    def _parse_total(cls, v):
+        if isinstance(v, str) and v != "all":
+            m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kKmMbBgGtT]?)\s*", v)
+            if not m:
+                raise ValueError("use a token count (e.g. 2000000, 2M, 1.5B) or `all`")
+            return int(round(float(m.group(1)) * _UNITS[m.group(2).lower()]))
+        return v
+
+    @field_validator("target")
+    @classmethod
+    def _check_target(cls, v: dict[str, float]):
+        if not v:
+            raise ValueError("give at least one share, e.g. {domain: 0.51, general: 0.49}")
+        bad = {k: s for k, s in v.items() if not (s >= 0 and math.isfinite(s))}
+        if bad:
+            raise ValueError(f"shares must be >= 0: {bad}")
+        total = sum(v.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
+        return v
+
+    @model_validator(mode="after")
+    def _check_total(self):
+        if isinstance(self.total_tokens, int) and self.total_tokens <= 0:
+            raise ValueError("total_tokens must be positive (or `all`)")
+        return self
+
+
+@dataclass
+class MixPlan:
+    """Token targets: per key and per source, plus warnings about what could not be met."""
+
+    total: int
+    key_of: dict[str, str]
+    key_share: dict[str, float]
+    key_tokens: dict[str, int]
+    source_tokens: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _split(total: int, weights: dict[str, float]) -> dict[str, int]:
+    """Integers proportional to `weights` summing to `total` (largest remainder, ties by order)."""
+    wsum = sum(weights.values())
+    if total <= 0 or wsum <= 0:
+        return {k: 0 for k in weights}
+    exact = {k: total * w / wsum for k, w in weights.items()}
+    out = {k: int(math.floor(x)) for k, x in exact.items()}
+    left = total - sum(out.values())
+    for k in sorted(weights, key=lambda k: -(exact[k] - out[k]))[:left]:
+        out[k] += 1
+    return out
+
+
+def plan_mixture(available: dict[str, int], roles: dict[str, str], cfg: MixConfig) -> MixPlan:
+    """Token targets per source from available tokens, roles and the config (no I/O)."""
+    key_of = {s: (roles[s] if cfg.by == "role" else s) for s in available}
+    keys_present = set(key_of.values())
+    warnings: list[str] = []
+    unknown = [k for k, share in cfg.target.items() if k not in keys_present and share > 0]
+    if unknown:
+        valid = sorted(keys_present)
+        raise ConfigError(f"mix.target names {cfg.by}(s) {unknown} that no tokenized source has", where="mix.target",
+                          fix=f"use {cfg.by} names among {valid}, or set `by: {'source' if cfg.by == 'role' else 'role'}`")
+    shares = {k: float(cfg.target.get(k, 0.0)) for k in sorted(keys_present)}
+    for k in sorted(keys_present - set(cfg.target)):
+        warnings.append(f"{cfg.by} `{k}` is not in mix.target: it gets 0 tokens (give it a share to include it)")
+    avail_key = {k: sum(a for s, a in available.items() if key_of[s] == k) for k in shares}
+    for k, share in shares.items():
+        if share > 0 and avail_key[k] == 0:
+            raise CurateError(f"{cfg.by} `{k}` has a target share of {share:g} but no tokens", where="mix.target",
+                              fix=f"check that its sources kept documents, or set its share to 0")
+    # the largest total the epoch cap allows at these shares
+    cap_total = min(math.floor(cfg.max_epochs * avail_key[k] / share) for k, share in shares.items() if share > 0)
+    if cfg.total_tokens == "all":
+        total = cap_total
+    else:
+        total = int(cfg.total_tokens)
+        if total > cap_total:
+            short = [k for k, s in shares.items() if s > 0 and s * total > cfg.max_epochs * avail_key[k]]
+            details = "; ".join(f"{cfg.by} `{k}` needs {shares[k] * total:,.0f} tokens ({shares[k]:.2%}) but has {avail_key[k]:,} "
+                                f"(= {shares[k] * total / avail_key[k]:.2f} epochs)" for k in short)
+            msg = f"mix.total_tokens {total:,} cannot be met within max_epochs {cfg.max_epochs:g}: {details}"
+            fix = (f"lower total_tokens to <= {cap_total:,}, raise max_epochs to >= "
+                   f"{max(shares[k] * total / avail_key[k] for k in short):.2f}, use total_tokens: all, or on_shortfall: warn")
+            if cfg.on_shortfall == "error":
+                raise CurateError(msg, where="mix.total_tokens", fix=fix)
+            warnings.append(f"{msg}; total reduced to {cap_total:,}")
+            total = cap_total
+    key_tokens = {k: int(math.floor(share * total)) for k, share in shares.items()}
+    source_tokens: dict[str, int] = {}
+    for k in shares:
+        members = {s: float(available[s]) for s in available if key_of[s] == k}
+        source_tokens.update(_split(key_tokens[k], members))
+    return MixPlan(total=sum(key_tokens.values()), key_of=key_of, key_share=shares, key_tokens=key_tokens,
+                   source_tokens={s: source_tokens[s] for s in available}, warnings=warnings)
+
+
+def _rng(seed: int, *salt: str) -> np.random.Generator:
+    return np.random.default_rng([seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF, *(xxhash.xxh32_intdigest(s.encode()) for s in salt)])
+
+
+def choose_repeats(sizes: np.ndarray, target: int, rng: np.random.Generator, max_fill_rounds: int = 64) -> np.ndarray:
+    """How many times each document is used so that sum(repeats * sizes) is as close to `target` as
+    document granularity allows: whole epochs, then documents in a seeded order while they fit, then
+    the first later documents that still fit the gap."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    avail = int(sizes.sum())
+    repeats = np.zeros(sizes.size, dtype=np.int64)
+    if target <= 0 or avail == 0:
+        return repeats
+    full, rem = divmod(int(target), avail)
+    repeats[:] = full
+    if rem == 0:
+        return repeats
+    order = rng.permutation(sizes.size)
+    cum = np.cumsum(sizes[order])
+    k = int(np.searchsorted(cum, rem, side="right"))
+    repeats[order[:k]] += 1
+    gap = rem - (int(cum[k - 1]) if k else 0)
+    rest = order[k:]
+    for _ in range(max_fill_rounds):
+        if gap == 0 or rest.size == 0:
+            break
+        rest = rest[sizes[rest] <= gap]
+        if rest.size == 0:
+            break
+        c = np.cumsum(sizes[rest])
+        j = max(1, int(np.searchsorted(c, gap, side="right")))
+        repeats[rest[:j]] += 1
+        gap -= int(c[j - 1])
+        rest = rest[j:]
+    return repeats
+
+
+def _gather(datasets: list[IndexedDataset], src: np.ndarray, doc: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens of documents (src[i], doc[i]) concatenated in order, and their lengths."""
+    lengths = np.zeros(doc.size, dtype=np.int64)
+    for s, ds in enumerate(datasets):
+        m = src == s
+        lengths[m] = ds.sizes[doc[m]]
+    out_start = np.cumsum(lengths) - lengths
+    flat = np.empty(int(lengths.sum()), dtype=dtype)
+    for s, ds in enumerate(datasets):
+        idx = np.flatnonzero(src == s)
+        if idx.size == 0:
+            continue
+        L = lengths[idx]
+        ramp = np.arange(int(L.sum()), dtype=np.int64) - np.repeat(np.cumsum(L) - L, L)
+        in_start = ds.pointers[doc[idx]] // ds.dtype.itemsize
+        flat[np.repeat(out_start[idx], L) + ramp] = ds.tokens[np.repeat(in_start, L) + ramp]
+    return flat, lengths
+
+
+def _copy_pair(src_prefix: Path, dst_prefix: Path) -> None:
+    for s, d in zip(paths_of(src_prefix), paths_of(dst_prefix)):
+        tmp = tmp_path(d)
+        shutil.copyfile(s, tmp)
+        tmp.replace(d)
+
+
+def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_dir: Path, seed: int,
+               tokenizer_info: dict, config: dict | None = None, chunk_tokens: int = 1 << 23) -> dict:
+    """Mix per-source token files into `out_dir/shards/` and write `out_dir/manifest.json`.
+
+    `sources`: name -> {"role": ...}; token files are `tokens_dir/<name>.{bin,idx}` and held-out
+    `tokens_dir/<name>.val.{bin,idx}`. Returns {"mixture": ..., "shards": [...]} (the manifest's parts).
+    `config` is recorded in the manifest (default: just this mix section).
+    """
+    tokens_dir, out_dir = Path(tokens_dir), Path(out_dir)
+    names = list(sources)
+    if not names:
+        raise ConfigError("no sources to mix", where="sources")
+    dtype = dtype_for_vocab(int(tokenizer_info["vocab_size"]))
+    datasets = []
+    for name in names:
+        ds = IndexedDataset(tokens_dir / name)
+        if ds.dtype != dtype:
+            raise CurateError(f"token file is {ds.dtype} but the tokenizer (vocab {tokenizer_info['vocab_size']}) needs {dtype}",
+                              where=str(ds.path_idx), fix="the tokens come from another tokenizer: rerun the tokenize stage")
+        datasets.append(ds)
+    info_path = tokens_dir / "tokenizer_info.json"
+    if info_path.exists() and read_json(info_path).get("sha256") != tokenizer_info.get("sha256"):
+        raise CurateError("the token files were made with a different tokenizer than the one given", where=str(info_path),
+                          fix="pass the tokenizer the tokenize stage used, or re-tokenize")
+
+    available = {n: ds.num_tokens for n, ds in zip(names, datasets)}
+    plan = plan_mixture(available, {n: sources[n]["role"] for n in names}, cfg)
+
+    # choose document repeats per source, then shuffle all instances globally
+    src_parts, doc_parts, got = [], [], {}
+    for s, (name, ds) in enumerate(zip(names, datasets)):
+        rep = choose_repeats(ds.sizes, plan.source_tokens[name], _rng(seed, "mix-select", name))
+        docs = np.repeat(np.arange(len(ds), dtype=np.int64), rep)
+        got[name] = (int((rep * ds.sizes).sum()), int(docs.size))
+        src_parts.append(np.full(docs.size, s, dtype=np.int32))
+        doc_parts.append(docs)
+    src = np.concatenate(src_parts)
+    doc = np.concatenate(doc_parts)
+    order = _rng(seed, "mix-shuffle").permutation(src.size)
+    src, doc = src[order], doc[order]
+    total = sum(t for t, _ in got.values())
+    if total == 0:
+        raise CurateError("the mixture plan selects no tokens", where="mix", fix="check mix.target and that sources have tokens")
+
+    # achieved shares against targets
+    key_got: dict[str, int] = {k: 0 for k in plan.key_share}
+    for name in names:
+        key_got[plan.key_of[name]] += got[name][0]
+    achieved = {k: key_got[k] / total for k in plan.key_share}
+    warnings = list(plan.warnings)
+    off = {k: achieved[k] - plan.key_share[k] for k in plan.key_share if abs(achieved[k] - plan.key_share[k]) > cfg.tolerance}
+    if off:
+        msg = "achieved shares miss their targets by more than the tolerance (documents too long for this total): " + \
+              ", ".join(f"{k} {achieved[k]:.4f} vs {plan.key_share[k]:.4f}" for k in off)
+        if cfg.on_shortfall == "error":
+            raise CurateError(msg, where="mix", fix="raise mix.total_tokens (long documents average out over more tokens), raise mix.tolerance, or set on_shortfall: warn")
+        warnings.append(msg)
+    for w in warnings:
+        log.warning("mix: %s", w)
+
+    # write mixed train shards, cut at document ends every ~shard_tokens
+    shards_dir = out_dir / "shards"
+    shards_dir.mkdir(parents=True, exist_ok=True)
+    lengths = np.zeros(src.size, dtype=np.int64)
+    for s, ds in enumerate(datasets):
+        m = src == s
+        lengths[m] = ds.sizes[doc[m]]
+    starts = np.cumsum(lengths) - lengths
+    shard_of = starts // cfg.shard_tokens
+    bounds = np.flatnonzero(np.diff(shard_of)) + 1
+    edges = np.concatenate([[0], bounds, [src.size]])
+    shards: list[dict] = []
+    written: set[str] = set()
+    for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+        prefix = shards_dir / f"train_{i:05d}"
+        w = MegatronWriter(prefix, dtype)
+        with w:
+            cum = np.cumsum(lengths[a:b])
+            cuts = np.concatenate([[0], np.flatnonzero(np.diff(cum // chunk_tokens)) + 1, [b - a]]) + a
+            for c0, c1 in zip(cuts[:-1], cuts[1:]):
+                flat, lens = _gather(datasets, src[c0:c1], doc[c0:c1], dtype)
+                w.add_many(flat, lens)
+            res = w.finalize()
+        shards.append({"path": f"shards/{prefix.name}.bin", "sha256": res["sha256"], "tokens": res["tokens"],
+                       "documents": res["documents"], "split": "train", "source": None})
+        written.add(prefix.name)
+    for name in names:
+        val = tokens_dir / f"{name}.val"
+        if not paths_of(val)[1].exists():
+            warnings.append(f"source `{name}` has no held-out file {val}.idx")
+            continue
+        vds = IndexedDataset(val)
+        if len(vds) == 0:
+            warnings.append(f"source `{name}` has no held-out documents (raise tokenizer.val_fraction)")
+            continue
+        prefix = shards_dir / f"val_{name}"
+        _copy_pair(val, prefix)
+        shards.append({"path": f"shards/{prefix.name}.bin", "sha256": file_sha256(paths_of(prefix)[0]), "tokens": vds.num_tokens,
+                       "documents": len(vds), "split": "val", "source": name})
+        written.add(prefix.name)
+    for p in sorted(shards_dir.glob("*.idx")) + sorted(shards_dir.glob("*.bin")):
+        if re.fullmatch(r"(train_\d+|val_.+)", p.stem) and p.stem not in written:
+            p.unlink()  # left over from an earlier mix of this directory
+
+    mixture = {
+        "by": cfg.by,
+        "target": plan.key_share,
+        "achieved": achieved,
+        "tokens": key_got,
+        "epochs": {n: (got[n][0] / available[n] if available[n] else 0.0) for n in names},
+        "total_tokens": total,
+        "max_epochs": cfg.max_epochs,
+        "sources": {n: {"role": sources[n]["role"], "available_tokens": available[n], "available_documents": len(ds),
+                        "tokens": got[n][0], "documents": got[n][1], "epochs": (got[n][0] / available[n] if available[n] else 0.0)}
+                    for n, ds in zip(names, datasets)},
+        "warnings": warnings,
+    }
+    result = {"mixture": mixture, "shards": shards}
+    # the pipeline's manifest writer merges this part; manifest.json makes a standalone re-mix complete
+    write_json(shards_dir / "mixture.json", {"seed": seed, "tokenizer": tokenizer_info, **result})
+    write_json(out_dir / "manifest.json", {"seed": seed, "tokenizer": tokenizer_info,
+                                          "config": config if config is not None else {"mix": cfg.model_dump(mode="json")}, **result})
+    return result
