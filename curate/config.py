@@ -49,6 +49,15 @@ class AnnotateConfig(_Strict):
     classifiers: list[ClassifierSignalConfig] = Field(default_factory=list)
     dedup_keys: DedupKeysConfig | None = None
 
+    @field_validator("keywords", "classifiers")
+    @classmethod
+    def _unique_signal_names(cls, v):
+        names = [x.name for x in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"names must be unique (they name the output columns); repeated: {dup}")
+        return v
+
 
 class RuleConfig(_Strict):
     """One selection rule. A document is dropped by the first rule it fails; the rule's name is the reason.
@@ -263,7 +272,7 @@ def expand_source(src: SourceConfig, root: Path) -> list[Path]:
         if full.is_dir():
             files.extend(sorted(q for q in full.rglob("*") if q.is_file()))
             continue
-        files.extend(Path(m) for m in sorted(glob.glob(str(full), recursive=True)) if Path(m).is_file() or Path(m, "dataset_info.json").exists())
+        files.extend(m for m in _glob(full) if m.is_file() or (m / "dataset_info.json").exists())
     # de-duplicate, keep order
     seen: set[Path] = set()
     out = []
@@ -273,6 +282,21 @@ def expand_source(src: SourceConfig, root: Path) -> list[Path]:
             seen.add(r)
             out.append(f)
     return out
+
+
+def _glob(full: Path) -> list[Path]:
+    """Matches of a glob, sorted. `**` does not descend into symlinked folders (like a folder path):
+    `glob.glob` follows them, so a symlink loop in an input folder made it run (almost) forever."""
+    if not any("**" in part for part in full.parts):
+        return [Path(m) for m in sorted(glob.glob(str(full)))]
+    parts = full.parts
+    k = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    base, pattern = Path(*parts[:k]), "/".join(parts[k:])
+    if pattern.endswith("**"):
+        pattern += "/*"  # glob.glob's `dir/**` lists files too; pathlib's lists folders only
+    # like glob.glob, wildcards do not match hidden names
+    found = (m for m in base.glob(pattern) if not any(x.startswith(".") for x in m.relative_to(base).parts))
+    return sorted(found, key=str)
 
 
 def check_inputs(cfg: PipelineConfig, path: Path) -> None:

@@ -1,9 +1,300 @@
-"""(being written) signal module: heuristics."""
+"""Heuristic quality signals in the spirit of Gopher (Rae et al. 2021), C4 (Raffel et al. 2020) and
+FineWeb (Penedo et al. 2024): cheap per-document statistics that catch boilerplate, lists, spam and
+repetition. Only the statistics are computed here; thresholds live in the select stage, so an
+ablation can move them without re-annotating. Every column is defined in docs/signals.md.
+
+The whole batch is processed at once: Arrow kernels split every document into words, lines and
+paragraphs, and per-document figures are numpy reductions over the flat pieces. Repeated n-grams
+are found by hashing word ids to 64-bit n-gram keys and counting them with `np.unique`; an (n+1)-gram
+can only repeat where its leading n-gram repeats, so after the first size only repeating positions
+are carried forward and the larger sizes cost little.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from curate.signals.base import SignalContext
+from curate.signals.text_stats import (
+    Words,
+    char_lengths,
+    per_doc_max,
+    per_doc_sum,
+    ratio,
+    repeat_mask,
+    split_trimmed,
+    text_array,
+    tokenize,
+)
+
+# Gopher's stop-word rule: a real English document contains at least two of these.
+GOPHER_STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
+# C4 drops lines holding any of these (case-insensitive); here they are counted.
+C4_POLICY_PHRASES = [
+    "terms of use",
+    "privacy policy",
+    "cookie policy",
+    "uses cookies",
+    "use of cookies",
+    "use cookies",
+]
+_BULLET_START = r"^[\-\*\x{2022}\x{2023}\x{25e6}\x{25cf}\x{25cb}\x{25aa}\x{25ab}\x{25a0}\x{25a1}\x{25ba}\x{25b8}\x{27a2}\x{27a4}\x{2713}\x{2714}\x{00b7}]"
+_ELLIPSIS_END = r"(\.\.\.|\x{2026})$"
+# Terminal punctuation for C4/FineWeb's "line ends in punctuation": . ! ? quotes, ellipsis, CJK stops.
+_TERMINAL_END = r"[.!?\"'\x{201d}\x{2019}\x{00bb}\x{2026}\x{3002}\x{ff01}\x{ff1f}]$"
+_PARAGRAPH_BREAK = r"\n[\s\p{Z}]*\n"
+
+_K = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the rolling n-gram hash
 
 
 class HeuristicsConfig(BaseModel):
+    """The `annotate.heuristics` section; `heuristics: {}` gives the Gopher defaults."""
+
     model_config = ConfigDict(extra="forbid")
+
+    top_ngram_sizes: list[int] = Field(default_factory=lambda: [2, 3, 4])
+    dup_ngram_sizes: list[int] = Field(default_factory=lambda: [5, 6, 7, 8, 9, 10])
+    # n-gram columns look at the first N characters of each document only (0 = the whole text), which
+    # bounds time and memory on huge documents; documents shorter than this are unaffected.
+    ngram_max_chars: int = Field(default=100_000, ge=0)
+    stop_words: list[str] = Field(default_factory=lambda: list(GOPHER_STOP_WORDS))
+    short_line_chars: int = Field(default=30, ge=1)
+
+    @field_validator("top_ngram_sizes", "dup_ngram_sizes")
+    @classmethod
+    def _sizes(cls, v: list[int]) -> list[int]:
+        if any(n < 1 or n > 32 for n in v) or len(set(v)) != len(v):
+            raise ValueError("n-gram sizes must be distinct integers from 1 to 32, e.g. [5, 10]")
+        return sorted(v)
+
+    @field_validator("stop_words")
+    @classmethod
+    def _stop_words(cls, v: list[str]) -> list[str]:
+        if any(not w or w != w.strip().lower() for w in v):
+            raise ValueError("stop words must be non-empty, lower-case, without spaces")
+        return v
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer: spreads small integer ids over 64 bits before they are combined."""
+    x = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def group_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each key, an id shared exactly by the equal keys, and how many keys are equal to it.
+
+    Same result as `np.unique(keys, return_inverse=True, return_counts=True)` (group ids in another
+    order), at a fraction of the cost: each key's position is packed into its low bits so that one
+    SIMD `np.sort` does the work of an `argsort`. If two different keys share their high bits, which
+    the packing would confuse, it falls back to `np.unique`.
+    """
+    m = len(keys)
+    bits = max(int(m - 1).bit_length(), 1)
+    low = np.uint64((1 << bits) - 1)
+    packed = np.sort((keys & ~low) | np.arange(m, dtype=np.uint64))
+    order = (packed & low).astype(np.int64)
+    ordered = keys[order]
+    new_run = ordered[1:] != ordered[:-1]
+    if np.any(new_run & ((packed[1:] >> np.uint64(bits)) == (packed[:-1] >> np.uint64(bits)))):
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        return inverse, counts[inverse]
+    starts = np.flatnonzero(np.r_[True, new_run])
+    lengths = np.diff(np.r_[starts, m])
+    group = np.empty(m, dtype=np.int64)
+    group[order] = np.repeat(np.arange(len(starts)), lengths)
+    count = np.empty(m, dtype=np.int64)
+    count[order] = np.repeat(lengths, lengths)
+    return group, count
+
+
+def ngram_char_stats(
+    words: Words, n_docs: int, top_sizes: list[int], dup_sizes: list[int]
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], np.ndarray]:
+    """Characters covered by repeated word n-grams, per document.
+
+    Returns (top, dup, total): `top[n]` = characters covered by the occurrences of the most frequent
+    n-gram (if it occurs at least twice; among equally frequent ones, the one covering most
+    characters), `dup[n]` = characters covered by all occurrences of every n-gram that occurs at
+    least twice, `total` = characters of all words. A word covered by several occurrences counts once.
+    """
+    total = per_doc_sum(words.doc, n_docs, words.length.astype(np.float64))
+    top = {n: np.zeros(n_docs) for n in top_sizes}
+    dup = {n: np.zeros(n_docs) for n in dup_sizes}
+    sizes = sorted(set(top_sizes) | set(dup_sizes))
+    if not sizes or len(words) == 0:
+        return top, dup, total
+
+    charcum = np.concatenate(([0], np.cumsum(words.length)))
+    word_hash = _mix64(words.ids)
+    doc = words.doc
+    doc_end = np.cumsum(np.bincount(doc, minlength=n_docs))[doc]  # one past the doc's last word
+
+    pos = np.arange(len(words), dtype=np.int64)  # start positions still in play
+    h = doc.astype(np.uint64) * _K * _K + word_hash  # unigram keys; the doc index keeps documents apart
+    for n in range(1, sizes[-1] + 1):
+        if n > 1:  # extend each (n-1)-gram by the next word, if the document has one
+            fits = pos + n <= doc_end[pos]
+            pos, h = pos[fits], h[fits]
+            h = h * _K + word_hash[pos + n - 1]
+        if n < sizes[0] or len(pos) == 0:
+            continue
+        inverse, occurrences = group_counts(h)
+        repeats = occurrences >= 2
+        if n in dup:
+            dup[n] = _covered_chars(pos[repeats], n, charcum, doc, n_docs)
+        if n in top:
+            top[n] = _top_gram_chars(pos, inverse, occurrences, n, charcum, doc, n_docs)
+        pos, h = pos[repeats], h[repeats]
+    return top, dup, total
+
+
+def _covered_chars(starts: np.ndarray, n: int, charcum: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
+    """Characters of the words covered by the n-word spans starting at `starts` (ascending), per doc.
+
+    All spans have the same length, so a span can only overlap the one just before it; counting
+    each span from where the previous one ends counts every covered word once.
+    """
+    if len(starts) == 0:
+        return np.zeros(n_docs)
+    prev_end = np.r_[-1, starts[:-1] + n]
+    covered = charcum[starts + n] - charcum[np.maximum(starts, prev_end)]
+    return per_doc_sum(doc[starts], n_docs, covered.astype(np.float64))
+
+
+def _top_gram_chars(
+    pos: np.ndarray,
+    gram: np.ndarray,
+    occurrences: np.ndarray,
+    n: int,
+    charcum: np.ndarray,
+    doc: np.ndarray,
+    n_docs: int,
+) -> np.ndarray:
+    """Characters covered by each document's most frequent n-gram (0 if no n-gram repeats)."""
+    out = np.zeros(n_docs)
+    pos_doc = doc[pos]
+    best = per_doc_max(pos_doc, occurrences, n_docs)
+    cand = (occurrences >= 2) & (occurrences == best[pos_doc])
+    if not cand.any():
+        return out
+    p, g = pos[cand], gram[cand]
+    order = np.argsort(g, kind="stable")  # group by n-gram, positions stay ascending inside a group
+    p, g = p[order], g[order]
+    first = np.r_[True, g[1:] != g[:-1]]
+    prev_end = np.where(first, -1, np.r_[0, p[:-1]] + n)  # overlap with the previous occurrence
+    covered = charcum[p + n] - charcum[np.maximum(p, prev_end)]
+    starts = np.flatnonzero(first)
+    per_gram = np.add.reduceat(covered, starts).astype(np.float64)
+    np.maximum.at(out, doc[p[starts]], per_gram)
+    return out
+
+
+def _line_flags(values: pa.Array, pattern: str, *, ignore_case: bool = False) -> np.ndarray:
+    return np.asarray(pc.match_substring_regex(values, pattern, ignore_case=ignore_case), dtype=bool)
+
+
+class HeuristicsSignal:
+    """Adds the heuristic columns listed in docs/signals.md (plain names, no prefix)."""
+
+    def __init__(self, cfg: HeuristicsConfig, ctx: SignalContext):
+        self.cfg = cfg
+        self._stop_words = pa.array(cfg.stop_words, pa.string())
+        self._policy = "|".join(C4_POLICY_PHRASES)
+
+    def columns(self, table: pa.Table) -> dict[str, pa.Array]:
+        texts = text_array(table)
+        n = len(texts)
+        out: dict[str, pa.Array] = {}
+
+        # words: whitespace tokens, and normalized words (lower-case, punctuation trimmed)
+        tokens = tokenize(texts)
+        words = tokens.words()
+        word_count = per_doc_sum(tokens.doc, n)
+        hashes = per_doc_sum(tokens.doc, n, tokens.per_vocab(pc.count_substring(tokens.vocab, "#"), np.float64))
+        ellipsis_per_vocab = np.asarray(pc.count_substring(tokens.vocab, "..."), dtype=np.float64) + np.asarray(
+            pc.count_substring(tokens.vocab, "\u2026"), dtype=np.float64
+        )
+        ellipses = per_doc_sum(tokens.doc, n, tokens.per_vocab(ellipsis_per_vocab, np.float64))
+        alpha = tokens.per_vocab(pc.match_substring_regex(tokens.vocab, r"\pL"), bool)
+        stop = tokens.per_vocab(pc.fill_null(pc.index_in(tokens.norm, value_set=self._stop_words), -1))
+        is_stop = stop >= 0
+        n_stop = max(len(self.cfg.stop_words), 1)
+        stop_pairs = np.unique(tokens.doc[is_stop] * n_stop + stop[is_stop])
+
+        out["word_count"] = pa.array(word_count, pa.int64())
+        out["char_count"] = pa.array(np.asarray(pc.utf8_length(texts), dtype=np.int64), pa.int64())
+        out["mean_word_length"] = pa.array(
+            ratio(per_doc_sum(words.doc, n, words.length.astype(np.float64)), per_doc_sum(words.doc, n))
+        )
+        out["hash_to_word_ratio"] = pa.array(ratio(hashes, word_count))
+        out["ellipsis_to_word_ratio"] = pa.array(ratio(ellipses, word_count))
+        out["symbol_to_word_ratio"] = pa.array(ratio(hashes + ellipses, word_count))
+        out["alpha_word_fraction"] = pa.array(ratio(per_doc_sum(tokens.doc[alpha], n), word_count))
+        out["stop_word_count"] = pa.array(per_doc_sum(tokens.doc[is_stop], n), pa.int64())
+        out["stop_word_distinct"] = pa.array(per_doc_sum(stop_pairs // n_stop, n), pa.int64())
+
+        # lines (split on \n, trimmed, blank lines dropped)
+        lines = split_trimmed(texts, "\n")
+        line_len = char_lengths(lines.values)
+        line_count = per_doc_sum(lines.doc, n)
+        line_chars = per_doc_sum(lines.doc, n, line_len.astype(np.float64))
+
+        def line_fraction(mask: np.ndarray) -> pa.Array:
+            return pa.array(ratio(per_doc_sum(lines.doc[mask], n), line_count))
+
+        js = np.asarray(pc.match_substring(lines.values, "javascript", ignore_case=True), dtype=bool)
+        policy = _line_flags(lines.values, self._policy, ignore_case=True)
+        repeated = repeat_mask(lines)
+        out["line_count"] = pa.array(line_count, pa.int64())
+        out["max_line_length"] = pa.array(per_doc_max(lines.doc, line_len, n), pa.int64())
+        out["bullet_line_fraction"] = line_fraction(_line_flags(lines.values, _BULLET_START))
+        out["ellipsis_line_fraction"] = line_fraction(_line_flags(lines.values, _ELLIPSIS_END))
+        out["punct_end_line_fraction"] = line_fraction(_line_flags(lines.values, _TERMINAL_END))
+        out["short_line_fraction"] = line_fraction(line_len <= self.cfg.short_line_chars)
+        out["javascript_line_count"] = pa.array(per_doc_sum(lines.doc[js], n), pa.int64())
+        out["javascript_line_fraction"] = line_fraction(js)
+        out["policy_line_count"] = pa.array(per_doc_sum(lines.doc[policy], n), pa.int64())
+        out["policy_line_fraction"] = line_fraction(policy)
+        out["duplicate_line_fraction"] = line_fraction(repeated)
+        out["duplicate_line_char_fraction"] = pa.array(
+            ratio(per_doc_sum(lines.doc, n, np.where(repeated, line_len, 0).astype(np.float64)), line_chars)
+        )
+
+        # paragraphs (separated by a blank line)
+        paras = split_trimmed(texts, _PARAGRAPH_BREAK, regex=True)
+        para_len = char_lengths(paras.values)
+        para_count = per_doc_sum(paras.doc, n)
+        para_rep = repeat_mask(paras)
+        out["duplicate_paragraph_fraction"] = pa.array(ratio(per_doc_sum(paras.doc[para_rep], n), para_count))
+        out["duplicate_paragraph_char_fraction"] = pa.array(
+            ratio(
+                per_doc_sum(paras.doc, n, np.where(para_rep, para_len, 0).astype(np.float64)),
+                per_doc_sum(paras.doc, n, para_len.astype(np.float64)),
+            )
+        )
+
+        # repeated n-grams over normalized words (of a capped prefix, see ngram_max_chars)
+        cap = self.cfg.ngram_max_chars
+        if cap and n and pc.max(pc.utf8_length(texts)).as_py() > cap:
+            gram_words = tokenize(pc.utf8_slice_codeunits(texts, 0, cap)).words()
+        else:
+            gram_words = words
+        top, dup, total = ngram_char_stats(gram_words, n, self.cfg.top_ngram_sizes, self.cfg.dup_ngram_sizes)
+        for size, chars in top.items():
+            out[f"top_{size}gram_char_fraction"] = pa.array(ratio(chars, total))
+        for size, chars in dup.items():
+            out[f"duplicate_{size}gram_char_fraction"] = pa.array(ratio(chars, total))
+
+        # boilerplate markers (C4)
+        out["has_lorem_ipsum"] = pc.match_substring(texts, "lorem ipsum", ignore_case=True)
+        out["has_curly_bracket"] = pc.match_substring(texts, "{")
+        return out
+
+
+SIGNAL = HeuristicsSignal

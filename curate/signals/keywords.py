@@ -1,9 +1,282 @@
-"""(being written) signal module: keywords."""
+"""Keyword search: weighted lexicons (domain terms or blocklists) matched with one Aho-Corasick
+automaton per lexicon.
+
+Matching rules (docs/signals.md has the user-facing version):
+- text and terms go through the same normalization: Unicode NFC (optional), lower-casing unless
+  `case_sensitive`, and every run of whitespace (including no-break and ideographic spaces and
+  newlines) replaced by one space, so a phrase matches across line breaks and doubled spaces;
+- word boundaries: where a term begins (ends) with a letter, digit, `_` or combining mark, the text
+  character before (after) the match must not be one of those. Scripts written without spaces (Han,
+  kana, Hangul, Thai, Lao, Khmer, Myanmar) need no boundary, so "利率" is found inside "利率上升";
+- overlaps: among the matches that pass the boundary test, leftmost-longest non-overlapping ones
+  count ("interest rate risk" counts once, not also as "interest rate" and "rate"), scanning left to
+  right like a tokenizer would.
+
+The batch is joined into one string (documents separated by a newline, which normalized text never
+holds) and scanned in one native pass; the Python work is per match, never per character.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import math
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import ahocorasick
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field
+
+from curate import schema
+from curate.errors import ConfigError
+from curate.signals.base import SignalContext
+from curate.signals.text_stats import text_array
+
+# the lexicon used when a keywords entry names none: the finance lexicon shipped in this repository
+DEFAULT_LEXICON = Path(__file__).resolve().parents[2] / "classifiers" / "lexicons" / "finance.txt"
+_UNSPACED_SCRIPTS = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x1780, 0x17FF),  # Khmer
+    (0x2E80, 0x2FDF),  # CJK radicals
+    (0x3040, 0x31FF),  # Hiragana, Katakana, Bopomofo, Hangul compatibility Jamo
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xAC00, 0xD7AF),  # Hangul syllables
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # halfwidth Katakana
+    (0x20000, 0x3FFFF),  # CJK extensions B+
+)
 
 
 class KeywordConfig(BaseModel):
+    """One entry of `annotate.keywords`: a lexicon file and how to match it."""
+
     model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="finance", pattern=r"^[A-Za-z0-9_]+$")  # columns are kw_<name>_*
+    lexicon: str | None = None  # path (relative to the pipeline YAML); default: the finance lexicon
+    case_sensitive: bool = False
+    normalize_unicode: bool = True  # NFC on text and terms, so "é" matches whether composed or not
+
+
+@lru_cache(maxsize=None)
+def is_spaced_word_char(ch: str) -> bool:
+    """True for letters, digits, `_` and combining marks of scripts that separate words by spaces."""
+    cp = ord(ch)
+    if cp < 128:
+        return ch.isalnum() or ch == "_"
+    if any(lo <= cp <= hi for lo, hi in _UNSPACED_SCRIPTS):
+        return False
+    return ch.isalnum() or unicodedata.category(ch)[0] == "M"
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Normalized terms with their weights and the source line each came from."""
+
+    terms: list[str]
+    weights: np.ndarray  # float64
+    lines: list[int]
+
+
+def _nfc(values: pa.Array) -> pa.Array:
+    """NFC-normalize the non-ASCII strings (ASCII is already NFC, and most text is ASCII).
+
+    Python's `unicodedata.normalize` is used rather than Arrow's `utf8_normalize`: its quick check
+    returns text that is already NFC (nearly all of it) without rebuilding it, which measured 4x
+    faster on the benchmark corpora even counting the conversion to Python strings.
+    """
+    non_ascii = pc.invert(pc.string_is_ascii(values))
+    if not pc.any(non_ascii).as_py():
+        return values
+    fixed = [unicodedata.normalize("NFC", s) for s in values.filter(non_ascii).to_pylist()]
+    return pc.replace_with_mask(values, non_ascii, pa.array(fixed, values.type))
+
+
+def _normalize(values: pa.Array, *, case_sensitive: bool, nfc: bool) -> pa.Array:
+    """The text form terms are matched in: NFC, lower-case, single spaces between words."""
+    if nfc:
+        values = _nfc(values)
+    if not case_sensitive:
+        values = pc.utf8_lower(values)
+    joined = pc.binary_join(pc.utf8_split_whitespace(values), pa.scalar(" ", values.type))
+    return pc.utf8_trim(joined, " ")  # split leaves empty pieces at the ends
+
+
+def load_lexicon(path: Path, *, case_sensitive: bool = False, nfc: bool = True) -> Lexicon:
+    """Read a lexicon file: one term or phrase per line, optional weight after a tab or `|`.
+
+    `#` starts a comment line; blank lines are skipped. A term that normalizes to one already seen
+    is an error (it would be counted twice), naming both lines.
+    """
+    try:
+        raw_lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ConfigError(f"lexicon {path} does not exist", fix="check the `lexicon:` path") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"lexicon {path} is not UTF-8: {exc}", fix="save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read lexicon {path}: {exc}", fix="point `lexicon:` to a readable file") from None
+    raw_terms: list[str] = []
+    weights: list[float] = []
+    lines: list[int] = []
+    for lineno, raw in enumerate(raw_lines, start=1):
+        line = raw.rstrip()  # keep a leading tab: "\t2" is an empty term, not the term "2"
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        term, weight = line, 1.0
+        sep = "\t" if "\t" in line else "|" if "|" in line else None
+        if sep:
+            term, _, weight_text = line.rpartition(sep)
+            try:
+                weight = float(weight_text)
+            except ValueError:
+                weight = math.nan
+            if not math.isfinite(weight):
+                raise ConfigError(
+                    f"weight {weight_text.strip()!r} is not a finite number",
+                    where=f"{path}:{lineno}",
+                    fix="write `term<TAB>weight` or `term | weight`, e.g. `interest rate | 1.5`",
+                )
+        raw_terms.append(term)
+        weights.append(weight)
+        lines.append(lineno)
+    if not raw_terms:
+        raise ConfigError(f"lexicon {path} holds no terms", fix="add one term or phrase per line")
+    terms = _normalize(pa.array(raw_terms, pa.string()), case_sensitive=case_sensitive, nfc=nfc).to_pylist()
+    seen: dict[str, int] = {}
+    for term, lineno in zip(terms, lines):
+        if not term:
+            raise ConfigError("empty term", where=f"{path}:{lineno}", fix="remove the line or add a term")
+        if term in seen:
+            raise ConfigError(
+                f"term {term!r} repeats line {seen[term]} (after case folding and whitespace normalization)",
+                where=f"{path}:{lineno}",
+                fix="keep one of the two lines",
+            )
+        seen[term] = lineno
+    return Lexicon(terms, np.asarray(weights, dtype=np.float64), lines)
+
+
+def leftmost_longest(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Indices of the non-overlapping matches a left-to-right, longest-first scan keeps.
+
+    `ends` are inclusive. Ties in start go to the longer match; a match is kept if it starts after
+    the end of the last kept one.
+    """
+    order = np.lexsort((-(ends - starts), starts))
+    kept: list[int] = []
+    last_end = -1
+    for i, s, e in zip(order.tolist(), starts[order].tolist(), ends[order].tolist()):
+        if s > last_end:
+            kept.append(i)
+            last_end = e
+    return np.asarray(kept, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A batch in the form the automaton scans: normalized documents joined into one string."""
+
+    text: str  # "\n" + doc0 + "\n" + doc1 + ... + "\n": every match has a neighbour on both sides
+    doc_start: np.ndarray  # index in `text` of each document's first character
+    words: np.ndarray  # whitespace-separated words per document
+
+
+# The last batch seen by this process and its Scans per normalization. Several lexicons with the
+# same options share one Scan. The cached column reference keeps its buffers alive, so a buffer
+# address in the key cannot be reused by another batch while the entry exists.
+_last: tuple[tuple, pa.ChunkedArray, dict[tuple[bool, bool], Scan]] | None = None
+
+
+def _buffers_key(col: pa.ChunkedArray) -> tuple:
+    return tuple(
+        (chunk.offset, len(chunk), tuple((b.address, b.size) if b is not None else None for b in chunk.buffers()))
+        for chunk in col.chunks
+    )
+
+
+def prepare(table: pa.Table, *, case_sensitive: bool, nfc: bool) -> Scan:
+    """The batch's Scan for these options, built once per batch whatever the number of lexicons."""
+    global _last
+    col = table.column(schema.TEXT)
+    key = _buffers_key(col)
+    if _last is None or _last[0] != key:
+        _last = (key, col, {})
+    scans = _last[2]
+    if (case_sensitive, nfc) not in scans:
+        norm = _normalize(text_array(table), case_sensitive=case_sensitive, nfc=nfc)
+        lengths = np.asarray(pc.utf8_length(norm), dtype=np.int64)
+        words = np.asarray(pc.count_substring(norm, " "), dtype=np.int64) + (lengths > 0)
+        doc_start = 1 + np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+        text = "\n" + "\n".join(norm.to_pylist()) + "\n"
+        scans[(case_sensitive, nfc)] = Scan(text, doc_start, words)
+    return scans[(case_sensitive, nfc)]
+
+
+class KeywordSignal:
+    """Adds kw_<name>_hits (weighted), kw_<name>_per_1k (per 1,000 words) and kw_<name>_distinct."""
+
+    def __init__(self, cfg: KeywordConfig, ctx: SignalContext):
+        self.cfg = cfg
+        path = ctx.resolve(cfg.lexicon) if cfg.lexicon else DEFAULT_LEXICON
+        if not path.is_file():
+            raise ConfigError(
+                f"lexicon {path} does not exist",
+                where=f"annotate.keywords (name: {cfg.name}).lexicon",
+                fix="give a path relative to the pipeline YAML's folder, or an absolute one",
+            )
+        self.lexicon = load_lexicon(path, case_sensitive=cfg.case_sensitive, nfc=cfg.normalize_unicode)
+        terms = self.lexicon.terms
+        self._length = np.array([len(t) for t in terms], dtype=np.int64)
+        self._left_edge = np.array([is_spaced_word_char(t[0]) for t in terms], dtype=bool)
+        self._right_edge = np.array([is_spaced_word_char(t[-1]) for t in terms], dtype=bool)
+        self._automaton = ahocorasick.Automaton()
+        for i, term in enumerate(terms):
+            self._automaton.add_word(term, i)
+        self._automaton.make_automaton()
+
+    def _boundary_ok(self, text: str, term: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """True where the characters around each match do not continue a word (see module doc)."""
+        ok = np.ones(len(term), dtype=bool)
+        for edge, neighbour in ((self._left_edge, starts - 1), (self._right_edge, ends + 1)):
+            check = np.flatnonzero(edge[term])
+            continues = [is_spaced_word_char(text[i]) for i in neighbour[check].tolist()]
+            ok[check[np.asarray(continues, dtype=bool)]] = False
+        return ok
+
+    def columns(self, table: pa.Table) -> dict[str, pa.Array]:
+        cfg = self.cfg
+        scan = prepare(table, case_sensitive=cfg.case_sensitive, nfc=cfg.normalize_unicode)
+        n, words = len(scan.words), scan.words
+        found = list(self._automaton.iter(scan.text))
+        hits = np.zeros(n)
+        distinct = np.zeros(n, dtype=np.int64)
+        if found:
+            ends = np.fromiter((e for e, _ in found), np.int64, len(found))
+            term = np.fromiter((t for _, t in found), np.int64, len(found))
+            starts = ends - self._length[term] + 1
+            ok = self._boundary_ok(scan.text, term, starts, ends)
+            starts, ends, term = starts[ok], ends[ok], term[ok]
+            keep = leftmost_longest(starts, ends)
+            starts, term = starts[keep], term[keep]
+            doc = np.searchsorted(scan.doc_start, starts, side="right") - 1
+            hits = np.bincount(doc, weights=self.lexicon.weights[term], minlength=n)
+            pairs = np.unique(doc * len(self._length) + term)
+            distinct = np.bincount(pairs // len(self._length), minlength=n).astype(np.int64)
+        per_1k = np.zeros(n)
+        np.divide(hits * 1000.0, words, out=per_1k, where=words > 0)
+        prefix = f"kw_{cfg.name}_"
+        return {
+            prefix + "hits": pa.array(hits, pa.float64()),
+            prefix + "per_1k": pa.array(per_1k, pa.float64()),
+            prefix + "distinct": pa.array(distinct, pa.int64()),
+        }
+
+
+SIGNAL = KeywordSignal
