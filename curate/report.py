@@ -152,9 +152,9 @@ def write_report(ctx: RunContext, stats: dict) -> Path:
         lines.append("")
     tok = stats.get("tokenize")
     if tok and "sources" in tok:
-        lines += ["## Tokens per source", "", "| source | documents | tokens (train) | tokens (held-out) |", "|---|---:|---:|---:|"]
+        lines += ["## Tokens per source", "", "| source | documents (train) | tokens (train) | tokens (held-out) |", "|---|---:|---:|---:|"]
         for src, s in tok["sources"].items():
-            lines.append(f"| {src} | {s.get('documents', 0):,} | {s.get('tokens', 0):,} | {s.get('val_tokens', 0):,} |")
+            lines.append(f"| {src} | {s.get('docs', 0):,} | {s.get('tokens', 0):,} | {s.get('val_tokens', 0):,} |")
         lines.append("")
     mix_part = run / "shards" / "mixture.json"
     if mix_part.exists():
