@@ -1,0 +1,341 @@
+"""Mixture ablations: re-mix a finished run's per-source tokens at several ratios, train the same
+proxy on each arm, and compare held-out loss per source and role (BloombergGPT/DoReMi/RegMix style).
+
+Why this shape:
+- Re-mixing reads RUN/tokens/<source>.{bin,idx} through `curate.mix.mix_to_dir`: nothing is
+  re-tokenized, so an arm costs seconds of mixing plus its proxy training.
+- Every arm gets the same token budget (one explicit mixture total; "all" becomes the largest
+  total that every arm can meet within the epoch cap), the same model, steps, batch and seed(s);
+  only the mixture differs.
+- Every arm is evaluated on the *parent run's* held-out shards, so losses are comparable.
+- Each (arm, seed) is resumable: a fingerprint of its mixture/training settings guards its folder;
+  a finished one is skipped, an interrupted one resumes its trainer checkpoint.
+
+Outputs in RUN/ablations/<name>/: results.csv (one row per arm and seed), results.md (means per
+arm, best arm), results.json, and loss_vs_domain_share.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import shutil
+from pathlib import Path
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from curate.errors import ConfigError, CurateError
+from curate.io.atomic import read_json, write_json, write_text
+from curate.mix import MixConfig, mix_to_dir, plan_mixture
+from curate.shards.megatron import IndexedDataset
+from curate.train.data import DataSpec, from_manifest, source_roles
+from curate.train.trainer import Runtime, TrainConfig, train
+
+
+class Arm(BaseModel):
+    """One mixture: `domain_share` (the domain role's share; other roles keep their relative
+    weights from the base target) or a full `target`, plus any other mix overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    domain_share: float | None = Field(None, ge=0, le=1)
+    target: dict[str, float] | None = None
+    mix: dict = Field(default_factory=dict)  # other MixConfig fields (not total_tokens: budgets are equal)
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        if self.domain_share is not None and self.target is not None:
+            raise ValueError("give either domain_share or target, not both")
+        if "total_tokens" in self.mix or "target" in self.mix:
+            raise ValueError("arms share one token budget: set total_tokens in the top-level `mix`, and shares via domain_share/target")
+        return self
+
+
+class Constraint(BaseModel):
+    """Held-out loss of `loss` (a role or source) must be <= max, or <= arm `vs` + max_increase."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    loss: str
+    max: float | None = None
+    max_increase: float | None = None
+    vs: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if (self.max is None) == (self.max_increase is None):
+            raise ValueError("give exactly one of max or max_increase")
+        if self.max_increase is not None and self.vs is None:
+            raise ValueError("max_increase needs `vs: <arm name>`")
+        return self
+
+
+class Objective(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    minimize: str = "domain"  # a role or source name: its held-out loss
+    subject_to: list[Constraint] = Field(default_factory=list)
+
+
+class AblationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run: str  # a finished run directory (tokens/ + manifest.json), relative to this YAML
+    name: str = Field("ablation", pattern=r"^[A-Za-z0-9_.-]+$")
+    out: str | None = None  # default RUN/ablations/<name>
+    domain_role: str = "domain"
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    mix: dict = Field(default_factory=dict)  # base MixConfig overrides shared by all arms
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    runtime: Runtime = Field(default_factory=Runtime)
+    arms: list[Arm] = Field(min_length=1)
+    objective: Objective = Field(default_factory=Objective)
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"arm names must be unique: {names}")
+        for c in self.objective.subject_to:
+            if c.vs is not None and c.vs not in names:
+                raise ValueError(f"objective constraint compares with unknown arm {c.vs!r} (arms: {names})")
+        return self
+
+
+def load_config(path: Path) -> AblationConfig:
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+        return AblationConfig.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", where=str(path)) from None
+    except ValidationError as exc:
+        msg = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(msg, where=str(path), fix="see pipelines/ablation-finance.yaml and docs/training.md") from None
+
+
+class Parent:
+    """The finished run the ablation re-mixes: manifest, tokenizer, roles, tokens and held-out sets."""
+
+    def __init__(self, run: Path):
+        self.dir = run
+        man_path = run / "manifest.json"
+        if not man_path.is_file():
+            raise CurateError("no manifest.json: the run has not finished its mix stage", where=str(run), fix="run `curate run PIPELINE.yaml` first")
+        self.manifest = read_json(man_path)
+        self.tokens_dir = run / "tokens"
+        self.roles = source_roles(self.manifest)
+        missing = [s for s in self.roles if not (self.tokens_dir / f"{s}.idx").is_file()]
+        if not self.roles or missing:
+            raise CurateError(f"per-source token files missing for {missing or 'every source'}", where=str(self.tokens_dir),
+                              fix="re-run the tokenize stage of this run")
+        self.base_mix = dict((self.manifest.get("config") or {}).get("mix") or {})
+        self.heldout = self._heldout()
+
+    def _heldout(self) -> DataSpec:
+        spec = from_manifest(self.dir)
+        if not spec.val:  # fall back to the tokenize stage's held-out files
+            spec.val = {s: [str(self.tokens_dir / f"{s}.val")] for s in self.roles if (self.tokens_dir / f"{s}.val.idx").is_file()}
+        if not spec.val:
+            raise CurateError("the run has no held-out tokens to evaluate on", where=str(self.dir), fix="set tokenizer.val_fraction > 0 and re-run tokenize/mix")
+        spec.roles = self.roles
+        return spec
+
+    def available(self) -> dict[str, int]:
+        return {s: IndexedDataset(self.tokens_dir / s).num_tokens for s in self.roles}
+
+
+def arm_mix(cfg: AblationConfig, parent: Parent, arm: Arm) -> MixConfig:
+    base = {**parent.base_mix, **cfg.mix, **arm.mix}
+    target = arm.target
+    if arm.domain_share is not None:
+        if base.get("by", "role") != "role":
+            raise ConfigError("domain_share needs a mix by role", where=f"arms.{arm.name}", fix="use `target:` for a mix by source")
+        others = {k: v for k, v in (base.get("target") or MixConfig().target).items() if k != cfg.domain_role}
+        rest = sum(others.values()) or 1.0
+        target = {cfg.domain_role: arm.domain_share, **{k: (1 - arm.domain_share) * v / rest for k, v in others.items()}}
+    if target is not None:
+        base["target"] = target
+    try:
+        return MixConfig.model_validate(base)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(e["msg"] for e in exc.errors()), where=f"arms.{arm.name}") from None
+
+
+def equal_budget(mixes: dict[str, MixConfig], parent: Parent) -> dict[str, MixConfig]:
+    """One explicit total for every arm: the configured one, or (for `all`, or a total some arm
+    cannot reach within max_epochs when on_shortfall is `warn`) the largest that every arm meets."""
+    avail = parent.available()
+    caps = {k: plan_mixture(avail, parent.roles, m.model_copy(update={"total_tokens": "all"})).total for k, m in mixes.items()}
+    limit = min(caps.values())
+    total = next(iter(mixes.values())).total_tokens  # arms cannot override it (Arm validator)
+    if total != "all" and total > limit:
+        short = min(caps, key=caps.get)
+        if next(iter(mixes.values())).on_shortfall == "error":
+            raise CurateError(f"mix.total_tokens {total:,} is more than arm `{short}` can mix within max_epochs ({limit:,})",
+                              where="mix.total_tokens", fix=f"lower it to <= {limit:,}, use `all`, or set mix.on_shortfall: warn")
+        total = limit
+    if total == "all":
+        total = limit
+    return {k: m.model_copy(update={"total_tokens": total}) for k, m in mixes.items()}
+
+
+def _fingerprint(*parts) -> str:
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def run_arm(cfg: AblationConfig, parent: Parent, arm: Arm, mix: MixConfig, seed: int, root: Path, quiet: bool) -> dict:
+    """Mix (unless already mixed with these settings), train/resume, return the arm's result row."""
+    adir = root / arm.name / f"seed{seed}"
+    tcfg = cfg.train.model_copy(update={"seed": seed})
+    fp = _fingerprint(mix.model_dump(mode="json"), tcfg.model_dump(mode="json"), seed, str(parent.dir.resolve()))
+    done = adir / "result.json"
+    if done.is_file() and read_json(done).get("fingerprint") == fp:
+        return read_json(done)
+    mark = adir / "mixed.json"
+    if not (mark.is_file() and read_json(mark).get("fingerprint") == fp):
+        if adir.exists():
+            shutil.rmtree(adir)  # settings changed: a stale mixture or checkpoint must not be reused
+        mix_to_dir(parent.tokens_dir, {s: {"role": r} for s, r in parent.roles.items()}, mix, adir, seed,
+                   parent.manifest["tokenizer"], config={"mix": mix.model_dump(mode="json"), "ablation": cfg.name, "arm": arm.name})
+        write_json(mark, {"fingerprint": fp})
+    mixture = read_json(adir / "manifest.json")["mixture"]
+    summary = train([(1.0, adir)], tcfg, adir / "train", cfg.runtime.model_copy(update={"quiet": quiet or cfg.runtime.quiet}),
+                    heldout=parent.heldout)
+    domain = sum(s["tokens"] for n, s in mixture["sources"].items() if s["role"] == cfg.domain_role) / mixture["total_tokens"]
+    row = {
+        "arm": arm.name, "seed": seed, "fingerprint": fp,
+        "domain_share_target": mix.target.get(cfg.domain_role) if mix.by == "role" else None,
+        "domain_share": domain, "mix_budget": mix.total_tokens, "mix_tokens": mixture["total_tokens"], "train_tokens": summary["tokens"],
+        "epochs": {n: s["epochs"] for n, s in mixture["sources"].items()},
+        "val_loss": summary["val_loss"], "role": summary["role"], "source": summary["source"],
+        "final_train_loss": summary["final_train_loss"], "tokens_per_s": summary["tokens_per_s"],
+    }
+    write_json(done, row)
+    return row
+
+
+def _mean_std(xs: list[float]) -> tuple[float, float]:
+    m = sum(xs) / len(xs)
+    return m, (math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0)
+
+
+def aggregate(rows: list[dict], arms: list[Arm]) -> dict[str, dict]:
+    """Per arm: mean (and std over seeds) of every held-out loss, keyed `<role>` / `<source>` / `val_loss`."""
+    out = {}
+    for arm in arms:
+        mine = [r for r in rows if r["arm"] == arm.name]
+        keys = ["val_loss"] + sorted(mine[0]["role"]) + sorted(mine[0]["source"])
+        vals = {k: [r["val_loss"] if k == "val_loss" else r["role"].get(k, r["source"].get(k)) for r in mine] for k in keys}
+        out[arm.name] = {"domain_share": sum(r["domain_share"] for r in mine) / len(mine), "seeds": len(mine),
+                         "roles": sorted(mine[0]["role"]), "sources": sorted(mine[0]["source"]),
+                         "mean": {k: _mean_std(v)[0] for k, v in vals.items()}, "std": {k: _mean_std(v)[1] for k, v in vals.items()}}
+    return out
+
+
+def choose_best(agg: dict[str, dict], objective: Objective) -> dict:
+    """The arm with the lowest mean `minimize` loss among those meeting every constraint."""
+    def loss(arm: str, key: str) -> float:
+        if key not in agg[arm]["mean"]:
+            raise ConfigError(f"objective names {key!r}, which is no role or source here ({sorted(agg[arm]['mean'])})", where="objective")
+        return agg[arm]["mean"][key]
+
+    feasible, why = [], {}
+    for arm in agg:
+        broken = []
+        for c in objective.subject_to:
+            limit = c.max if c.max is not None else loss(c.vs, c.loss) + c.max_increase
+            if loss(arm, c.loss) > limit:
+                broken.append(f"{c.loss} loss {loss(arm, c.loss):.4f} > {limit:.4f}")
+        (why.__setitem__(arm, broken) if broken else feasible.append(arm))
+    pool = feasible or list(agg)
+    best = min(pool, key=lambda a: (loss(a, objective.minimize), a))
+    return {"arm": best, "feasible": bool(feasible), "minimize": objective.minimize, "value": loss(best, objective.minimize), "infeasible": why}
+
+
+def write_csv(rows: list[dict]) -> str:
+    roles = sorted({k for r in rows for k in r["role"]})
+    sources = sorted({k for r in rows for k in r["source"]})
+    cols = ["arm", "seed", "domain_share_target", "domain_share", "mix_budget", "mix_tokens", "train_tokens", "val_loss"] + \
+        [f"val_{k}" for k in roles] + [f"val_src_{k}" for k in sources] + ["final_train_loss", "tokens_per_s"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        flat = {**r, **{f"val_{k}": v for k, v in r["role"].items()}, **{f"val_src_{k}": v for k, v in r["source"].items()}}
+        w.writerow([f"{flat[c]:.6g}" if isinstance(flat.get(c), float) else flat.get(c) for c in cols])
+    return buf.getvalue()
+
+
+def write_markdown(cfg: AblationConfig, agg: dict[str, dict], best: dict, rows: list[dict]) -> str:
+    keys = list(next(iter(agg.values()))["mean"])
+    multi = any(a["seeds"] > 1 for a in agg.values())
+    fmt = (lambda a, k: f"{agg[a]['mean'][k]:.4f} ± {agg[a]['std'][k]:.4f}") if multi else (lambda a, k: f"{agg[a]['mean'][k]:.4f}")
+    t = cfg.train
+    lines = [
+        f"# Ablation `{cfg.name}`", "",
+        f"Run: `{cfg.run}`. Same budget for every arm: {rows[0]['mix_budget']:,} mixed tokens (achieved to document granularity), {rows[0]['train_tokens']:,} "
+        f"trained tokens ({t.model} {t.objective}, {t.steps} steps x {t.batch_size} x {t.seq_len}, grad accum {t.grad_accum}, lr {t.lr:g}), "
+        f"seeds {cfg.seeds}. Held-out loss (nats/token) on the run's held-out shards; lower is better.", "",
+        "| arm | domain share | " + " | ".join(keys) + " |",
+        "|---|---:|" + "---:|" * len(keys),
+    ]
+    for a in agg:
+        mark = " **(best)**" if a == best["arm"] else ""
+        lines.append(f"| {a}{mark} | {agg[a]['domain_share']:.3f} | " + " | ".join(fmt(a, k) for k in keys) + " |")
+    cons = "; ".join(f"{c.loss} <= {c.max}" if c.max is not None else f"{c.loss} <= {c.vs} + {c.max_increase}" for c in cfg.objective.subject_to)
+    lines += ["", f"Objective: minimize held-out `{best['minimize']}` loss" + (f" subject to {cons}" if cons else "") + ".",
+              f"Best arm: **{best['arm']}** ({best['minimize']} loss {best['value']:.4f})" +
+              ("" if best["feasible"] else " - no arm met the constraints; this is the unconstrained best") + "."]
+    for arm, broken in best["infeasible"].items():
+        lines.append(f"- {arm} excluded: {'; '.join(broken)}")
+    return "\n".join(lines) + "\n"
+
+
+def plot(agg: dict[str, dict], path: Path, title: str) -> None:
+    """Held-out loss vs domain share: one line per role (solid) and per source (dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = sorted(agg, key=lambda a: agg[a]["domain_share"])
+    x = [agg[a]["domain_share"] for a in arms]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    first = agg[arms[0]]
+    for keys, fmt in ((first["roles"], "-o"), (first["sources"], "--.")):
+        for k in keys:
+            y = [agg[a]["mean"][k] for a in arms]
+            e = [agg[a]["std"][k] for a in arms]
+            ax.errorbar(x, y, yerr=e if any(e) else None, fmt=fmt, label=k, capsize=3)
+    ax.set_xticks(x, [f"{xi:.2f}\n{a}" for a, xi in zip(arms, x)], fontsize=8)
+    ax.set_xlabel("domain share of mixed tokens")
+    ax.set_ylabel("held-out loss (nats/token)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run_ablation(config_path: Path, quiet: bool = False) -> dict:
+    cfg = load_config(config_path)
+    # relative paths resolve against the current directory, as in pipeline YAMLs
+    run_dir = Path(cfg.run).resolve()
+    parent = Parent(run_dir)
+    root = Path(cfg.out).resolve() if cfg.out else run_dir / "ablations" / cfg.name
+    mixes = equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent)
+    rows = [run_arm(cfg, parent, arm, mixes[arm.name], seed, root, quiet) for arm in cfg.arms for seed in cfg.seeds]
+    agg = aggregate(rows, cfg.arms)
+    best = choose_best(agg, cfg.objective)
+    md = write_markdown(cfg, agg, best, rows)
+    write_text(root / "results.csv", write_csv(rows))
+    write_text(root / "results.md", md)
+    write_json(root / "results.json", {"config": cfg.model_dump(mode="json"), "rows": rows, "arms": agg, "best": best})
+    plot(agg, root / "loss_vs_domain_share.png", f"{cfg.name}: held-out loss vs domain share")
+    return {"dir": str(root), "rows": rows, "arms": agg, "best": best, "markdown": md}
