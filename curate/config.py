@@ -162,7 +162,7 @@ def _line_index(text: str) -> dict[tuple, int]:
         return index
 
     def walk(node, path):
-        index[path] = node.start_mark.line + 1
+        index.setdefault(path, node.start_mark.line + 1)  # a key's own line wins over its value's (a block list starts below)
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 key = path + (k.value,)

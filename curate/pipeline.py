@@ -10,6 +10,7 @@ skipped and the outputs are identical to an uninterrupted run.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import importlib
 import os
@@ -22,7 +23,7 @@ import orjson
 import yaml
 
 from curate import __version__
-from curate.config import PipelineConfig, config_root, load_config
+from curate.config import PipelineConfig, config_root, expand_source, load_config
 from curate.context import RunContext
 from curate.errors import ConfigError
 from curate.exec import make_executor
@@ -68,13 +69,28 @@ def prepare_run_dir(cfg: PipelineConfig, run_dir: Path, fresh: bool) -> None:
     remove_stale_tmp(run_dir)
 
 
-def check_out_not_in_inputs(ctx: RunContext) -> None:
-    run = ctx.run_dir.resolve()
-    for f in ctx.inputs():
-        p = f.path.resolve()
-        if p == run or run in p.parents:
-            raise ConfigError(f"input file {f.path} lies inside the run directory {ctx.run_dir}", where=f"sources[{f.source.name}]",
-                              fix="write the run elsewhere (--out) so outputs are never read back as inputs")
+def check_out_not_in_inputs(cfg: PipelineConfig, root: Path, run_dir: Path) -> None:
+    """Refuse a run directory that holds an input, or that lies inside an input folder (where a
+    later run's glob or folder walk would read its outputs back as inputs). Checked before the run
+    directory is created, so a refused run leaves nothing behind in the input folder."""
+    run = run_dir.resolve()
+    for src in cfg.sources:
+        for pattern in src.paths:
+            full = Path(pattern) if Path(pattern).is_absolute() else root / pattern
+            fixed = next((i for i, part in enumerate(full.parts) if glob.has_magic(part)), len(full.parts))
+            base = Path(*full.parts[:fixed]).resolve()  # the folder before any wildcard (or a plain file or folder)
+            if not (run == base or base in run.parents):
+                continue
+            # a folder walk or `**` reaches any depth; `in/*/*.json` reaches files 2 levels below `in`
+            walks = full.is_dir() or any("**" in part for part in full.parts[fixed:])
+            if walks or len(full.parts) - fixed > len(run.relative_to(base).parts):
+                raise ConfigError(f"the run directory {run_dir} lies inside the input folder {base} of source `{src.name}`",
+                                  where=f"sources[{src.name}].paths", fix="write the run outside every input folder (--out)")
+        for f in expand_source(src, root):
+            p = f.resolve()
+            if p == run or run in p.parents:
+                raise ConfigError(f"input file {f} lies inside the run directory {run_dir}", where=f"sources[{src.name}]",
+                                  fix="write the run elsewhere (--out) so outputs are never read back as inputs")
 
 
 def run_pipeline(
@@ -99,12 +115,12 @@ def run_pipeline(
     run_dir = Path(out or cfg.out or f"runs/{cfg.name}")
     if not run_dir.is_absolute():
         run_dir = root / run_dir
+    check_out_not_in_inputs(cfg, root, run_dir)
     prepare_run_dir(cfg, run_dir, fresh)
     workers = workers or min(os.cpu_count() or 1, 4)
     ex = make_executor(executor, run_dir, workers=workers, progress=progress, address=address, retries=retries)
     ctx = RunContext(cfg=cfg, run_dir=run_dir, root=root, executor=ex, config_path=config_path,
                      strict=cfg.strict if strict is None else strict, progress=progress)
-    check_out_not_in_inputs(ctx)
     stats_path = run_dir / "stats.json"
     stats: dict = {}
     timings: dict = {}

@@ -67,7 +67,7 @@ def test_parquet_reader(tmp_path):
 def test_parquet_wrong_schema_quarantined(tmp_path):
     pq.write_table(pa.table({"body": ["x", "y"]}), tmp_path / "a.parquet")
     t, q = read_all(tmp_path / "a.parquet")
-    assert t is None and q.reasons == {"missing text field `text`": 1}
+    assert t is None and q.reasons == {"missing text field `text`": 2}  # every row counted
     pq.write_table(pa.table({"text": [1, 2]}), tmp_path / "b.parquet")
     t, q = read_all(tmp_path / "b.parquet")
     assert t is None and list(q.reasons) == ["text field `text` has type int64, expected string"]

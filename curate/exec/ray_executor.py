@@ -54,9 +54,12 @@ class RayExecutor(Executor):
         queue = list(tasks)
         inflight: dict = {}
         attempts: dict[str, int] = {}
+        # after a failure nothing new is started, but tasks already running finish and get their
+        # markers, so the rerun after the fix does not redo them (on a cluster that can be hours)
+        failure: CurateError | None = None
         try:
-            while queue or inflight:
-                while queue and len(inflight) < limit:
+            while inflight or (queue and failure is None):
+                while queue and failure is None and len(inflight) < limit:
                     t = queue.pop(0)
                     inflight[self._remote.remote(t)] = t
                 done, _ = ray.wait(list(inflight), num_returns=1)
@@ -66,15 +69,17 @@ class RayExecutor(Executor):
                     result = ray.get(ref)
                 except Exception as exc:
                     cause = getattr(exc, "cause", None) or exc
-                    if isinstance(cause, CurateError):
-                        raise cause from None
                     attempts[t.id] = attempts.get(t.id, 0) + 1
-                    if attempts[t.id] <= self.retries:
+                    if not isinstance(cause, CurateError) and attempts[t.id] <= self.retries and failure is None:
                         queue.insert(0, t)
-                        continue
-                    raise TaskFailed(t.id, f"{type(cause).__name__}: {cause}", save_failure(self.run_dir, stage, t.id, cause)) from None
+                    elif failure is None:  # `exc` (not `cause`) carries the remote traceback for the log
+                        failure = cause if isinstance(cause, CurateError) else \
+                            TaskFailed(t.id, f"{type(cause).__name__}: {cause}", save_failure(self.run_dir, stage, t.id, exc))
+                    continue
                 bar.update(t.weight)
                 yield t, result
+            if failure is not None:
+                raise failure from None
         finally:
             bar.close()
             for ref in inflight:

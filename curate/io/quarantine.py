@@ -22,7 +22,8 @@ class Quarantine:
         self.records: list[bytes] = []
         self.reasons: Counter[str] = Counter()
 
-    def add(self, line: int, reason: str, excerpt: bytes | str = b"", detail: str = "") -> None:
+    def add(self, line: int, reason: str, excerpt: bytes | str = b"", detail: str = "", documents: int = 1) -> None:
+        """Record one bad record; `documents` > 1 when it stands for several (e.g. every row of an unreadable Parquet file)."""
         if self.strict:
             msg = reason + (f": {detail}" if detail else "")
             raise InputError(msg, where=f"{self.file}:{line}", fix="fix or remove that record, or run without --strict to quarantine it")
@@ -30,8 +31,10 @@ class Quarantine:
             excerpt = excerpt[:EXCERPT].decode("utf-8", errors="backslashreplace")
         else:
             excerpt = excerpt[:EXCERPT]
-        self.reasons[reason] += 1
+        self.reasons[reason] += documents
         rec = {"file": self.file, "line": line, "reason": reason, "detail": detail[:300], "excerpt": excerpt}
+        if documents != 1:
+            rec["documents"] = documents
         self.records.append(orjson.dumps(rec))
 
     @property

@@ -25,6 +25,7 @@ from curate.errors import InputError
 from curate.io.quarantine import Quarantine
 
 CHUNK = 1 << 20
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -178,6 +179,8 @@ def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
             if not raw:
                 break
             lineno += 1
+            if lineno == 1 and raw.startswith(UTF8_BOM):  # files saved by Windows tools; the BOM is not part of the record
+                raw = raw[len(UTF8_BOM):]
             if not complete:
                 q.add(lineno, "document larger than max_doc_bytes", raw[:200], detail=f"line exceeds {spec.max_doc_bytes} bytes; raise sources[].max_doc_bytes to keep such documents")
                 continue
@@ -222,14 +225,35 @@ def read_parquet(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table
         return
     names = pf.schema_arrow.names
     if spec.text_field not in names:
-        q.add(0, f"missing text field `{spec.text_field}`", detail=f"columns: {names}; set sources[].text_field")
+        q.add(0, f"missing text field `{spec.text_field}`", detail=f"columns: {names}; set sources[].text_field",
+              documents=pf.metadata.num_rows)
         return
     ftype = pf.schema_arrow.field(spec.text_field).type
     if not (pa.types.is_string(ftype) or pa.types.is_large_string(ftype)):
-        q.add(0, f"text field `{spec.text_field}` has type {ftype}, expected string", detail=f"{pf.metadata.num_rows} rows skipped")
+        q.add(0, f"text field `{spec.text_field}` has type {ftype}, expected string", detail=f"{pf.metadata.num_rows} rows skipped",
+              documents=pf.metadata.num_rows)
         return
     cols = [spec.text_field] + ([spec.id_field] if spec.id_field and spec.id_field in names else [])
-    yield from _tables_from_batches((rb for rb in pf.iter_batches(batch_size=spec.batch_size, columns=cols)), spec, q, str(path))
+    counted = _CountingBatches(pf.iter_batches(batch_size=spec.batch_size, columns=cols))
+    try:
+        yield from _tables_from_batches(counted, spec, q, str(path))
+    except (OSError, pa.ArrowException) as exc:
+        # a corrupt data page: keep the rows before it and quarantine the rest, as for a truncated .gz
+        rest = pf.metadata.num_rows - counted.rows
+        q.add(counted.rows + 1, "truncated or corrupt Parquet data", detail=f"{type(exc).__name__}: {exc}; {counted.rows} rows read, {rest} rows unreadable",
+              documents=rest)
+
+
+class _CountingBatches:
+    """Iterates record batches and counts the rows handed out, so a failure can say where it happened."""
+
+    def __init__(self, batches):
+        self.batches, self.rows = batches, 0
+
+    def __iter__(self):
+        for rb in self.batches:
+            self.rows += rb.num_rows
+            yield rb
 
 
 def _tables_from_batches(batches, spec: ReadSpec, q: Quarantine, display: str) -> Iterator[pa.Table]:

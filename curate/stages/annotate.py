@@ -80,10 +80,10 @@ def annotate_file(*, path: str, display: str, fmt: str, spec: dict, annotate_cfg
             if writer is None:
                 writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
             writer.write_table(table)
-        if writer is None:  # empty input: still write an empty file with the base columns
+        if writer is None:  # empty (or wholly quarantined) input: an empty file that still has every signal column
             from curate import schema as S
 
-            pq.write_table(S.BASE_SCHEMA.empty_table(), tmp)
+            pq.write_table(annotate_table(S.BASE_SCHEMA.empty_table(), signals), tmp)
         else:
             writer.close()
     q.write(Path(quarantine))

@@ -21,6 +21,7 @@ from curate.errors import ConfigError
 from curate.exec.base import Task
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
+from curate.stages.annotate import _display
 
 STAGE = "select"
 HEAVY_COLUMNS = ("minhash",)  # not needed downstream of select
@@ -164,7 +165,8 @@ def run(ctx: RunContext) -> dict:
     drops = str(drops_path) if drops_path.exists() else None
     cutoffs = compute_cutoffs(ctx, drops)
     tasks = []
-    for f, path in ctx.annotated_files():
+    annotated = ctx.annotated_files()
+    for f, path in annotated:
         tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
                           kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
                                       cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops)))
@@ -181,4 +183,6 @@ def run(ctx: RunContext) -> dict:
     for s in sources.values():
         for k, v in s["drops"].items():
             total["drops"][k] = total["drops"].get(k, 0) + v
-    return {"sources": sources, "total": total, "cutoffs": cutoffs}
+    # per input file, as annotate reports them, so `lines = kept + dropped + quarantined` can be checked file by file
+    files = [{"file": _display(ctx, f.path), **r} for (f, _), r in zip(annotated, results)]
+    return {"sources": sources, "total": total, "cutoffs": cutoffs, "files": files}

@@ -1,0 +1,170 @@
+"""Read a recipe's positives/negatives into bounded, deduplicated, seeded samples.
+
+Each class keeps at most `cap` documents: every document gets a key = xxh3_64(normalized text,
+seed) and the class keeps the `cap` smallest keys seen so far. That is a uniform random sample
+that does not depend on input order or batching, it bounds memory to one batch beyond the cap, and
+identical normalized texts share a key, so exact duplicates collapse (and cannot straddle the
+train / held-out split).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+import pyarrow.parquet as pq
+import xxhash
+
+from curate.classify.base import sha256_file
+from curate.classify.recipe import FileInput, Input, RunInput
+from curate.errors import ConfigError, InputError
+from curate.expr import compile_expr, evaluate, names_in
+
+JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst", ".ndjson.gz", ".ndjson.zst")
+BLOCK = 8 << 20  # JSON reader block size: documents larger than this are rejected by pyarrow
+
+
+@dataclass
+class Batch:
+    """Texts of one input with the input's display name."""
+
+    texts: pa.Array
+    source: str
+
+
+@dataclass
+class ClassSample:
+    """A bounded, deduplicated sample of one class: texts, their source names and sort keys."""
+
+    cap: int
+    texts: pa.Array = field(default_factory=lambda: pa.array([], pa.large_string()))
+    sources: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    seen: dict[str, int] = field(default_factory=dict)  # documents read per source (before sampling)
+    files: dict[str, str] = field(default_factory=dict)  # input file -> sha256 (which data trained the model)
+
+    def add(self, batch: Batch, keys: np.ndarray) -> None:
+        self.seen[batch.source] = self.seen.get(batch.source, 0) + len(batch.texts)
+        texts = pa.concat_arrays([self.texts, batch.texts.cast(pa.large_string())])
+        sources = pa.concat_arrays([self.sources, pa.array([batch.source] * len(batch.texts), pa.string())])
+        keys = np.concatenate([self.keys, keys])
+        # first occurrence of each key, then the `cap` smallest keys (stable: ties keep input order)
+        uniq, first = np.unique(keys, return_index=True)
+        take = first[: self.cap]
+        self.texts, self.sources, self.keys = texts.take(pa.array(take)), sources.take(pa.array(take)), uniq[: self.cap]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def counts(self) -> dict[str, int]:
+        vals, cnt = np.unique(np.asarray(self.sources.to_pylist(), dtype=object).astype(str), return_counts=True)
+        return {str(v): int(c) for v, c in zip(vals, cnt)}
+
+    def subset(self, idx: np.ndarray) -> "ClassSample":
+        return ClassSample(self.cap, self.texts.take(pa.array(idx)), self.sources.take(pa.array(idx)), self.keys[idx], dict(self.seen), dict(self.files))
+
+
+def text_keys(normalized: pa.Array, seed: int) -> np.ndarray:
+    """xxh3_64 of each normalized text with the run's seed (the sampling and dedup key)."""
+    h = xxhash.xxh3_64_intdigest
+    return np.fromiter((h(s.encode("utf-8"), seed) for s in normalized.to_pylist()), dtype=np.uint64, count=len(normalized))
+
+
+def read_class(inputs: list[Input], root: Path, text_field: str, cap: int, seed: int, normalize: Callable[[pa.Array], pa.Array]) -> ClassSample:
+    """All inputs of one class, sampled to `cap` by seeded text-hash keys."""
+    sample = ClassSample(cap)
+    for spec in inputs:
+        if isinstance(spec, FileInput):
+            sample.files.update({os.path.relpath(p, root): sha256_file(p) for p in resolve_glob(spec.path, root, "input")})
+        for batch in iter_input(spec, root, text_field):
+            if len(batch.texts):
+                sample.add(batch, text_keys(normalize(batch.texts), seed))
+    return sample
+
+
+def iter_input(spec: Input, root: Path, text_field: str) -> Iterator[Batch]:
+    if isinstance(spec, RunInput):
+        yield from _iter_run(spec, root)
+    else:
+        yield from _iter_files(spec, root, text_field)
+
+
+def resolve_glob(pattern: str, root: Path, what: str) -> list[Path]:
+    p = Path(pattern)
+    full = p if p.is_absolute() else root / p
+    files = sorted(Path(f) for f in glob.glob(str(full), recursive=True) if Path(f).is_file())
+    if not files:
+        raise ConfigError(f"{what} `{pattern}` matches no file (looked for {full})", where=what, fix="paths are relative to the recipe's folder; check the name or the glob")
+    return files
+
+
+def _iter_files(spec: FileInput, root: Path, default_field: str) -> Iterator[Batch]:
+    text_field = spec.text_field or default_field
+    for path in resolve_glob(spec.path, root, "input"):
+        name = spec.name or _stem(path)
+        for texts in read_texts(path, text_field):
+            yield Batch(texts, name)
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suf in sorted(JSONL_SUFFIXES + (".parquet",), key=len, reverse=True):
+        if name.endswith(suf):
+            return name[: -len(suf)]
+    return path.stem
+
+
+def read_texts(path: Path, text_field: str = "text") -> Iterator[pa.Array]:
+    """Stream the text field of a JSONL(.gz/.zst) or Parquet file as Arrow arrays (native readers)."""
+    name = path.name
+    if name.endswith(".parquet"):
+        try:
+            pf = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"cannot read Parquet: {exc}", where=str(path), fix="check the file is complete Parquet") from None
+        if text_field not in pf.schema_arrow.names:
+            raise InputError(f"no column `{text_field}` (columns: {', '.join(pf.schema_arrow.names)})", where=str(path), fix="set text_field for this input")
+        for rb in pf.iter_batches(batch_size=8192, columns=[text_field]):
+            yield pc.fill_null(rb.column(0).cast(pa.large_string()), "")
+        return
+    if not name.endswith(JSONL_SUFFIXES):
+        raise InputError("unsupported file type", where=str(path), fix=f"use one of {', '.join(JSONL_SUFFIXES)} or .parquet")
+    opts = pj.ParseOptions(explicit_schema=pa.schema([(text_field, pa.large_string())]), unexpected_field_behavior="ignore")
+    try:
+        reader = pj.open_json(pa.input_stream(str(path), compression="detect"), read_options=pj.ReadOptions(block_size=BLOCK), parse_options=opts)
+        rows = 0
+        for rb in reader:
+            col = rb.column(0)
+            if col.null_count:
+                first = rows + int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0]) + 1
+                raise InputError(f"record has no string field `{text_field}`", where=f"{path}:{first}", fix="set text_field for this input, or clean the file")
+            rows += rb.num_rows
+            yield col
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"cannot parse JSONL: {exc}", where=str(path), fix="each line must be one JSON object with a text field") from None
+
+
+def _iter_run(spec: RunInput, root: Path) -> Iterator[Batch]:
+    run = Path(spec.run)
+    run = run if run.is_absolute() else root / run
+    base = run / "annotated"
+    if not base.is_dir():
+        raise ConfigError(f"run `{spec.run}` has no annotated/ folder (looked in {base})", where="run input", fix="run the pipeline's annotate stage first, or fix the run path")
+    sources = spec.sources or sorted(p.name for p in base.iterdir() if p.is_dir())
+    for source in sources:
+        files = sorted((base / source).glob("**/*.parquet"))
+        if not files:
+            raise ConfigError(f"run `{spec.run}` has no annotated Parquet for source `{source}`", where="run input", fix=f"sources present: {', '.join(sorted(p.name for p in base.iterdir() if p.is_dir()))}")
+        for path in files:
+            schema = pq.read_schema(path)
+            expr = compile_expr(spec.where, schema.names, where=f"run input {spec.run} where")
+            table = pq.read_table(path, columns=sorted(names_in(spec.where) | {"text"}))
+            kept = table.filter(evaluate(table, expr)).column("text")
+            yield Batch(pc.fill_null(kept.combine_chunks().cast(pa.large_string()), ""), spec.name or f"{run.name}:{source}")
