@@ -14,7 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from curate.dedup import DedupConfig
 from curate.errors import ConfigError
+from curate.mix import MixConfig
+from curate.shards.tokenizer import TokenizerConfig
 from curate.signals.classifier import ClassifierSignalConfig
 from curate.signals.heuristics import HeuristicsConfig
 from curate.signals.keywords import KeywordConfig
@@ -98,18 +101,6 @@ class RuleConfig(_Strict):
 class SelectConfig(_Strict):
     rules: list[RuleConfig] = Field(default_factory=list)
     drop_duplicates: bool = True  # apply dedup/drops.parquet when the dedup stage ran
-
-
-def _lazy_models():
-    """Stage configs owned by modules that import heavier libraries."""
-    from curate.dedup import DedupConfig
-    from curate.mix import MixConfig
-    from curate.shards.tokenizer import TokenizerConfig
-
-    return DedupConfig, TokenizerConfig, MixConfig
-
-
-DedupConfig, TokenizerConfig, MixConfig = _lazy_models()
 
 
 class PipelineConfig(_Strict):

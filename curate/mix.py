@@ -125,7 +125,7 @@ def plan_mixture(available: dict[str, int], roles: dict[str, str], cfg: MixConfi
     for k, share in shares.items():
         if share > 0 and avail_key[k] == 0:
             raise CurateError(f"{cfg.by} `{k}` has a target share of {share:g} but no tokens", where="mix.target",
-                              fix=f"check that its sources kept documents, or set its share to 0")
+                              fix="check that its sources kept documents, or set its share to 0")
     # the largest total the epoch cap allows at these shares
     cap_total = min(math.floor(cfg.max_epochs * avail_key[k] / share) for k, share in shares.items() if share > 0)
     if cfg.total_tokens == "all":

@@ -290,7 +290,7 @@ def _run_dir(root: Path) -> Path:
 
 
 def test_run_selection_as_weak_labels(tmp_path):
-    run = _run_dir(tmp_path)
+    _run_dir(tmp_path)
     norm = Normalizer(NormalizeConfig())
     weak_pos = read_class([RunInput(run="run", where="kw_finance_per_1k >= 8")], tmp_path, "text", 1000, 0, norm)
     weak_neg = read_class([RunInput(run="run", where="kw_finance_per_1k == 0", sources=["web"])], tmp_path, "text", 1000, 0, norm)

@@ -102,7 +102,7 @@ def test_hf_dataset_saved_to_disk(tmp_path):
 
 
 def test_warc_html_and_wet(tmp_path):
-    warcio = pytest.importorskip("warcio")
+    pytest.importorskip("warcio")
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 

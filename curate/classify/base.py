@@ -14,7 +14,6 @@ boilerplate). Backends differ in features and file format, but they all
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from curate.io.atomic import sha256_file
 from curate.errors import CurateError
 
 FORMAT = "curate-classifier/1"
@@ -162,13 +162,6 @@ class Classifier(ABC):
         write_json(sidecar_path(path), meta)
         return path
 
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def sidecar_path(model_path: str | Path) -> Path:

@@ -7,6 +7,7 @@ resumed run (and `curate` cleanup) can tell them apart and remove them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from pathlib import Path
 from typing import Iterator
@@ -63,3 +64,12 @@ def remove_stale_tmp(root: str | os.PathLike) -> int:
             p.unlink()
             n += 1
     return n
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

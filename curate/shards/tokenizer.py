@@ -13,7 +13,6 @@ Documents are encoded with special-token strings treated as ordinary text (a lit
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import logging
 import os
@@ -31,6 +30,7 @@ import tokenizers
 from pydantic import BaseModel, ConfigDict, Field
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
+from curate.io.atomic import sha256_file as file_sha256
 from curate.errors import CurateError, InputError
 from curate.io.atomic import atomic_path
 from curate.shards.fastbpe import FastPathUnsupported, tiktoken_encoding
@@ -169,13 +169,6 @@ def sample_texts(files: list[Path], seed: int, sample_bytes: int, text_field: st
 # ----------------------------------------------------------------------------------------------
 # Loading and encoding
 
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
