@@ -46,6 +46,9 @@ class SourceConfig(_Strict):
 
 class AnnotateConfig(_Strict):
     batch_size: int = Field(default=2048, gt=0)
+    # JSONL/Parquet files larger than this on disk are annotated by several tasks (ceil(size / split_mb)),
+    # each taking every n-th block of `batch_size` records, so one big file does not serialize the stage
+    split_mb: float = Field(default=2.0, ge=0)
     heuristics: HeuristicsConfig | None = Field(default_factory=HeuristicsConfig)
     langid: LangIdConfig | None = Field(default_factory=LangIdConfig)
     keywords: list[KeywordConfig] = Field(default_factory=list)

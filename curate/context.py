@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from curate.config import PipelineConfig, SourceConfig, expand_source
 from curate.exec.base import Executor
+from curate.io.readers import detect_format
 from curate.signals.base import SignalContext
+
+
+MAX_PARTS = 4  # each part re-reads (decompresses) the whole file: enough parts to balance, no more
 
 
 def _stem(path: Path) -> str:
@@ -21,14 +26,34 @@ def _stem(path: Path) -> str:
 
 @dataclass
 class InputFile:
+    """One annotate task: a whole input file, or one part of a large JSONL/Parquet file."""
+
     source: SourceConfig
     index: int  # position in the source's sorted file list
     path: Path
+    part: int = 0
+    parts: int = 1
 
     @property
     def key(self) -> str:
-        """Stable name of this file's outputs and task: `<source>/<NNNNN>-<stem>`."""
-        return f"{self.source.name}/{self.index:05d}-{_stem(self.path)}"
+        """Stable name of this task's outputs: `<source>/<NNNNN>-<stem>` (+ `.pKK` for a part)."""
+        base = f"{self.source.name}/{self.index:05d}-{_stem(self.path)}"
+        return base if self.parts == 1 else f"{base}.p{self.part:02d}"
+
+
+def parts_for(path: Path, fmt: str, split_mb: float) -> int:
+    """How many tasks read a file: by its size on disk, for the formats that can be dealt in blocks.
+
+    Depends only on the file and the config (never on worker count), so outputs stay identical.
+    """
+    if fmt == "auto":
+        try:
+            fmt = detect_format(path)
+        except Exception:
+            return 1
+    if fmt not in ("jsonl", "parquet") or not path.is_file() or split_mb <= 0:
+        return 1
+    return max(1, min(MAX_PARTS, math.ceil(path.stat().st_size / (split_mb * 1e6))))
 
 
 @dataclass
@@ -55,7 +80,14 @@ class RunContext:
     def inputs(self) -> list[InputFile]:
         """Every input file of every source, in a stable order (sources as listed, files sorted)."""
         if self._inputs is None:
-            self._inputs = [InputFile(src, i, p) for src in self.cfg.sources for i, p in enumerate(expand_source(src, self.root))]
+            split = self.cfg.annotate.split_mb
+            self._inputs = [
+                InputFile(src, i, p, part, n)
+                for src in self.cfg.sources
+                for i, p in enumerate(expand_source(src, self.root))
+                for n in [parts_for(p, src.format, split)]
+                for part in range(n)
+            ]
         return self._inputs
 
     def signal_context(self) -> SignalContext:

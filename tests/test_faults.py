@@ -168,10 +168,16 @@ def test_kill_at_random_moments_with_a_process_pool(corpus, clean):
     """Seeded random kill times over the whole run, 2 pool workers: kills also land between stages,
     during tokenizer training, in the report; the pool's workers die with the job."""
     runner = Runner(corpus, corpus / "random", workers=2)
+    # kill times as fractions of an uninterrupted CLI run on this machine, so the kills land inside the
+    # run however fast the machine is (each resumed run is shorter than the first)
+    timing = Runner(corpus, corpus / "timing", workers=2)
+    t0 = time.perf_counter()
+    assert not timing.kill_after(600)
+    full = time.perf_counter() - t0
     rng = random.Random(8)
     kills = 0
     for _ in range(3):
-        if runner.kill_after(rng.uniform(2.0, 7.0)):
+        if runner.kill_after(rng.uniform(0.15, 0.4) * full):
             kills += 1
             runner.after_kill()
             print("random kill: markers", sorted({m.parent.name for m in runner.run.glob("_markers/*/*.json")}))

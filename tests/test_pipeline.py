@@ -119,3 +119,19 @@ def test_resume_after_kill_is_identical(pipeline, corpus):
     # finished tasks were not redone
     assert {p.name: p.stat().st_mtime_ns for p in markers.glob("*.json") if p.name in done_before} == done_before
     assert not list((corpus / "killed").rglob("*.tmp-*"))
+
+
+def test_large_files_split_into_parts_lose_nothing(pipeline, corpus):
+    """annotate.split_mb deals a file's record blocks to several tasks: same documents, same per-file stats."""
+    whole = run_pipeline(pipeline, out=corpus / "whole", workers=1, progress=False)
+    pipeline.write_text(PIPELINE.replace("  batch_size: 64\n", "  batch_size: 16\n  split_mb: 0.002\n"))
+    split1 = run_pipeline(pipeline, out=corpus / "split1", workers=1, progress=False)
+    split2 = run_pipeline(pipeline, out=corpus / "split2", workers=2, progress=False)
+    assert tree_digest(split1.run_dir) == tree_digest(split2.run_dir)
+    parts = list((split1.run_dir / "annotated" / "fin").glob("*.p0*.parquet"))
+    assert len(parts) >= 4  # both fin files were split
+    ids = lambda r: sorted(pq.read_table(p, columns=["id"]).column("id").to_pylist() for p in (r.run_dir / "annotated").rglob("*.parquet"))  # noqa: E731
+    flat = lambda xs: sorted(i for x in xs for i in x)  # noqa: E731
+    assert flat(ids(whole)) == flat(ids(split1))
+    files = lambda r: {f["file"]: (f["docs_in"], f["docs_out"]) for f in r.stats["annotate"]["files"]}  # noqa: E731
+    assert files(whole) == files(split1)

@@ -39,6 +39,12 @@ class ReadSpec:
     max_doc_bytes: int = 8_000_000
     batch_size: int = 2048
     display: str = ""  # file name as shown in quarantine records and errors
+    part: int = 0  # a large file is read by `parts` tasks; this one takes blocks `part`, `part + parts`, ...
+    parts: int = 1
+
+    def owns(self, block: int) -> bool:
+        """Blocks of `batch_size` records are dealt round-robin to the parts of a file."""
+        return self.parts == 1 or block % self.parts == self.part
 
 
 class _Batcher:
@@ -174,11 +180,14 @@ def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
             try:
                 raw, complete = _read_long_line(fh, spec.max_doc_bytes)
             except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
-                q.add(lineno + 1, "truncated or corrupt compressed file", detail=f"{type(exc).__name__}: {exc}; {lineno} lines read before it")
+                if spec.owns(lineno // spec.batch_size):  # reported once, by the part owning the next line
+                    q.add(lineno + 1, "truncated or corrupt compressed file", detail=f"{type(exc).__name__}: {exc}; {lineno} lines read before it")
                 break
             if not raw:
                 break
             lineno += 1
+            if not spec.owns((lineno - 1) // spec.batch_size):
+                continue
             if lineno == 1 and raw.startswith(UTF8_BOM):  # files saved by Windows tools; the BOM is not part of the record
                 raw = raw[len(UTF8_BOM):]
             if not complete:
@@ -224,12 +233,14 @@ def read_parquet(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table
         q.add(0, "unreadable Parquet file", detail=f"{type(exc).__name__}: {exc}")
         return
     names = pf.schema_arrow.names
+    if spec.part != 0 and (spec.text_field not in names or not _is_string(pf.schema_arrow.field(spec.text_field).type)):
+        return  # a whole-file problem is reported once, by part 0
     if spec.text_field not in names:
         q.add(0, f"missing text field `{spec.text_field}`", detail=f"columns: {names}; set sources[].text_field",
               documents=pf.metadata.num_rows)
         return
     ftype = pf.schema_arrow.field(spec.text_field).type
-    if not (pa.types.is_string(ftype) or pa.types.is_large_string(ftype)):
+    if not _is_string(ftype):
         q.add(0, f"text field `{spec.text_field}` has type {ftype}, expected string", detail=f"{pf.metadata.num_rows} rows skipped",
               documents=pf.metadata.num_rows)
         return
@@ -239,26 +250,36 @@ def read_parquet(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table
         yield from _tables_from_batches(counted, spec, q, str(path))
     except (OSError, pa.ArrowException) as exc:
         # a corrupt data page: keep the rows before it and quarantine the rest, as for a truncated .gz
+        if not spec.owns(counted.batches):
+            return  # reported once, by the part owning the unreadable block
         rest = pf.metadata.num_rows - counted.rows
         q.add(counted.rows + 1, "truncated or corrupt Parquet data", detail=f"{type(exc).__name__}: {exc}; {counted.rows} rows read, {rest} rows unreadable",
               documents=rest)
+
+
+def _is_string(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 class _CountingBatches:
     """Iterates record batches and counts the rows handed out, so a failure can say where it happened."""
 
     def __init__(self, batches):
-        self.batches, self.rows = batches, 0
+        self._it, self.rows, self.batches = batches, 0, 0
 
     def __iter__(self):
-        for rb in self.batches:
+        for rb in self._it:
             self.rows += rb.num_rows
+            self.batches += 1
             yield rb
 
 
 def _tables_from_batches(batches, spec: ReadSpec, q: Quarantine, display: str) -> Iterator[pa.Table]:
     row = 0
-    for rb in batches:
+    for block, rb in enumerate(batches):
+        if not spec.owns(block):
+            row += rb.num_rows
+            continue
         b = _Batcher(spec, spec.display or display)
         texts = rb.column(spec.text_field).to_pylist()
         ids = rb.column(spec.id_field).to_pylist() if spec.id_field and spec.id_field in rb.schema.names else [None] * len(texts)

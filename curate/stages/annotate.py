@@ -100,7 +100,8 @@ def annotate_file(*, path: str, display: str, fmt: str, spec: dict, annotate_cfg
 def make_task(ctx: RunContext, f: InputFile) -> Task:
     src = f.source
     spec = dict(source=src.name, role=src.role, text_field=src.text_field, id_field=src.id_field,
-                max_doc_bytes=src.max_doc_bytes, batch_size=ctx.cfg.annotate.batch_size, display=_display(ctx, f.path))
+                max_doc_bytes=src.max_doc_bytes, batch_size=ctx.cfg.annotate.batch_size, display=_display(ctx, f.path),
+                part=f.part, parts=f.parts)
     size = f.path.stat().st_size if f.path.is_file() else sum(p.stat().st_size for p in f.path.rglob("*") if p.is_file())
     return Task(
         id=f.key,
@@ -108,7 +109,7 @@ def make_task(ctx: RunContext, f: InputFile) -> Task:
         kwargs=dict(path=str(f.path), display=spec["display"], fmt=src.format, spec=spec,
                     annotate_cfg=ctx.cfg.annotate.model_dump(mode="json"), root=str(ctx.root), seed=ctx.seed,
                     out=str(ctx.annotated_path(f)), quarantine=str(ctx.quarantine_path(f)), strict=ctx.strict),
-        weight=max(size, 1),
+        weight=max(size // f.parts, 1),
     )
 
 
@@ -124,16 +125,25 @@ def run(ctx: RunContext) -> dict:
     return summarize(results)
 
 
+def _add(into: dict, r: dict) -> None:
+    for k in ("docs_in", "docs_out", "bytes"):
+        into[k] += r[k]
+    for k, v in r["quarantined"].items():
+        into["quarantined"][k] = into["quarantined"].get(k, 0) + v
+
+
 def summarize(results: list[dict]) -> dict:
-    sources: dict[str, dict] = {}
+    """Per input file (the parts of a split file added up), per source, and in total."""
+    files: dict[tuple[str, str], dict] = {}
     for r in results:
-        s = sources.setdefault(r["source"], {"files": 0, "docs_in": 0, "docs_out": 0, "bytes": 0, "quarantined": {}})
+        f = files.setdefault((r["source"], r["file"]), {"source": r["source"], "file": r["file"], "docs_in": 0, "docs_out": 0,
+                                                        "bytes": 0, "quarantined": {}})
+        _add(f, r)
+    sources: dict[str, dict] = {}
+    for f in files.values():
+        s = sources.setdefault(f["source"], {"files": 0, "docs_in": 0, "docs_out": 0, "bytes": 0, "quarantined": {}})
         s["files"] += 1
-        s["docs_in"] += r["docs_in"]
-        s["docs_out"] += r["docs_out"]
-        s["bytes"] += r["bytes"]
-        for k, v in r["quarantined"].items():
-            s["quarantined"][k] = s["quarantined"].get(k, 0) + v
+        _add(s, f)
     total = {k: sum(s[k] for s in sources.values()) for k in ("files", "docs_in", "docs_out", "bytes")}
     total["quarantined"] = sum(sum(s["quarantined"].values()) for s in sources.values())
-    return {"sources": sources, "total": total, "files": results}
+    return {"sources": sources, "total": total, "files": list(files.values())}

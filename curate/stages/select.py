@@ -171,18 +171,23 @@ def run(ctx: RunContext) -> dict:
                           kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
                                       cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops)))
     results = ctx.executor.map(STAGE, tasks, desc="select")
+    # per input file (parts of a split file added up), as annotate reports them, so that
+    # `lines = kept + dropped + quarantined` can be checked file by file; then per source and in total
+    files: dict[str, dict] = {}
+    for (f, _), r in zip(annotated, results):
+        _add(files.setdefault(_display(ctx, f.path), {"file": _display(ctx, f.path), "source": r["source"]}), r)
     sources: dict[str, dict] = {}
-    for r in results:
-        s = sources.setdefault(r["source"], {"docs_in": 0, "docs_out": 0, "bytes_in": 0, "bytes_out": 0, "drops": {}})
-        for k in ("docs_in", "docs_out", "bytes_in", "bytes_out"):
-            s[k] += r[k]
-        for k, v in r["drops"].items():
-            s["drops"][k] = s["drops"].get(k, 0) + v
-    total = {k: sum(s[k] for s in sources.values()) for k in ("docs_in", "docs_out", "bytes_in", "bytes_out")}
-    total["drops"] = {}
+    for r in files.values():
+        _add(sources.setdefault(r["source"], {}), r)
+    total: dict = {}
     for s in sources.values():
-        for k, v in s["drops"].items():
-            total["drops"][k] = total["drops"].get(k, 0) + v
-    # per input file, as annotate reports them, so `lines = kept + dropped + quarantined` can be checked file by file
-    files = [{"file": _display(ctx, f.path), **r} for (f, _), r in zip(annotated, results)]
-    return {"sources": sources, "total": total, "cutoffs": cutoffs, "files": files}
+        _add(total, s)
+    return {"sources": sources, "total": total, "cutoffs": cutoffs, "files": list(files.values())}
+
+
+def _add(into: dict, r: dict) -> None:
+    for k in ("docs_in", "docs_out", "bytes_in", "bytes_out"):
+        into[k] = into.get(k, 0) + r[k]
+    drops = into.setdefault("drops", {})
+    for k, v in r["drops"].items():
+        drops[k] = drops.get(k, 0) + v
