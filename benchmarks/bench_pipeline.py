@@ -37,8 +37,11 @@ def build_config(corpora: Path, scale: int, work: Path, stages: list[str], full:
         d.mkdir(exist_ok=True)
         for k in range(scale):
             link = d / f"{k:02d}.jsonl.gz"
-            if not link.exists():
-                os.symlink(f.resolve(), link)
+            if not link.exists():  # a real file per copy (symlinks resolve to one input)
+                try:
+                    os.link(f.resolve(), link)
+                except OSError:
+                    shutil.copyfile(f, link)
         sources.append({"name": name, "role": role, "paths": [str(d / "*.jsonl.gz")]})
     cfg = {
         "name": "bench",
