@@ -48,6 +48,34 @@ def run_task(task: Task) -> dict:
     return task.fn(**task.kwargs)
 
 
+class Progress:
+    """A progress bar over a stage's tasks: input MB (task weights) plus documents and docs/s when
+    tasks report `docs_in` (or `docs`)."""
+
+    def __init__(self, tasks: list["Task"], desc: str, enabled: bool):
+        import time
+
+        from tqdm import tqdm
+
+        self._time = time.perf_counter
+        self.t0 = self._time()
+        self.docs = 0
+        total = sum(t.weight for t in tasks)
+        unit = "B" if total > len(tasks) else "task"  # weights are input bytes, or 1 per task
+        self.bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=not enabled, leave=False, dynamic_ncols=True)
+
+    def update(self, task: "Task", result: dict) -> None:
+        self.bar.update(task.weight)
+        n = result.get("docs_in", result.get("docs")) if isinstance(result, dict) else None
+        if isinstance(n, int):
+            self.docs += n
+            rate = self.docs / max(self._time() - self.t0, 1e-9)
+            self.bar.set_postfix_str(f"{self.docs:,} docs, {rate:,.0f} docs/s", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 class TaskFailed(CurateError):
     """A task raised; the message names the task (= input file) and where its traceback was saved."""
 

@@ -6,10 +6,9 @@ import multiprocessing as mp
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from tqdm import tqdm
 
 from curate.errors import CurateError
-from curate.exec.base import Executor, Task, TaskFailed, run_task, save_failure
+from curate.exec.base import Executor, Progress, Task, TaskFailed, run_task, save_failure
 
 
 def _init_worker():
@@ -23,14 +22,13 @@ class LocalExecutor(Executor):
     name = "local"
 
     def _run(self, stage: str, tasks: list[Task], desc: str, skipped: int):
-        total = sum(t.weight for t in tasks)
-        bar = tqdm(total=total, desc=f"{desc} ({len(tasks)} tasks, {skipped} done before)", unit="B" if total > len(tasks) else "task",
-                   unit_scale=True, disable=not self.progress, leave=False, dynamic_ncols=True)
+        bar = Progress(tasks, f"{desc} ({len(tasks)} tasks, {skipped} done before)", self.progress)
         try:
             if self.workers == 1 or len(tasks) == 1:
                 for t in tasks:
-                    yield t, self._attempt(stage, t)
-                    bar.update(t.weight)
+                    result = self._attempt(stage, t)
+                    bar.update(t, result)
+                    yield t, result
                 return
             ctx = mp.get_context("spawn")
             with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx, initializer=_init_worker) as pool:
@@ -48,7 +46,7 @@ class LocalExecutor(Executor):
                             if isinstance(exc, CurateError):
                                 raise exc from None
                             raise TaskFailed(t.id, f"{type(exc).__name__}: {exc}", save_failure(self.run_dir, stage, t.id, exc)) from None
-                        bar.update(t.weight)
+                        bar.update(t, result)
                         yield t, result
         finally:
             bar.close()

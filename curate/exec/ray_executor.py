@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tqdm import tqdm
 
 from curate.errors import ConfigError, CurateError
-from curate.exec.base import Executor, Task, TaskFailed, run_task, save_failure
+from curate.exec.base import Executor, Progress, Task, TaskFailed, run_task, save_failure
 
 
 def _ray():
@@ -46,9 +45,7 @@ class RayExecutor(Executor):
 
     def _run(self, stage: str, tasks: list[Task], desc: str, skipped: int):
         ray = _ray()
-        total = sum(t.weight for t in tasks)
-        bar = tqdm(total=total, desc=f"{desc} on Ray ({len(tasks)} tasks, {skipped} done before)", unit="B",
-                   unit_scale=True, disable=not self.progress, leave=False, dynamic_ncols=True)
+        bar = Progress(tasks, f"{desc} on Ray ({len(tasks)} tasks, {skipped} done before)", self.progress)
         # bound in-flight tasks so a huge stage does not flood the object store
         limit = max(2 * self.workers, 4)
         queue = list(tasks)
@@ -76,7 +73,7 @@ class RayExecutor(Executor):
                         failure = cause if isinstance(cause, CurateError) else \
                             TaskFailed(t.id, f"{type(cause).__name__}: {cause}", save_failure(self.run_dir, stage, t.id, exc))
                     continue
-                bar.update(t.weight)
+                bar.update(t, result)
                 yield t, result
             if failure is not None:
                 raise failure from None
