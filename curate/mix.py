@@ -40,6 +40,13 @@ log = logging.getLogger("curate.mix")
 _UNITS = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
 
 
+def _parse_count(v: str, what: str) -> float:
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kKmMbBgGtT]?)\s*", v)
+    if not m:
+        raise ValueError(f"use {what}")
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
 class MixConfig(BaseModel):
     """The pipeline's `mix:` section."""
 
@@ -52,15 +59,21 @@ class MixConfig(BaseModel):
     on_shortfall: Literal["error", "warn"] = "error"  # a target that cannot be met: stop, or shrink the total and warn
     shard_tokens: int = Field(default=50_000_000, gt=0)  # tokens per mixed train shard (cut at document ends)
     tolerance: float = Field(default=0.005, ge=0, le=1)  # allowed |achieved - target| share (0.005 = 0.5 pp)
+    # size the mixture for a model: total_tokens = the compute-optimal tokens of `plan_params` under
+    # `plan_rule` (as `curate plan --params N --rule R` prints them)
+    plan_params: float | None = Field(default=None, gt=0)
+    plan_rule: Literal["epoch", "20x", "chinchilla"] = "20x"
+
+    @field_validator("plan_params", mode="before")
+    @classmethod
+    def _parse_params(cls, v):
+        return _parse_count(v, "a parameter count (e.g. 125000000, 125M, 1.3B)") if isinstance(v, str) else v
 
     @field_validator("total_tokens", mode="before")
     @classmethod
     def _parse_total(cls, v):
         if isinstance(v, str) and v != "all":
-            m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kKmMbBgGtT]?)\s*", v)
-            if not m:
-                raise ValueError("use a token count (e.g. 2000000, 2M, 1.5B) or `all`")
-            return int(round(float(m.group(1)) * _UNITS[m.group(2).lower()]))
+            return int(round(_parse_count(v, "a token count (e.g. 2000000, 2M, 1.5B) or `all`")))
         return v
 
     @field_validator("target")
@@ -80,6 +93,13 @@ class MixConfig(BaseModel):
     def _check_total(self):
         if isinstance(self.total_tokens, int) and self.total_tokens <= 0:
             raise ValueError("total_tokens must be positive (or `all`)")
+        if self.plan_params is not None:
+            from curate.plan import RULES
+
+            planned = int(round(RULES[self.plan_rule].tokens_for_params(self.plan_params)))
+            if isinstance(self.total_tokens, int) and self.total_tokens != planned:
+                raise ValueError(f"give either total_tokens or plan_params, not both (plan_params gives {planned:,} tokens)")
+            self.total_tokens = planned
         return self
 
 

@@ -196,3 +196,16 @@ def test_mix_checks_dtype_against_tokenizer(tokens_dir: Path, tmp_path: Path):
     info = dict(TOK_INFO, vocab_size=131_072)
     with pytest.raises(CurateError, match="needs int32"):
         mix_to_dir(tokens_dir, SOURCES, MixConfig(), tmp_path / "x", seed=1, tokenizer_info=info)
+
+
+def test_total_tokens_from_the_planner():
+    """`plan_params` sizes the mixture like `curate plan --params N --rule R` (20 tokens/param by default)."""
+    from curate.mix import MixConfig
+    from curate.plan import EPOCH
+
+    assert MixConfig(plan_params="125M").total_tokens == 2_500_000_000
+    assert MixConfig(plan_params=1e6, plan_rule="epoch").total_tokens == round(EPOCH.tokens_for_params(1e6))
+    cfg = MixConfig(plan_params="1M")
+    assert MixConfig.model_validate(cfg.model_dump()).total_tokens == 20_000_000  # survives the round trip to workers
+    with pytest.raises(ValueError, match="either total_tokens or plan_params"):
+        MixConfig(plan_params="1M", total_tokens=5)
