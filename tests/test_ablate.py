@@ -103,3 +103,98 @@ def test_equal_budget_is_the_largest_every_arm_can_meet(tmp_path):
         equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent)
     cfg = load_config(_config(tmp_path, run, mix={"total_tokens": 12000, "max_epochs": 1, "on_shortfall": "warn"}))
     assert {m.total_tokens for m in equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent).values()} == {10970}
+
+
+# ---- selection arms: re-select a real pipeline run's annotated data at other thresholds ----
+
+SELECT_PIPELINE = """
+name: sel
+seed: 7
+sources:
+  - {name: fin, role: domain, paths: [in/fin/*]}
+  - {name: gen, role: general, paths: [in/gen/*]}
+annotate:
+  batch_size: 64
+  heuristics: {}
+  langid: null
+select:
+  rules:
+    - {name: has_words, keep: "word_count >= 10"}
+    - {name: long_enough, mode: threshold, column: word_count, threshold: 40}
+tokenizer: {vocab_size: 400, sample_bytes: 200000, val_fraction: 0.1}
+mix: {total_tokens: all, max_epochs: 4}
+"""
+
+
+def _docs(ds) -> set[bytes]:
+    return {ds[i].tobytes() for i in range(len(ds))}
+
+
+def test_selection_arms_reselect_annotated_data_at_other_thresholds(corpus, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from curate.pipeline import run_pipeline
+    from curate.shards.megatron import IndexedDataset
+
+    monkeypatch.chdir(corpus)
+    (corpus / "p.yaml").write_text(SELECT_PIPELINE)
+    run = run_pipeline(corpus / "p.yaml", out=corpus / "run", workers=1, progress=False).run_dir
+    arms = [{"name": "w60", "set_rule": {"name": "long_enough", "threshold": 60}},
+            {"name": "w120", "set_rule": [{"name": "long_enough", "threshold": 120}]},
+            {"name": "parent", "domain_share": 0.51}]
+    path = _config(corpus, run, name="quality", arms=arms, mix={"total_tokens": "all", "max_epochs": 4, "on_shortfall": "warn", "tolerance": 0.05},
+                   objective={"minimize": "domain"})
+    res = CliRunner().invoke(ablate_cmd, [str(path), "--quiet"])
+    assert res.exit_code == 0, res.output
+    out = run / "ablations" / "quality"
+    rows = {r["arm"]: r for r in csv.DictReader(io.StringIO((out / "results.csv").read_text()))}
+
+    # expected kept docs, computed independently from the annotated columns (no dedup stage here)
+    wc = pq.read_table(sorted((run / "annotated").rglob("*.parquet")), columns=["word_count"]).column("word_count").to_numpy()
+    for arm, t in (("parent", 40), ("w60", 60), ("w120", 120)):
+        assert int(rows[arm]["selected_docs"]) == int(((wc >= 10) & (wc >= t)).sum())
+    assert int(rows["parent"]["selected_docs"]) > int(rows["w60"]["selected_docs"]) > int(rows["w120"]["selected_docs"]) > 0
+    assert rows["w120"]["selection"] == "long_enough threshold=120" and rows["parent"]["selection"] == "parent"
+    assert len({r["mix_budget"] for r in rows.values()}) == 1 and len({r["train_tokens"] for r in rows.values()}) == 1  # equal budgets
+    for r in rows.values():
+        assert 0 < float(r["val_domain"]) < 10 and 0 < float(r["val_general"]) < 10
+    assert "| w120 | long_enough threshold=120 |" in (out / "results.md").read_text()
+
+    for arm in ("w60", "w120"):
+        arun = out / arm / "run"
+        # the parent's annotated Parquet is reused in place (linked), never recomputed; same tokenizer
+        for f in (run / "annotated").rglob("*.parquet"):
+            assert (arun / "annotated" / f.relative_to(run / "annotated")).resolve().read_bytes() == f.read_bytes()
+        assert not (arun / "_markers" / "annotate").exists() and not (arun / "tokenizer").exists()
+        assert read_json(arun / "tokens" / "tokenizer_info.json")["sha256"] == read_json(run / "manifest.json")["tokenizer"]["sha256"]
+        assert (out / arm / "seed0" / "train" / "summary.json").is_file()
+        # no document of the parent's held-out split is in the arm's training tokens
+        for src in ("fin", "gen"):
+            held = _docs(IndexedDataset(run / "tokens" / f"{src}.val"))
+            assert held and not held & _docs(IndexedDataset(arun / "tokens" / src))
+            assert held & _docs(IndexedDataset(arun / "tokens" / f"{src}.val"))  # they land in its held-out split instead
+
+    # rerun: nothing is re-selected or re-trained
+    stamp = {a: (out / a / "run" / "prepared.json").stat().st_mtime_ns for a in ("w60", "w120")}
+    assert CliRunner().invoke(ablate_cmd, [str(path), "--quiet"]).exit_code == 0
+    assert stamp == {a: (out / a / "run" / "prepared.json").stat().st_mtime_ns for a in stamp}
+
+
+def test_selection_arm_errors_name_the_arm_and_key(tmp_path):
+    bad = [({"name": "q", "set_rule": {"name": "low_quality", "treshold": 0.9}}, r"arms\.0\[q\].*treshold"),
+           ({"name": "q", "set_rule": {"threshold": 0.9}}, r"arms\.0\[q\].*name"),
+           ({"name": "q", "set_rule": {"name": "a"}, "select": {"rules": []}}, r"arms\.0\[q\].*not both"),
+           ({"name": "q", "select": {"rules": [{"name": "t", "mode": "threshold", "column": "x"}]}}, r"arms\.0\[q\]\.select\.rules\.0.*threshold")]
+    for arm, msg in bad:
+        with pytest.raises(CurateError, match=msg):
+            load_config(_config(tmp_path, tmp_path, arms=[arm]))
+    from curate.config import SelectConfig
+    from curate.train.ablate import Arm, arm_select
+
+    base = SelectConfig.model_validate({"rules": [{"name": "low_quality", "mode": "pareto", "column": "quality_score"}]})
+    patched = arm_select(base, Arm(name="q", set_rule={"name": "low_quality", "mode": "top_fraction", "fraction": 0.5}))
+    assert (patched.rules[0].mode, patched.rules[0].fraction, patched.rules[0].column) == ("top_fraction", 0.5, "quality_score")
+    with pytest.raises(CurateError, match=r"(?s)arms\.q\.set_rule\.0.*nope.*low_quality"):
+        arm_select(base, Arm(name="q", set_rule={"name": "nope", "threshold": 1}))
+    with pytest.raises(CurateError, match=r"arms\.q\.set_rule\.0.*fraction"):
+        arm_select(base, Arm(name="q", set_rule={"name": "low_quality", "mode": "top_fraction"}))

@@ -1,5 +1,6 @@
-"""Mixture ablations: re-mix a finished run's per-source tokens at several ratios, train the same
-proxy on each arm, and compare held-out loss per source and role (BloombergGPT/DoReMi/RegMix style).
+"""Mixture and selection ablations: re-mix a finished run's per-source tokens at several ratios (or
+re-select its annotated documents at other thresholds), train the same proxy on each arm, and compare
+held-out loss per source and role (BloombergGPT/DoReMi/RegMix style).
 
 Why this shape:
 - Re-mixing reads RUN/tokens/<source>.{bin,idx} through `curate.mix.mix_to_dir`: nothing is
@@ -8,6 +9,11 @@ Why this shape:
   total that every arm can meet within the epoch cap), the same model, steps, batch and seed(s);
   only the mixture differs.
 - Every arm is evaluated on the *parent run's* held-out shards, so losses are comparable.
+- A selection arm (`select:` or `set_rule:`) re-runs only select + tokenize in
+  RUN/ablations/<name>/<arm>/run/, over links to the parent's annotated Parquet and dedup drops
+  (no signal is recomputed), with the parent's tokenizer, seed and val_fraction: token ids stay
+  comparable and the held-out hash puts the parent's held-out documents in the arm's held-out split
+  too, so they never reach an arm's training data.
 - Each (arm, seed) is resumable: a fingerprint of its mixture/training settings guards its folder;
   a finished one is skipped, an interrupted one resumes its trainer checkpoint.
 
@@ -21,6 +27,7 @@ import csv
 import hashlib
 import io
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -28,17 +35,25 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from curate.config import PipelineConfig, RuleConfig, SelectConfig
+from curate.context import RunContext
 from curate.errors import ConfigError, CurateError
-from curate.io.atomic import read_json, write_json, write_text
+from curate.io.atomic import TMP_MARK, read_json, write_json, write_text
 from curate.mix import MixConfig, mix_to_dir, plan_mixture
 from curate.shards.megatron import IndexedDataset
+from curate.shards.tokenizer import TokenizerConfig
 from curate.train.data import DataSpec, from_manifest, source_roles
 from curate.train.trainer import Runtime, TrainConfig, train
 
 
+RULE_KEYS = set(RuleConfig.model_fields)
+
+
 class Arm(BaseModel):
-    """One mixture: `domain_share` (the domain role's share; other roles keep their relative
-    weights from the base target) or a full `target`, plus any other mix overrides."""
+    """One arm. Its mixture: `domain_share` (the domain role's share; other roles keep their relative
+    weights from the base target) or a full `target`, plus any other mix overrides. Its selection
+    (optional; default: the parent's selected tokens): `select` replaces the parent's whole select
+    section, or `set_rule` patches named rules of it ({name: low_quality, threshold: 0.9}, or a list)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +61,15 @@ class Arm(BaseModel):
     domain_share: float | None = Field(None, ge=0, le=1)
     target: dict[str, float] | None = None
     mix: dict = Field(default_factory=dict)  # other MixConfig fields (not total_tokens: budgets are equal)
+    select: SelectConfig | None = None
+    set_rule: list[dict] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_patch_is_a_list(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("set_rule"), dict):
+            data = {**data, "set_rule": [data["set_rule"]]}
+        return data
 
     @model_validator(mode="after")
     def _one_way(self):
@@ -53,7 +77,26 @@ class Arm(BaseModel):
             raise ValueError("give either domain_share or target, not both")
         if "total_tokens" in self.mix or "target" in self.mix:
             raise ValueError("arms share one token budget: set total_tokens in the top-level `mix`, and shares via domain_share/target")
+        if self.select is not None and self.set_rule is not None:
+            raise ValueError(f"arm `{self.name}`: give either `select` (all rules) or `set_rule` (patch named rules), not both")
+        for i, patch in enumerate(self.set_rule or []):
+            if not isinstance(patch.get("name"), str):
+                raise ValueError(f"arm `{self.name}`: set_rule.{i} needs `name:` (the parent rule to change)")
+            bad = sorted(set(patch) - RULE_KEYS)
+            if bad:
+                raise ValueError(f"arm `{self.name}`: set_rule.{i} has unknown key(s) {bad}; rule keys are {sorted(RULE_KEYS)}")
         return self
+
+    @property
+    def selects(self) -> bool:
+        return self.select is not None or self.set_rule is not None
+
+    def describe_selection(self) -> str:
+        if self.select is not None:
+            return f"select: {len(self.select.rules)} rules"
+        if self.set_rule:
+            return "; ".join(p["name"] + " " + " ".join(f"{k}={v}" for k, v in p.items() if k != "name") for p in self.set_rule)
+        return "parent"
 
 
 class Constraint(BaseModel):
@@ -114,8 +157,18 @@ def load_config(path: Path) -> AblationConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", where=str(path)) from None
     except ValidationError as exc:
-        msg = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        msg = "; ".join(f"{_loc(raw, e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(msg, where=str(path), fix="see pipelines/ablation-finance.yaml and docs/training.md") from None
+
+
+def _loc(raw, loc: tuple) -> str:
+    """`arms.1[q90].set_rule.0`: a validation error's key path, with the arm's name after its index."""
+    text = ".".join(str(x) for x in loc)
+    if len(loc) >= 2 and loc[0] == "arms" and isinstance(loc[1], int) and isinstance(raw, dict):
+        arms = raw.get("arms")
+        if isinstance(arms, list) and loc[1] < len(arms) and isinstance(arms[loc[1]], dict) and "name" in arms[loc[1]]:
+            text = ".".join(["arms", f"{loc[1]}[{arms[loc[1]]['name']}]", *(str(x) for x in loc[2:])])
+    return text
 
 
 class Parent:
@@ -148,6 +201,27 @@ class Parent:
     def available(self) -> dict[str, int]:
         return {s: IndexedDataset(self.tokens_dir / s).num_tokens for s in self.roles}
 
+    def pipeline_config(self, where: str) -> PipelineConfig:
+        """The config the parent ran with (its manifest), which a selection arm re-selects from."""
+        try:
+            return PipelineConfig.model_validate(self.manifest.get("config") or {})
+        except ValidationError as exc:
+            raise CurateError(f"the run's manifest holds no usable pipeline config ({exc.error_count()} errors)", where=f"{self.dir / 'manifest.json'} ({where})",
+                              fix="selection arms need a run made by `curate run`; use mixture-only arms here") from None
+
+    def tokenizer_file(self) -> Path:
+        p = Path(self.manifest["tokenizer"]["path"])
+        return p if p.is_absolute() else self.dir / p
+
+    def config_fingerprint(self) -> str:
+        fp = self.dir / "config.fingerprint"
+        return fp.read_text().strip() if fp.is_file() else _fingerprint(self.manifest.get("config"))
+
+    def selected_docs(self) -> int | None:
+        stats = self.dir / "stats.json"
+        sel = (read_json(stats).get("stages") or {}).get("select") if stats.is_file() else None
+        return sel["total"]["docs_out"] if sel else None
+
 
 def arm_mix(cfg: AblationConfig, parent: Parent, arm: Arm) -> MixConfig:
     base = {**parent.base_mix, **cfg.mix, **arm.mix}
@@ -166,11 +240,17 @@ def arm_mix(cfg: AblationConfig, parent: Parent, arm: Arm) -> MixConfig:
         raise ConfigError("; ".join(e["msg"] for e in exc.errors()), where=f"arms.{arm.name}") from None
 
 
-def equal_budget(mixes: dict[str, MixConfig], parent: Parent) -> dict[str, MixConfig]:
+def equal_budget(mixes: dict[str, MixConfig], parent: Parent, available: dict[str, dict[str, int]] | None = None) -> dict[str, MixConfig]:
     """One explicit total for every arm: the configured one, or (for `all`, or a total some arm
-    cannot reach within max_epochs when on_shortfall is `warn`) the largest that every arm meets."""
+    cannot reach within max_epochs when on_shortfall is `warn`) the largest that every arm meets.
+    `available` gives selection arms their own per-source token counts (default: the parent's)."""
     avail = parent.available()
-    caps = {k: plan_mixture(avail, parent.roles, m.model_copy(update={"total_tokens": "all"})).total for k, m in mixes.items()}
+    caps = {}
+    for k, m in mixes.items():
+        try:
+            caps[k] = plan_mixture((available or {}).get(k, avail), parent.roles, m.model_copy(update={"total_tokens": "all"})).total
+        except CurateError as exc:
+            raise CurateError(f"arm `{k}`: {exc.message}", where=f"arms.{k}", fix=exc.fix) from None
     limit = min(caps.values())
     total = next(iter(mixes.values())).total_tokens  # arms cannot override it (Arm validator)
     if total != "all" and total > limit:
@@ -188,11 +268,91 @@ def _fingerprint(*parts) -> str:
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
-def run_arm(cfg: AblationConfig, parent: Parent, arm: Arm, mix: MixConfig, seed: int, root: Path, quiet: bool) -> dict:
-    """Mix (unless already mixed with these settings), train/resume, return the arm's result row."""
+def arm_select(base: SelectConfig, arm: Arm) -> SelectConfig:
+    """The arm's select section: its own, or the parent's with the `set_rule` patches applied."""
+    if arm.select is not None:
+        return arm.select
+    rules = list(base.rules)
+    names = [r.name for r in rules]
+    for i, patch in enumerate(arm.set_rule or []):
+        where = f"arms.{arm.name}.set_rule.{i}"
+        if patch["name"] not in names:
+            raise ConfigError(f"no rule named `{patch['name']}` in the run's select section", where=where, fix=f"use one of {names}")
+        k = names.index(patch["name"])
+        try:
+            rules[k] = RuleConfig.model_validate({**rules[k].model_dump(), **patch})
+        except ValidationError as exc:
+            raise ConfigError("; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'rule'}: {e['msg']}" for e in exc.errors()), where=where) from None
+    return base.model_copy(update={"rules": rules})
+
+
+def arm_pipeline(parent: Parent, arm: Arm) -> PipelineConfig:
+    """The parent's config with the arm's selection, the parent's tokenizer file (no retraining, same
+    ids), and no mix stage (arms are mixed by `run_arm` at the shared budget). Seed and val_fraction
+    stay the parent's: the held-out split is a hash of (seed, id), so it holds the same documents."""
+    base = parent.pipeline_config(f"arms.{arm.name}")
+    tok = (base.tokenizer or TokenizerConfig()).model_copy(update={"path": str(parent.tokenizer_file().resolve()), "out": None})
+    return base.model_copy(update={"select": arm_select(base.select, arm), "tokenizer": tok, "mix": None, "stages": None, "out": None})
+
+
+def _link_tree(src: Path, dst: Path) -> int:
+    """Hard-link (else symlink) every finished file under src into dst: the arm reads the parent's
+    annotated Parquet and dedup drops in place, without copying or recomputing them."""
+    n = 0
+    for f in sorted(src.rglob("*")):
+        if not f.is_file() or TMP_MARK in f.name:
+            continue
+        to = dst / f.relative_to(src)
+        to.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(f, to)
+        except OSError:
+            to.symlink_to(f.resolve())
+        n += 1
+    return n
+
+
+def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> dict:
+    """Run select + tokenize for a selection arm into arm_dir/run (resumable; rebuilt when the arm's
+    selection or the parent changes). Returns {fingerprint, tokens_dir, selected_docs, tokens}."""
+    from curate.pipeline import config_fingerprint, run_pipeline  # the pipeline imports every stage: load it only when needed
+
+    pcfg = arm_pipeline(parent, arm)
+    run = arm_dir / "run"
+    fp = _fingerprint(config_fingerprint(pcfg), parent.config_fingerprint())
+    done = run / "prepared.json"
+    if done.is_file() and read_json(done).get("fingerprint") == fp:
+        return read_json(done)
+    stamp = run / "ablation.fingerprint"
+    if run.exists() and not (stamp.is_file() and stamp.read_text().strip() == fp):
+        shutil.rmtree(run)  # another selection (or a re-made parent): nothing in it may be reused
+    if not stamp.is_file():
+        n = _link_tree(parent.dir / "annotated", run / "annotated")
+        if (parent.dir / "dedup").is_dir():
+            _link_tree(parent.dir / "dedup", run / "dedup")
+        found = len(RunContext(cfg=pcfg, run_dir=run, root=Path.cwd(), executor=None).annotated_files())  # type: ignore[arg-type]
+        if n == 0 or found != n:
+            shutil.rmtree(run)
+            raise CurateError(f"arm `{arm.name}`: {found} of the parent's {n} annotated files match its inputs from {Path.cwd()}",
+                              where=str(parent.dir / "annotated"),
+                              fix="run `curate ablate` from the folder the parent run was made from, with its input files in place")
+        write_text(stamp, fp + "\n")
+    res = run_pipeline(pcfg, out=run, stages=["select", "tokenize"], progress=not quiet)
+    info = {"fingerprint": fp, "tokens_dir": str(run / "tokens"), "selected_docs": res.stats["select"]["total"]["docs_out"],
+            "tokens": {s: IndexedDataset(run / "tokens" / s).num_tokens for s in parent.roles}}
+    write_json(done, info)
+    return info
+
+
+def run_arm(cfg: AblationConfig, parent: Parent, arm: Arm, mix: MixConfig, seed: int, root: Path, quiet: bool,
+            selection: dict | None = None) -> dict:
+    """Mix (unless already mixed with these settings), train/resume, return the arm's result row.
+    `selection` (from `prepare_selection`): mix the arm's own tokens instead of the parent's."""
     adir = root / arm.name / f"seed{seed}"
     tcfg = cfg.train.model_copy(update={"seed": seed})
-    fp = _fingerprint(mix.model_dump(mode="json"), tcfg.model_dump(mode="json"), seed, str(parent.dir.resolve()))
+    parts = [mix.model_dump(mode="json"), tcfg.model_dump(mode="json"), seed, str(parent.dir.resolve())]
+    fp = _fingerprint(*parts, selection["fingerprint"]) if selection else _fingerprint(*parts)
+    tokens_dir = Path(selection["tokens_dir"]) if selection else parent.tokens_dir
     done = adir / "result.json"
     if done.is_file() and read_json(done).get("fingerprint") == fp:
         return read_json(done)
@@ -200,7 +360,7 @@ def run_arm(cfg: AblationConfig, parent: Parent, arm: Arm, mix: MixConfig, seed:
     if not (mark.is_file() and read_json(mark).get("fingerprint") == fp):
         if adir.exists():
             shutil.rmtree(adir)  # settings changed: a stale mixture or checkpoint must not be reused
-        mix_to_dir(parent.tokens_dir, {s: {"role": r} for s, r in parent.roles.items()}, mix, adir, seed,
+        mix_to_dir(tokens_dir, {s: {"role": r} for s, r in parent.roles.items()}, mix, adir, seed,
                    parent.manifest["tokenizer"], config={"mix": mix.model_dump(mode="json"), "ablation": cfg.name, "arm": arm.name})
         write_json(mark, {"fingerprint": fp})
     mixture = read_json(adir / "manifest.json")["mixture"]
@@ -224,6 +384,9 @@ def _mean_std(xs: list[float]) -> tuple[float, float]:
     return m, (math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0)
 
 
+SELECTION_COLS = ("selection", "selected_docs", "available_tokens")  # in rows only when some arm re-selects
+
+
 def aggregate(rows: list[dict], arms: list[Arm]) -> dict[str, dict]:
     """Per arm: mean (and std over seeds) of every held-out loss, keyed `<role>` / `<source>` / `val_loss`."""
     out = {}
@@ -234,6 +397,7 @@ def aggregate(rows: list[dict], arms: list[Arm]) -> dict[str, dict]:
         out[arm.name] = {"domain_share": sum(r["domain_share"] for r in mine) / len(mine), "seeds": len(mine),
                          "roles": sorted(mine[0]["role"]), "sources": sorted(mine[0]["source"]),
                          "mean": {k: _mean_std(v)[0] for k, v in vals.items()}, "std": {k: _mean_std(v)[1] for k, v in vals.items()}}
+        out[arm.name].update({k: mine[0][k] for k in SELECTION_COLS if k in mine[0]})
     return out
 
 
@@ -260,7 +424,7 @@ def choose_best(agg: dict[str, dict], objective: Objective) -> dict:
 def write_csv(rows: list[dict]) -> str:
     roles = sorted({k for r in rows for k in r["role"]})
     sources = sorted({k for r in rows for k in r["source"]})
-    cols = ["arm", "seed", "domain_share_target", "domain_share", "mix_budget", "mix_tokens", "train_tokens", "val_loss"] + \
+    cols = ["arm", "seed", *(c for c in SELECTION_COLS if c in rows[0]), "domain_share_target", "domain_share", "mix_budget", "mix_tokens", "train_tokens", "val_loss"] + \
         [f"val_{k}" for k in roles] + [f"val_src_{k}" for k in sources] + ["final_train_loss", "tokens_per_s"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -274,6 +438,7 @@ def write_csv(rows: list[dict]) -> str:
 def write_markdown(cfg: AblationConfig, agg: dict[str, dict], best: dict, rows: list[dict]) -> str:
     keys = list(next(iter(agg.values()))["mean"])
     multi = any(a["seeds"] > 1 for a in agg.values())
+    sel = "selection" in next(iter(agg.values()))
     fmt = (lambda a, k: f"{agg[a]['mean'][k]:.4f} ± {agg[a]['std'][k]:.4f}") if multi else (lambda a, k: f"{agg[a]['mean'][k]:.4f}")
     t = cfg.train
     lines = [
@@ -281,12 +446,14 @@ def write_markdown(cfg: AblationConfig, agg: dict[str, dict], best: dict, rows: 
         f"Run: `{cfg.run}`. Same budget for every arm: {rows[0]['mix_budget']:,} mixed tokens (achieved to document granularity), {rows[0]['train_tokens']:,} "
         f"trained tokens ({t.model} {t.objective}, {t.steps} steps x {t.batch_size} x {t.seq_len}, grad accum {t.grad_accum}, lr {t.lr:g}), "
         f"seeds {cfg.seeds}. Held-out loss (nats/token) on the run's held-out shards; lower is better.", "",
-        "| arm | domain share | " + " | ".join(keys) + " |",
-        "|---|---:|" + "---:|" * len(keys),
+        "| arm | " + ("selection | kept docs | tokens available | " if sel else "") + "domain share | " + " | ".join(keys) + " |",
+        "|---|" + ("---|---:|---:|" if sel else "") + "---:|" + "---:|" * len(keys),
     ]
     for a in agg:
         mark = " **(best)**" if a == best["arm"] else ""
-        lines.append(f"| {a}{mark} | {agg[a]['domain_share']:.3f} | " + " | ".join(fmt(a, k) for k in keys) + " |")
+        docs = agg[a].get("selected_docs")
+        extra = f"{agg[a]['selection']} | {'?' if docs is None else f'{docs:,}'} | {agg[a]['available_tokens']:,} | " if sel else ""
+        lines.append(f"| {a}{mark} | {extra}{agg[a]['domain_share']:.3f} | " + " | ".join(fmt(a, k) for k in keys) + " |")
     cons = "; ".join(f"{c.loss} <= {c.max}" if c.max is not None else f"{c.loss} <= {c.vs} + {c.max_increase}" for c in cfg.objective.subject_to)
     lines += ["", f"Objective: minimize held-out `{best['minimize']}` loss" + (f" subject to {cons}" if cons else "") + ".",
               f"Best arm: **{best['arm']}** ({best['minimize']} loss {best['value']:.4f})" +
@@ -297,14 +464,17 @@ def write_markdown(cfg: AblationConfig, agg: dict[str, dict], best: dict, rows: 
 
 
 def plot(agg: dict[str, dict], path: Path, title: str) -> None:
-    """Held-out loss vs domain share: one line per role (solid) and per source (dashed)."""
+    """Held-out loss vs domain share: one line per role (solid) and per source (dashed). When arms
+    share a domain share (selection arms), they are placed side by side in config order instead."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    arms = sorted(agg, key=lambda a: agg[a]["domain_share"])
-    x = [agg[a]["domain_share"] for a in arms]
+    shares = [round(agg[a]["domain_share"], 4) for a in agg]
+    by_share = len(set(shares)) == len(shares)
+    arms = sorted(agg, key=lambda a: agg[a]["domain_share"]) if by_share else list(agg)
+    x = [agg[a]["domain_share"] for a in arms] if by_share else list(range(len(arms)))
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     first = agg[arms[0]]
     for keys, fmt in ((first["roles"], "-o"), (first["sources"], "--.")):
@@ -312,8 +482,8 @@ def plot(agg: dict[str, dict], path: Path, title: str) -> None:
             y = [agg[a]["mean"][k] for a in arms]
             e = [agg[a]["std"][k] for a in arms]
             ax.errorbar(x, y, yerr=e if any(e) else None, fmt=fmt, label=k, capsize=3)
-    ax.set_xticks(x, [f"{xi:.2f}\n{a}" for a, xi in zip(arms, x)], fontsize=8)
-    ax.set_xlabel("domain share of mixed tokens")
+    ax.set_xticks(x, [f"{agg[a]['domain_share']:.2f}\n{a}" for a in arms], fontsize=8)
+    ax.set_xlabel("domain share of mixed tokens" if by_share else "arm (domain share)")
     ax.set_ylabel("held-out loss (nats/token)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
@@ -329,13 +499,21 @@ def run_ablation(config_path: Path, quiet: bool = False) -> dict:
     run_dir = Path(cfg.run).resolve()
     parent = Parent(run_dir)
     root = Path(cfg.out).resolve() if cfg.out else run_dir / "ablations" / cfg.name
-    mixes = equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent)
-    rows = [run_arm(cfg, parent, arm, mixes[arm.name], seed, root, quiet) for arm in cfg.arms for seed in cfg.seeds]
+    selections = {a.name: prepare_selection(parent, a, root / a.name, quiet) for a in cfg.arms if a.selects}
+    mixes = equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent, {k: v["tokens"] for k, v in selections.items()})
+    rows = [run_arm(cfg, parent, arm, mixes[arm.name], seed, root, quiet, selections.get(arm.name)) for arm in cfg.arms for seed in cfg.seeds]
+    if selections:  # report what each arm trained from: its own selection, or the parent's
+        parent_docs, parent_tokens = parent.selected_docs(), sum(parent.available().values())
+        arms = {a.name: a for a in cfg.arms}
+        for r in rows:
+            own = selections.get(r["arm"])
+            r.update(selection=arms[r["arm"]].describe_selection(), selected_docs=own["selected_docs"] if own else parent_docs,
+                     available_tokens=sum(own["tokens"].values()) if own else parent_tokens)
     agg = aggregate(rows, cfg.arms)
     best = choose_best(agg, cfg.objective)
     md = write_markdown(cfg, agg, best, rows)
     write_text(root / "results.csv", write_csv(rows))
     write_text(root / "results.md", md)
     write_json(root / "results.json", {"config": cfg.model_dump(mode="json"), "rows": rows, "arms": agg, "best": best})
-    plot(agg, root / "loss_vs_domain_share.png", f"{cfg.name}: held-out loss vs domain share")
+    plot(agg, root / "loss_vs_domain_share.png", f"{cfg.name}: held-out loss per arm" if selections else f"{cfg.name}: held-out loss vs domain share")
     return {"dir": str(root), "rows": rows, "arms": agg, "best": best, "markdown": md}

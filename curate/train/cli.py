@@ -65,9 +65,10 @@ def train(data, out, stop_at, device, threads, compile, peak_flops, quiet, **opt
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.option("--quiet", is_flag=True, help="Do not echo training log rows.")
 def ablate(config, quiet):
-    """Run the mixture ablation in CONFIG (YAML): re-mix the run's per-source tokens for each arm,
-    train the same proxy on each, and report held-out loss per source and role (CSV, Markdown,
-    PNG) with the best arm. Rerun to resume; finished arms are skipped."""
+    """Run the ablation in CONFIG (YAML): for each arm re-mix the run's per-source tokens at another
+    ratio, or re-select its annotated data at another threshold (set_rule/select arms; no signal is
+    recomputed, the run's tokenizer is reused), train the same proxy on each, and report held-out loss
+    per source and role (CSV, Markdown, PNG) with the best arm. Rerun to resume; finished arms are skipped."""
     from curate.train.ablate import run_ablation
 
     res = run_ablation(Path(config), quiet=quiet)
