@@ -135,3 +135,16 @@ def test_large_files_split_into_parts_lose_nothing(pipeline, corpus):
     assert flat(ids(whole)) == flat(ids(split1))
     files = lambda r: {f["file"]: (f["docs_in"], f["docs_out"]) for f in r.stats["annotate"]["files"]}  # noqa: E731
     assert files(whole) == files(split1)
+
+
+def test_a_failed_task_lets_running_tasks_finish(tmp_path, monkeypatch):
+    """With a pool, one task failing must not throw away the work of tasks already running: they
+    finish and write their markers, so the rerun after the fix does not redo them."""
+    monkeypatch.chdir(tmp_path)
+    write_jsonl(tmp_path / "in" / "big.jsonl", make_docs(3000, 5, "big"))
+    (tmp_path / "in" / "0bad.jsonl").write_bytes(b'{"id": "x", "text": \n')  # fails at once under --strict
+    (tmp_path / "p.yaml").write_text("sources:\n  - {name: s, paths: [in/*.jsonl]}\nannotate: {heuristics: {}, langid: null}\n")
+    with pytest.raises(InputError, match="0bad.jsonl:1"):
+        run_pipeline(tmp_path / "p.yaml", out=tmp_path / "r", workers=2, progress=False, strict=True)
+    markers = [p.stem for p in (tmp_path / "r" / "_markers" / "annotate").glob("*.json")]
+    assert markers == ["s_00001-big"]

@@ -33,21 +33,30 @@ class LocalExecutor(Executor):
             ctx = mp.get_context("spawn")
             with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx, initializer=_init_worker) as pool:
                 pending = {pool.submit(run_task, t): (t, 0) for t in tasks}
+                failure: Exception | None = None
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
                         t, attempt = pending.pop(fut)
+                        if fut.cancelled():
+                            continue
                         try:
                             result = fut.result()
                         except Exception as exc:  # retry, then report with the task (= file) named
-                            if attempt < self.retries:
+                            if attempt < self.retries and failure is None:
                                 pending[pool.submit(run_task, t)] = (t, attempt + 1)
                                 continue
-                            if isinstance(exc, CurateError):
-                                raise exc from None
-                            raise TaskFailed(t.id, f"{type(exc).__name__}: {exc}", save_failure(self.run_dir, stage, t.id, exc)) from None
+                            if failure is None:
+                                failure = exc if isinstance(exc, CurateError) else TaskFailed(
+                                    t.id, f"{type(exc).__name__}: {exc}", save_failure(self.run_dir, stage, t.id, exc))
+                                # queued tasks are dropped; running ones finish and keep their markers
+                                for other in pending:
+                                    other.cancel()
+                            continue
                         bar.update(t, result)
                         yield t, result
+                if failure is not None:
+                    raise failure from None
         finally:
             bar.close()
 
