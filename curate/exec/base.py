@@ -125,6 +125,13 @@ class Executor:
                 results[task.id] = result
         return [results[i] for i in ids]
 
+    def _failure(self, stage: str, task: Task, exc: BaseException, logged: BaseException | None = None) -> Exception:
+        """What a failed task raises: its CurateError as is (it names file/line and a fix), else a
+        TaskFailed naming the task, with the traceback of `logged` (default `exc`) saved to a file."""
+        if isinstance(exc, CurateError):
+            return exc
+        return TaskFailed(task.id, f"{type(exc).__name__}: {exc}", save_failure(self.run_dir, stage, task.id, logged or exc))
+
     def _run(self, stage: str, tasks: list[Task], desc: str, skipped: int):  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -8,7 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 
 from curate.errors import CurateError
-from curate.exec.base import Executor, Progress, Task, TaskFailed, run_task, save_failure
+from curate.exec.base import Executor, Progress, Task, run_task
 
 
 def _init_worker():
@@ -47,8 +47,7 @@ class LocalExecutor(Executor):
                                 pending[pool.submit(run_task, t)] = (t, attempt + 1)
                                 continue
                             if failure is None:
-                                failure = exc if isinstance(exc, CurateError) else TaskFailed(
-                                    t.id, f"{type(exc).__name__}: {exc}", save_failure(self.run_dir, stage, t.id, exc))
+                                failure = self._failure(stage, t, exc)
                                 # queued tasks are dropped; running ones finish and keep their markers
                                 for other in pending:
                                     other.cancel()
@@ -68,5 +67,5 @@ class LocalExecutor(Executor):
                 raise
             except Exception as exc:
                 if attempt >= self.retries:
-                    raise TaskFailed(t.id, f"{type(exc).__name__}: {exc}", save_failure(self.run_dir, stage, t.id, exc)) from None
+                    raise self._failure(stage, t, exc) from None
         raise AssertionError("unreachable")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 from curate.errors import ConfigError, CurateError
-from curate.exec.base import Executor, Progress, Task, TaskFailed, run_task, save_failure
+from curate.exec.base import Executor, Progress, Task, run_task
 
 
 def _ray():
@@ -70,8 +70,7 @@ class RayExecutor(Executor):
                     if not isinstance(cause, CurateError) and attempts[t.id] <= self.retries and failure is None:
                         queue.insert(0, t)
                     elif failure is None:  # `exc` (not `cause`) carries the remote traceback for the log
-                        failure = cause if isinstance(cause, CurateError) else \
-                            TaskFailed(t.id, f"{type(cause).__name__}: {cause}", save_failure(self.run_dir, stage, t.id, exc))
+                        failure = self._failure(stage, t, cause, logged=exc)
                     continue
                 bar.update(t, result)
                 yield t, result
