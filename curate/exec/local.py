@@ -19,7 +19,21 @@ def _init_worker():
 
 
 class LocalExecutor(Executor):
+    """Tasks run in a pool of spawned worker processes, started once per run and reused by every
+    stage (a worker's imports and loaded models are paid for once, not once per stage)."""
+
     name = "local"
+    _pool: ProcessPoolExecutor | None = None
+
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def _run(self, stage: str, tasks: list[Task], desc: str, skipped: int):
         bar = Progress(tasks, f"{desc} ({len(tasks)} tasks, {skipped} done before)", self.progress)
@@ -30,32 +44,33 @@ class LocalExecutor(Executor):
                     bar.update(t, result)
                     yield t, result
                 return
-            ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx, initializer=_init_worker) as pool:
-                pending = {pool.submit(run_task, t): (t, 0) for t in tasks}
-                failure: Exception | None = None
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        t, attempt = pending.pop(fut)
-                        if fut.cancelled():
+            pool = self.pool()
+            # largest first (by input bytes): the stage ends with small tasks, not one big straggler;
+            # results are ordered by task later, so the order of work never shows in the outputs
+            pending = {pool.submit(run_task, t): (t, 0) for t in sorted(tasks, key=lambda t: -t.weight)}
+            failure: Exception | None = None
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    t, attempt = pending.pop(fut)
+                    if fut.cancelled():
+                        continue
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # retry, then report with the task (= file) named
+                        if attempt < self.retries and failure is None:
+                            pending[pool.submit(run_task, t)] = (t, attempt + 1)
                             continue
-                        try:
-                            result = fut.result()
-                        except Exception as exc:  # retry, then report with the task (= file) named
-                            if attempt < self.retries and failure is None:
-                                pending[pool.submit(run_task, t)] = (t, attempt + 1)
-                                continue
-                            if failure is None:
-                                failure = self._failure(stage, t, exc)
-                                # queued tasks are dropped; running ones finish and keep their markers
-                                for other in pending:
-                                    other.cancel()
-                            continue
-                        bar.update(t, result)
-                        yield t, result
-                if failure is not None:
-                    raise failure from None
+                        if failure is None:
+                            failure = self._failure(stage, t, exc)
+                            # queued tasks are dropped; running ones finish and keep their markers
+                            for other in pending:
+                                other.cancel()
+                        continue
+                    bar.update(t, result)
+                    yield t, result
+            if failure is not None:
+                raise failure from None
         finally:
             bar.close()
 

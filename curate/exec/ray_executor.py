@@ -48,7 +48,7 @@ class RayExecutor(Executor):
         bar = Progress(tasks, f"{desc} on Ray ({len(tasks)} tasks, {skipped} done before)", self.progress)
         # bound in-flight tasks so a huge stage does not flood the object store
         limit = max(2 * self.workers, 4)
-        queue = list(tasks)
+        queue = sorted(tasks, key=lambda t: -t.weight)  # largest first; results are ordered by task later
         inflight: dict = {}
         attempts: dict[str, int] = {}
         # after a failure nothing new is started, but tasks already running finish and get their
