@@ -9,7 +9,8 @@ import pytest
 from curate.config import RuleConfig, SelectConfig
 from curate.errors import ConfigError
 from curate.expr import compile_expr, evaluate
-from curate.stages.select import apply_rules, rule_keep_mask, uniform_from_ids
+from curate.sampling import unit_hash
+from curate.stages.select import apply_rules, rule_keep_mask
 
 
 def table(n=1000, seed=0):
@@ -72,9 +73,9 @@ def test_pareto_matches_gpt3_keep_probability_and_is_seeded():
         rule = RuleConfig(name="p", mode="pareto", column="score", alpha=9)
         keep = rule_keep_mask(t, rule, None, seed=7, where="t")
         assert abs(keep.mean() - expected) < 4 * np.sqrt(expected * (1 - expected) / n) + 1e-9
-    a = uniform_from_ids(ids[:1000], 7, "p")
-    assert np.array_equal(a, uniform_from_ids(ids[:1000], 7, "p"))
-    assert not np.array_equal(a, uniform_from_ids(ids[:1000], 8, "p"))
+    a = 1.0 - unit_hash(ids[:1000], 7, "p")  # the draw the pareto rule uses
+    assert np.array_equal(a, 1.0 - unit_hash(ids[:1000], 7, "p"))
+    assert not np.array_equal(a, 1.0 - unit_hash(ids[:1000], 8, "p"))
     assert ((a > 0) & (a <= 1)).all()
 
 

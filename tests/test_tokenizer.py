@@ -14,7 +14,7 @@ from conftest import make_docs
 from curate.errors import CurateError
 from curate.shards.fastbpe import FastPathUnsupported, tiktoken_encoding
 from curate.shards.megatron import IndexedDataset
-from curate.shards.sampling import unit_hash
+from curate.sampling import unit_hash
 from curate.shards.tokenizer import Encoder, IdMismatch, TokenizerConfig, flatten, load_tokenizer, train_tokenizer
 from shards_helpers import TRICKY, build_run, make_context, make_inputs
 

@@ -35,7 +35,7 @@ from curate.errors import CurateError, InputError
 from curate.io.atomic import atomic_path
 from curate.shards.fastbpe import FastPathUnsupported, tiktoken_encoding
 from curate.shards.megatron import dtype_for_vocab
-from curate.shards.sampling import unit_hash
+from curate.sampling import unit_hash
 
 log = logging.getLogger("curate.tokenizer")
 

@@ -13,7 +13,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import xxhash
 
 from curate.config import RuleConfig, SelectConfig
 from curate.context import RunContext
@@ -21,6 +20,7 @@ from curate.errors import ConfigError
 from curate.exec.base import Task
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
+from curate.sampling import unit_hash
 from curate.stages.annotate import _display
 
 STAGE = "select"
@@ -31,13 +31,6 @@ def rule_columns(rule: RuleConfig) -> set[str]:
     if rule.mode == "expr":
         return names_in(rule.keep or rule.drop or "")
     return {rule.column}
-
-
-def uniform_from_ids(ids: list[str], seed: int, salt: str) -> np.ndarray:
-    """A reproducible uniform(0,1] draw per document, from (seed, salt, id) — not from worker order."""
-    prefix = f"{seed}:{salt}:"
-    h = np.fromiter((xxhash.xxh64_intdigest((prefix + i).encode()) for i in ids), dtype=np.uint64, count=len(ids))
-    return ((h >> np.uint64(11)).astype(np.float64) + 1.0) / float(1 << 53)
 
 
 def rule_keep_mask(table: pa.Table, rule: RuleConfig, cutoff: float | None, seed: int, where: str) -> np.ndarray:
@@ -56,8 +49,8 @@ def rule_keep_mask(table: pa.Table, rule: RuleConfig, cutoff: float | None, seed
         return col >= (cutoff if cutoff is not None else -np.inf)
     if rule.mode == "pareto":
         # GPT-3: keep iff np.random.pareto(alpha) > 1 - score. With Lomax X = U^(-1/alpha) - 1 this is
-        # U < (2 - score)^(-alpha); U comes from a hash of (seed, rule, id) so it is order-free.
-        u = uniform_from_ids(table.column("id").to_pylist(), seed, rule.name)
+        # U < (2 - score)^(-alpha); U in (0, 1] comes from a hash of (seed, rule, id) so it is order-free.
+        u = 1.0 - unit_hash(table.column("id").to_pylist(), seed, rule.name)
         score = np.clip(np.nan_to_num(col, neginf=0.0), 0.0, 1.0)
         return u < np.power(2.0 - score, -rule.alpha)
     raise AssertionError(rule.mode)

@@ -1,7 +1,7 @@
 """Seeded per-document coin flips that depend only on (seed, salt, document id).
 
-Why: the held-out split and the tokenizer's training sample must not change when files are
-re-split across workers or a run resumes, so the decision for a document is a hash of its id,
+Why: the held-out split, the tokenizer's training sample and Pareto selection must not change
+when files are re-split across workers or a run resumes, so the decision for a document is a hash of its id,
 never a draw from a stream whose position depends on processing order.
 """
 
