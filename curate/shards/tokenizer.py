@@ -12,8 +12,6 @@ Documents are encoded with special-token strings treated as ordinary text (a lit
 
 from __future__ import annotations
 
-import gzip
-import io
 import logging
 import os
 from dataclasses import dataclass
@@ -23,7 +21,6 @@ from pathlib import Path
 from typing import Iterable, Iterator, Literal
 
 import numpy as np
-import orjson
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import tokenizers
@@ -33,6 +30,8 @@ from tokenizers import decoders, models, pre_tokenizers, trainers
 from curate.io.atomic import sha256_file as file_sha256
 from curate.errors import CurateError, InputError
 from curate.io.atomic import atomic_path
+from curate.io.quarantine import Quarantine
+from curate.io.readers import ReadSpec, detect_format, read_documents
 from curate.shards.fastbpe import FastPathUnsupported, tiktoken_encoding
 from curate.shards.megatron import dtype_for_vocab
 from curate.sampling import unit_hash
@@ -102,45 +101,15 @@ def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig, out_path: str | 
 
 
 def _read_texts(path: Path, text_field: str) -> Iterator[tuple[list[str], list[str]]]:
-    """(ids, texts) batches from a Parquet, JSONL(.gz/.zst) or text file; ids only drive sampling."""
-    name = path.name
-    if name.endswith(".parquet"):
-        pf = pq.ParquetFile(path)
-        cols = [c for c in ("id", text_field) if c in pf.schema_arrow.names]
-        if text_field not in cols:
-            raise InputError(f"no `{text_field}` column", where=str(path), fix="pass --text-field")
-        for i, batch in enumerate(pf.iter_batches(batch_size=4096, columns=cols)):
-            texts = batch.column(text_field).to_pylist()
-            ids = batch.column("id").to_pylist() if "id" in cols else [f"{i}:{k}" for k in range(len(texts))]
-            yield ids, texts
-        return
-    if name.endswith(".gz"):
-        fh = gzip.open(path, "rb")
-    elif name.endswith((".zst", ".zstd")):
-        import zstandard
-
-        fh = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")))
-    else:
-        fh = open(path, "rb")
-    with fh:
-        if ".jsonl" not in name and ".json" not in name:
-            yield [name], [fh.read().decode("utf-8", errors="replace")]
-            return
-        ids, texts = [], []
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = orjson.loads(line)
-                texts.append(rec[text_field])
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                raise InputError(f"line is not a JSON object with a `{text_field}` string", where=f"{path}:{lineno}", fix="pass --text-field or fix the line") from None
-            ids.append(f"{name}:{lineno}")
-            if len(texts) == 4096:
-                yield ids, texts
-                ids, texts = [], []
-        if texts:
-            yield ids, texts
+    """(ids, texts) batches of a Parquet, JSONL(.gz/.zst) or plain-text file (any other name is one
+    document), read by the pipeline's readers: a bad or truncated record is an error naming file:line."""
+    try:
+        fmt = detect_format(path)
+    except InputError:
+        fmt = "text"
+    spec = ReadSpec(source=path.name, role="", text_field=text_field, max_doc_bytes=1 << 31, batch_size=4096, display=str(path))
+    for table in read_documents(path, fmt, spec, Quarantine(str(path), strict=True)):
+        yield table.column("id").to_pylist(), table.column("text").to_pylist()
 
 
 def _text_bytes(path: Path, text_field: str) -> int:
