@@ -33,18 +33,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from curate.errors import ConfigError, CurateError
 from curate.io.atomic import read_json, tmp_path, write_json
 from curate.shards.megatron import IndexedDataset, MegatronWriter, dtype_for_vocab, paths_of
+from curate.plan.compute import parse_count
 from curate.shards.tokenizer import file_sha256
 
 log = logging.getLogger("curate.mix")
 
-_UNITS = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
-
-
 def _parse_count(v: str, what: str) -> float:
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kKmMbBgGtT]?)\s*", v)
-    if not m:
+    n = parse_count(v)
+    if n is None:
         raise ValueError(f"use {what}")
-    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+    return n
 
 
 class MixConfig(BaseModel):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 
 import click
 from rich.console import Console
@@ -17,10 +16,8 @@ from rich.table import Table
 from curate.errors import CurateError
 from curate.plan import (
     DEFAULT_MAX_EPOCHS, DEFAULT_RULE, GPUS, RECOMPUTE, RULES, ModelShape, Plan, flops_from_gpu_hours,
-    human_count, make_plan, PF_DAY_FLOPS,
+    human_count, make_plan, parse_count, PF_DAY_FLOPS,
 )
-
-_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 
 
 class Quantity(click.ParamType):
@@ -31,10 +28,9 @@ class Quantity(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, (int, float)):
             return float(value)
-        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBgGtTpP]?)\s*", str(value))
-        if not m:
+        number = parse_count(value)
+        if number is None:
             self.fail(f"{value!r} is not a number (examples: 7e9, 7B, 1.4T)", param, ctx)
-        number = float(m.group(1)) * _SUFFIX[m.group(2).lower()]
         if number <= 0:
             self.fail(f"{value!r} must be positive", param, ctx)
         return number

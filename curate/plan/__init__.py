@@ -10,7 +10,7 @@ Pure library: dataclasses and functions, no printing. ``curate.plan_cli`` render
 Every public name is re-exported here, so ``from curate.plan import X`` is the stable import path;
 the modules only say where each part lives:
 
-- ``compute``: unit constants, 6·N·D, PF-days, GPU-days, GPU specs, ``human_count``.
+- ``compute``: unit constants, 6·N·D, PF-days, GPU-days, GPU specs, ``human_count``/``parse_count``.
 - ``rules``: the 20x rule and the Chinchilla / Epoch AI loss laws (``RULES``).
 - ``allocate``: each rule's optimal (N, D) for a budget, and evaluation of a given (N, D).
 - ``memory``: bytes per parameter, activation memory, model shape, GPUs needed.
@@ -36,7 +36,7 @@ from curate.plan.allocate import (
     explain_disagreement,
 )
 from curate.plan.compute import (
-    FLOPS_PER_PARAM_TOKEN, GB, GPUS, PF_DAY_FLOPS, GpuSpec, flops_from_gpu_hours, gpu_days, human_count,
+    FLOPS_PER_PARAM_TOKEN, GB, GPUS, PF_DAY_FLOPS, GpuSpec, flops_from_gpu_hours, gpu_days, human_count, parse_count,
     pf_days, training_flops,
 )
 from curate.plan.data import (
@@ -56,7 +56,7 @@ from curate.plan.rules import (
 __all__ = [
     # compute
     "FLOPS_PER_PARAM_TOKEN", "GB", "GPUS", "PF_DAY_FLOPS", "GpuSpec", "flops_from_gpu_hours", "gpu_days",
-    "human_count", "pf_days", "training_flops",
+    "human_count", "parse_count", "pf_days", "training_flops",
     # rules
     "CHINCHILLA", "DEFAULT_RULE", "EPOCH", "RULES", "TWENTY_X", "LossLaw", "Rule", "TokensPerParamRule",
     # allocate

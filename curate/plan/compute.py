@@ -10,6 +10,8 @@ Hoffmann et al. 2022 App. F). GPU peaks are vendor dense (no sparsity) figures f
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 PF_DAY_FLOPS = 1e15 * 24 * 3600  # 8.64e19
@@ -42,6 +44,17 @@ def human_count(x: float) -> str:
         if abs(x) >= div:
             return f"{x / div:.3g}{unit}"
     return f"{x:.3g}"
+
+
+_COUNT = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBgGtTpP]?)\s*")
+_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
+
+
+def parse_count(text: str) -> float | None:
+    """'7B' -> 7e9, '1.4T' -> 1.4e12, '300M', '7e9' (K, M, B/G, T, P); None when it is not a count.
+    The inverse of `human_count`, shared by the planner's options and the pipeline's mix section."""
+    m = _COUNT.fullmatch(str(text))
+    return float(m.group(1)) * _SUFFIX[m.group(2).lower()] if m else None
 
 
 def training_flops(params: float, tokens: float) -> float:
