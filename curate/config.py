@@ -248,7 +248,7 @@ def load_config(path: str | Path, overrides: dict | None = None, check_paths: bo
     return cfg
 
 
-def config_root(path: str | Path) -> Path:
+def config_root() -> Path:
     """Relative paths in a pipeline YAML resolve against the current directory (the repo root for
     the shipped pipelines), so `curate run pipelines/demo.yaml` works from a checkout."""
     return Path.cwd()
@@ -294,7 +294,7 @@ def _glob(full: Path) -> list[Path]:
 
 
 def check_inputs(cfg: PipelineConfig, path: Path) -> None:
-    root = config_root(path)
+    root = config_root()
     lines = _line_index(path.read_text(encoding="utf-8")) if path.exists() else {}
     for i, src in enumerate(cfg.sources):
         if not expand_source(src, root):

@@ -111,7 +111,7 @@ def run_pipeline(
     else:
         config_path = Path(config)
         cfg = load_config(config_path)
-        root = config_root(config_path)
+        root = config_root()
     run_dir = Path(out or cfg.out or f"runs/{cfg.name}")
     if not run_dir.is_absolute():
         run_dir = root / run_dir

@@ -8,9 +8,12 @@ of stats), so a resumed run skips the task and still reports identical stats.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from tqdm import tqdm
 
 from curate.errors import CurateError
 from curate.io.atomic import read_json, write_json
@@ -53,12 +56,7 @@ class Progress:
     tasks report `docs_in` (or `docs`)."""
 
     def __init__(self, tasks: list["Task"], desc: str, enabled: bool):
-        import time
-
-        from tqdm import tqdm
-
-        self._time = time.perf_counter
-        self.t0 = self._time()
+        self.t0 = time.perf_counter()
         self.docs = 0
         total = sum(t.weight for t in tasks)
         unit = "B" if total > len(tasks) else "task"  # weights are input bytes, or 1 per task
@@ -69,7 +67,7 @@ class Progress:
         n = result.get("docs_in", result.get("docs")) if isinstance(result, dict) else None
         if isinstance(n, int):
             self.docs += n
-            rate = self.docs / max(self._time() - self.t0, 1e-9)
+            rate = self.docs / max(time.perf_counter() - self.t0, 1e-9)
             self.bar.set_postfix_str(f"{self.docs:,} docs, {rate:,.0f} docs/s", refresh=False)
 
     def close(self) -> None:
