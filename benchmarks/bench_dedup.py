@@ -160,7 +160,7 @@ def _stage_main(run: str, cfg_json: str, workers: int) -> None:
     from curate.config import PipelineConfig
     from curate.context import RunContext
     from curate.exec.local import LocalExecutor
-    from curate.stages import dedup
+    from curate.dedup import stage as dedup
 
     cfg = PipelineConfig.model_validate(json.loads(cfg_json))
     ctx = RunContext(cfg=cfg, run_dir=Path(run), root=Path(run).parent, executor=LocalExecutor(Path(run), workers=workers, progress=False))

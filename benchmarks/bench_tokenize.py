@@ -27,7 +27,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)  # before tokenizers starts its pool
 
-    from curate.shards.tokenizer import TokenizerConfig, _read_texts, load_tokenizer, sample_texts, train_tokenizer
+    from curate.tokenize.tokenizer import TokenizerConfig, _read_texts, load_tokenizer, sample_texts, train_tokenizer
 
     files = sorted(p for p in Path(args.corpora).glob("*.jsonl*"))
     texts = [t for f in files for _, batch in _read_texts(f, "text") for t in batch]

@@ -1,7 +1,7 @@
 """Pipeline YAML -> validated config. Every error names the file, the key (and its line) and a fix.
 
-Each stage owns its section's model (signals in `curate/signals/*`, dedup in `curate/dedup.py`,
-tokenizer in `curate/shards/tokenizer.py`, mixing in `curate/mix.py`); this module assembles them.
+Each stage owns its section's model (signals in `curate/signals/*`, dedup in `curate/dedup/engine.py`,
+tokenizer in `curate/tokenize/tokenizer.py`, mixing in `curate/mix/engine.py`); this module assembles them.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from curate.dedup import DedupConfig
+from curate.dedup.engine import DedupConfig
 from curate.errors import ConfigError
-from curate.mix import MixConfig
-from curate.shards.tokenizer import TokenizerConfig
+from curate.mix.engine import MixConfig
+from curate.tokenize.tokenizer import TokenizerConfig
 from curate.signals.classifier import ClassifierSignalConfig
 from curate.signals.heuristics import HeuristicsConfig
 from curate.signals.keywords import KeywordConfig

@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import curate.stages.dedup as stage
+import curate.dedup.stage as stage
 from curate.config import PipelineConfig
 from curate.context import RunContext
-from curate.dedup import DedupConfig, group_pairs, num_partitions, union_find
+from curate.dedup.engine import DedupConfig, group_pairs, num_partitions, union_find
 from curate.errors import CurateError
 from curate.exec.base import TaskFailed
 from curate.exec.local import LocalExecutor

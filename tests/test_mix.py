@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from curate.errors import CurateError
 from curate.io.atomic import read_json
-from curate.mix import MixConfig, _split, choose_repeats, mix_to_dir, plan_mixture
+from curate.mix.engine import MixConfig, _split, choose_repeats, mix_to_dir, plan_mixture
 from curate.shards.megatron import IndexedDataset, MegatronWriter
 
 EOS = 0
@@ -200,7 +200,7 @@ def test_mix_checks_dtype_against_tokenizer(tokens_dir: Path, tmp_path: Path):
 
 def test_total_tokens_from_the_planner():
     """`plan_params` sizes the mixture like `curate plan --params N --rule R` (20 tokens/param by default)."""
-    from curate.mix import MixConfig
+    from curate.mix.engine import MixConfig
     from curate.plan import EPOCH
 
     assert MixConfig(plan_params="125M").total_tokens == 2_500_000_000

@@ -12,10 +12,10 @@ from tokenizers import decoders, models, normalizers, pre_tokenizers
 
 from conftest import make_docs
 from curate.errors import CurateError
-from curate.shards.fastbpe import FastPathUnsupported, tiktoken_encoding
+from curate.tokenize.fastbpe import FastPathUnsupported, tiktoken_encoding
 from curate.shards.megatron import IndexedDataset
 from curate.sampling import unit_hash
-from curate.shards.tokenizer import Encoder, IdMismatch, TokenizerConfig, flatten, load_tokenizer, train_tokenizer
+from curate.tokenize.tokenizer import Encoder, IdMismatch, TokenizerConfig, flatten, load_tokenizer, train_tokenizer
 from shards_helpers import TRICKY, build_run, make_context, make_inputs
 
 LONG_RANDOM = "".join(chr(c) for c in range(0x20, 0x2000, 3))
@@ -113,7 +113,7 @@ def test_mismatch_is_detected_and_falls_back(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curate.stages.tokenize import tokenize_file
+    from curate.tokenize.stage import tokenize_file
 
     pq.write_table(pa.table({"id": ["x", "y"], "text": texts}), tmp_path / "f.parquet")
     stats = tokenize_file(parquet=str(tmp_path / "f.parquet"), part=str(tmp_path / "part"), tokenizer=str(tok.path), sha256=tok.sha256,
@@ -176,7 +176,7 @@ def test_tokenize_stage_contents(tmp_path):
 
 
 def test_resume_skips_finished_work(tmp_path):
-    from curate.stages import tokenize
+    from curate.tokenize import stage as tokenize
 
     cfg = make_inputs(tmp_path)
     ctx = build_run(tmp_path, tmp_path / "run", cfg=cfg)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.mix import MixConfig, mix_to_dir
+from curate.mix.engine import MixConfig, mix_to_dir
 from curate.shards.megatron import MegatronWriter
 
 VOCAB = 256

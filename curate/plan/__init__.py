@@ -6,7 +6,7 @@ parameter decides the hardware, and repeating a small source too often wastes co
 turns a model size, a FLOP budget or a GPU-hour budget into those numbers, and checks them against
 the tokens a curate run actually produced (its ``manifest.json``).
 
-Pure library: dataclasses and functions, no printing. ``curate.plan_cli`` renders the results.
+Pure library: dataclasses and functions, no printing. ``curate.plan.cli`` renders the results.
 Every public name is re-exported here, so ``from curate.plan import X`` is the stable import path;
 the modules only say where each part lives:
 

@@ -17,7 +17,7 @@ import numpy as np
 from curate.errors import CurateError
 from curate.io.atomic import read_json
 from curate.shards.megatron import IndexedDataset, dtype_for_vocab, paths_of
-from curate.shards.tokenizer import file_sha256
+from curate.tokenize.tokenizer import file_sha256
 
 
 @dataclass

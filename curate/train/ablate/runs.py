@@ -39,9 +39,9 @@ from curate.config import PipelineConfig, RuleConfig, SelectConfig
 from curate.context import RunContext
 from curate.errors import ConfigError, CurateError
 from curate.io.atomic import TMP_MARK, read_json, write_json, write_text
-from curate.mix import MixConfig, mix_to_dir, plan_mixture
+from curate.mix.engine import MixConfig, mix_to_dir, plan_mixture
 from curate.shards.megatron import IndexedDataset
-from curate.shards.tokenizer import TokenizerConfig
+from curate.tokenize.tokenizer import TokenizerConfig
 from curate.train.data import DataSpec, from_manifest, source_roles
 from curate.train.trainer import Runtime, TrainConfig, train
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from curate.context import RunContext
 from curate.exec.base import Task
-from curate.mix import MixConfig, mix_to_dir
-from curate.shards.tokenizer import TokenizerConfig, load_tokenizer
-from curate.stages.tokenize import tokenizer_path
+from curate.mix.engine import MixConfig, mix_to_dir
+from curate.tokenize.tokenizer import TokenizerConfig, load_tokenizer
+from curate.tokenize.stage import tokenizer_path
 
 STAGE = "mix"
 

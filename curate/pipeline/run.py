@@ -31,10 +31,10 @@ from curate.io.atomic import read_json, remove_stale_tmp, write_json, write_text
 
 STAGE_MODULES = {
     "annotate": "curate.stages.annotate",
-    "dedup": "curate.stages.dedup",
+    "dedup": "curate.dedup.stage",
     "select": "curate.stages.select",
-    "tokenize": "curate.stages.tokenize",
-    "mix": "curate.stages.mix",
+    "tokenize": "curate.tokenize.stage",
+    "mix": "curate.mix.stage",
 }
 
 

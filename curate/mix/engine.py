@@ -34,7 +34,7 @@ from curate.errors import ConfigError, CurateError
 from curate.io.atomic import read_json, tmp_path, write_json
 from curate.shards.megatron import IndexedDataset, MegatronWriter, dtype_for_vocab, paths_of
 from curate.plan.compute import parse_count
-from curate.shards.tokenizer import file_sha256
+from curate.tokenize.tokenizer import file_sha256
 
 log = logging.getLogger("curate.mix")
 

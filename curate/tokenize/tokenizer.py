@@ -3,7 +3,7 @@
 Why here: every shard's ids, dtype and EOS come from one tokenizer.json, identified in the manifest
 by its sha256. Training uses a seeded sample of the *selected* documents (what the model will see),
 as BloombergGPT trained its own. Encoding goes through tiktoken's core when the tokenizer converts
-exactly (`curate.shards.fastbpe`) and is always checked against `tokenizers` on a sample; the
+exactly (`curate.tokenize.fastbpe`) and is always checked against `tokenizers` on a sample; the
 `tokenizers` result is the reference, the fast path only an accelerator.
 
 Documents are encoded with special-token strings treated as ordinary text (a literal
@@ -32,7 +32,7 @@ from curate.errors import CurateError, InputError
 from curate.io.atomic import atomic_path
 from curate.io.quarantine import Quarantine
 from curate.io.readers import ReadSpec, detect_format, read_documents
-from curate.shards.fastbpe import FastPathUnsupported, tiktoken_encoding
+from curate.tokenize.fastbpe import FastPathUnsupported, tiktoken_encoding
 from curate.shards.megatron import dtype_for_vocab
 from curate.sampling import unit_hash
 

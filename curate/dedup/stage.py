@@ -3,7 +3,7 @@
 Reads only `dedup_hash`/`minhash` (pass 1) and id/source/role/length of clustered documents
 (pass 3) from the annotated Parquet; writes `RUN/dedup/drops.parquet` (id, source, cluster,
 cluster_source, reason) that the select stage applies, and `RUN/dedup/clusters.json`.
-The three passes are described in `curate/dedup.py` and docs/dedup.md. Each pass's tasks write
+The three passes are described in `curate/dedup/engine.py` and docs/dedup.md. Each pass's tasks write
 completion markers, so a rerun resumes; outputs depend on the seed and config, never on workers.
 """
 
@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.context import RunContext
-from curate.dedup import (
+from curate.dedup.engine import (
     DedupConfig,
     bucket_file,
     candidate_probability,

@@ -24,7 +24,7 @@ from curate.exec.base import Task
 from curate.io.atomic import write_json
 from curate.shards.megatron import MegatronWriter, concat_datasets
 from curate.sampling import unit_hash
-from curate.shards.tokenizer import (IdMismatch, LoadedTokenizer, TokenizerConfig, cached_tokenizer, default_threads, flatten,
+from curate.tokenize.tokenizer import (IdMismatch, LoadedTokenizer, TokenizerConfig, cached_tokenizer, default_threads, flatten,
                                      load_tokenizer, sample_texts, train_tokenizer)
 
 STAGE = "tokenize"
