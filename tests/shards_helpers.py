@@ -74,5 +74,5 @@ def build_run(root: Path, run_dir: Path, workers: int = 1, cfg: dict | None = No
 
     cfg = cfg or make_inputs(root)
     ctx = make_context(root, run_dir, cfg, workers)
-    ctx.stats = {"tokenize": tokenize.run(ctx), "mix": mix.run(ctx)}
+    ctx.stats = {"tokenize": tokenize.TokenizeStage(ctx).run(), "mix": mix.MixStage(ctx).run()}
     return ctx

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from curate.errors import CurateError
 from curate.io.atomic import read_json
+from curate.layout import RunLayout
 from curate.train.ablate import Constraint, Objective, Parent, arm_mix, choose_best, equal_budget, load_config
 from curate.train.cli import ablate as ablate_cmd
 from train_helpers import make_run
@@ -169,10 +170,10 @@ def test_selection_arms_reselect_annotated_data_at_other_thresholds(corpus, monk
         assert read_json(arun / "tokens" / "tokenizer_info.json")["sha256"] == read_json(run / "manifest.json")["tokenizer"]["sha256"]
         assert (out / arm / "seed0" / "train" / "summary.json").is_file()
         # no document of the parent's held-out split is in the arm's training tokens
-        for src in ("fin", "gen"):
-            held = _docs(IndexedDataset(run / "tokens" / f"{src}.val"))
-            assert held and not held & _docs(IndexedDataset(arun / "tokens" / src))
-            assert held & _docs(IndexedDataset(arun / "tokens" / f"{src}.val"))  # they land in its held-out split instead
+        for src, role in (("fin", "domain"), ("gen", "general")):
+            held = _docs(IndexedDataset(RunLayout(run).tokens(src, role, "heldout")))
+            assert held and not held & _docs(IndexedDataset(RunLayout(arun).tokens(src, role, "train")))
+            assert held & _docs(IndexedDataset(RunLayout(arun).tokens(src, role, "heldout")))  # they land in its held-out split instead
 
     # rerun: nothing is re-selected or re-trained
     stamp = {a: (out / a / "run" / "prepared.json").stat().st_mtime_ns for a in ("w60", "w120")}

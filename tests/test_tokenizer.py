@@ -154,7 +154,7 @@ def test_tokenize_stage_is_independent_of_worker_count(tmp_path):
             assert (one.run_dir / f).read_bytes() == (two.run_dir / f).read_bytes(), f
     assert (one.run_dir / "manifest.json").read_bytes() == (two.run_dir / "manifest.json").read_bytes()
     st = one.stats["tokenize"]
-    assert st["engine_files"] == {"tiktoken": 4} and st["total"]["verified_docs"] == st["total"]["docs"]
+    assert st["engine_files"] == {"tiktoken": 4} and st["total"]["verified_docs"] == st["total"]["docs_in"]
 
 
 def test_tokenize_stage_contents(tmp_path):
@@ -167,7 +167,8 @@ def test_tokenize_stage_contents(tmp_path):
         docs = [r for f in ctx.selected_files(name) for r in pq.read_table(f).to_pylist()]
         val = unit_hash([d["id"] for d in docs], ctx.seed, "heldout") < 0.1
         ref = enc.reference([d["text"] for d in docs])
-        train_ds, val_ds = IndexedDataset(ctx.tokens_dir / name), IndexedDataset(ctx.tokens_dir / f"{name}.val")
+        role = ctx.source(name).role
+        train_ds, val_ds = IndexedDataset(ctx.layout.tokens(name, role, "train")), IndexedDataset(ctx.layout.tokens(name, role, "heldout"))
         want_train = [r + [tok.eos_id] for r, v in zip(ref, val) if not v]
         want_val = [r + [tok.eos_id] for r, v in zip(ref, val) if v]
         assert [train_ds[i].tolist() for i in range(len(train_ds))] == want_train
@@ -182,5 +183,5 @@ def test_resume_skips_finished_work(tmp_path):
     ctx = build_run(tmp_path, tmp_path / "run", cfg=cfg)
     before = {p: p.read_bytes() for p in (ctx.run_dir / "tokens").rglob("*") if p.is_file()}
     ctx2 = make_context(tmp_path, tmp_path / "run", cfg)
-    assert tokenize.run(ctx2) == ctx.stats["tokenize"]
+    assert tokenize.TokenizeStage(ctx2).run() == ctx.stats["tokenize"]
     assert before == {p: p.read_bytes() for p in (ctx.run_dir / "tokens").rglob("*") if p.is_file()}

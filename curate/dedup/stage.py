@@ -14,17 +14,18 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate import stats
 from curate.context import RunContext
+from curate.dedup.config import DedupConfig, candidate_probability
 from curate.dedup.engine import (
-    DedupConfig,
     bucket_file,
-    candidate_probability,
     cluster,
     num_partitions,
     pair_partition,
 )
 from curate.errors import CurateError
 from curate.exec.base import Task
+from curate.stages.base import Stage
 from curate.signals.minhash import HASH_COLUMN, MINHASH_COLUMN, DedupKeysConfig, MinHashSignal
 
 STAGE_KEYS, STAGE_PAIRS, STAGE_CLUSTERS = "dedup_keys", "dedup_pairs", "dedup_clusters"
@@ -58,74 +59,74 @@ def _check_inputs(ctx: RunContext, cfg: DedupConfig, files: list) -> tuple[list[
         have_length &= all(c in schema.names for c in LENGTH_COLUMNS)
         out.append({"ordinal": ordinal, "path": str(path), "source": f.source.name, "key": f.key})
     if len(widths) > 1:
-        raise CurateError(f"annotated files disagree on the MinHash length: {sorted(widths)}", where=str(ctx.run_dir / "annotated"),
+        raise CurateError(f"annotated files disagree on the MinHash length: {sorted(widths)}", where=str(ctx.layout.annotated_dir),
                           fix="re-annotate every file with one annotate.dedup_keys.num_perm")
     num_perm = widths.pop() if widths else (ctx.cfg.annotate.dedup_keys or DedupKeysConfig()).num_perm
     return out, num_perm, (LENGTH_COLUMNS[0] if have_length else None), docs
 
 
-def run(ctx: RunContext) -> dict:
-    cfg = ctx.cfg.dedup or DedupConfig()
-    annotated = ctx.annotated_files()
-    if not annotated:
-        raise CurateError("no annotated files to deduplicate", where=str(ctx.run_dir / "annotated"),
-                          fix="run the annotate stage first (list `annotate` before `dedup` in `stages:`)")
-    files, num_perm, length_column, docs_by_source = _check_inputs(ctx, cfg, annotated)
-    bands, rows = cfg.banding(num_perm)
-    if cfg.near and bands * rows > num_perm:
-        raise CurateError(f"dedup.bands * dedup.rows = {bands * rows} exceeds the signature length {num_perm}", where="dedup",
-                          fix=f"choose bands*rows <= {num_perm} (e.g. bands: {num_perm // 8}, rows: 8), or raise annotate.dedup_keys.num_perm")
-    docs_in = sum(docs_by_source.values())
-    parts = num_partitions(cfg, docs_in, bands if cfg.near else 0)
-    work = ctx.dedup_dir / f"work-p{parts:04d}"
-    keys_cfg = ctx.cfg.annotate.dedup_keys or DedupKeysConfig()
-    empty_hash = int(MinHashSignal(keys_cfg, ctx.signal_context()).columns(pa.table({"text": [""]}))[HASH_COLUMN][0].as_py())
+class DedupStage(Stage):
+    """Exact and near-duplicate clusters across every source; writes dedup/drops.parquet for select."""
 
-    # pass 1: band keys and exact hashes -> partitions on disk (one task per annotated file)
-    keys = ctx.executor.map(STAGE_KEYS, [
-        Task(id=f"{f['ordinal']:05d}-p{parts:04d}", fn=bucket_file, weight=1.0, kwargs=dict(
-            path=f["path"], ordinal=f["ordinal"], buckets=str(work / "buckets"), sigs=str(work / "sigs"), partitions=parts,
-            bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash))
-        for f in files], desc="dedup: band keys")
-    # pass 2: candidate pairs per partition, verified by signature agreement
-    edges = [str(work / "edges" / f"part-{p:04d}.parquet") for p in range(parts)]
-    pairs = ctx.executor.map(STAGE_PAIRS, [
-        Task(id=f"part-{p:04d}-of-{parts:04d}", fn=pair_partition, kwargs=dict(
-            part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)))
-        for p in range(parts)], desc="dedup: candidate pairs")
-    # pass 3: clusters and the keep policy
-    (clusters,) = ctx.executor.map(STAGE_CLUSTERS, [
-        Task(id=f"clusters-p{parts:04d}", fn=cluster, kwargs=dict(
-            edges=edges, files=files, drops=str(ctx.dedup_dir / "drops.parquet"), clusters=str(ctx.dedup_dir / "clusters.json"),
-            prefer_roles=list(cfg.prefer_roles), length_column=length_column, with_hash=cfg.exact or _all_have_hash(files)))],
-        desc="dedup: clusters")
-    if not cfg.keep_intermediate:
-        shutil.rmtree(work, ignore_errors=True)
+    def run(self) -> dict:
+        ctx = self.ctx
+        cfg = ctx.cfg.dedup or DedupConfig()
+        annotated = ctx.annotated_files()
+        if not annotated:
+            raise CurateError("no annotated files to deduplicate", where=str(ctx.layout.annotated_dir),
+                              fix="run the annotate stage first (list `annotate` before `dedup` in `stages:`)")
+        files, num_perm, length_column, docs_by_source = _check_inputs(ctx, cfg, annotated)
+        bands, rows = cfg.banding(num_perm)
+        if cfg.near and bands * rows > num_perm:
+            raise CurateError(f"dedup.bands * dedup.rows = {bands * rows} exceeds the signature length {num_perm}", where="dedup",
+                              fix=f"choose bands*rows <= {num_perm} (e.g. bands: {num_perm // 8}, rows: 8), or raise annotate.dedup_keys.num_perm")
+        docs_in = sum(docs_by_source.values())
+        parts = num_partitions(cfg, docs_in, bands if cfg.near else 0)
+        work = ctx.layout.dedup_work(parts)
+        keys_cfg = ctx.cfg.annotate.dedup_keys or DedupKeysConfig()
+        empty_hash = int(MinHashSignal(keys_cfg, ctx.signal_context()).columns(pa.table({"text": [""]}))[HASH_COLUMN][0].as_py())
 
-    drops_by_source = clusters["drops_by_source"]
-    sources = {}
-    for src, n in docs_by_source.items():
-        d = drops_by_source.get(src, {})
-        sources[src] = {"docs_in": n, "docs_out": n - sum(d.values()), "drops": {k: v for k, v in sorted(d.items()) if v}}
-    total = {
-        "docs_in": docs_in,
-        "docs_out": docs_in - clusters["drops"],
-        "empty_docs_skipped": sum(k["empty"] for k in keys),
-        "drops": clusters["drops"],
-        "exact_duplicates": clusters["exact_duplicates"],
-        "near_duplicates": clusters["near_duplicates"],
-        "clusters": clusters["clusters"],
-        "docs_in_clusters": clusters["docs_in_clusters"],
-        "candidate_pairs": sum(p["candidate_pairs"] for p in pairs),
-        "verified_pairs": sum(p["verified_pairs"] for p in pairs),
-        "partitions": parts,
-        "bands": bands if cfg.near else 0,
-        "rows": rows if cfg.near else 0,
-        "threshold": cfg.threshold,
-        "accept_estimate": round(cfg.accept_threshold(num_perm), 4),
-        "p_candidate_at_accept": round(candidate_probability(cfg.accept_threshold(num_perm), bands, rows), 4) if cfg.near else 0.0,
-    }
-    return {"total": total, "sources": sources, "cluster_sizes": clusters["cluster_sizes"]}
+        # pass 1: band keys and exact hashes -> partitions on disk (one task per annotated file)
+        keys = ctx.executor.map(STAGE_KEYS, [
+            Task(id=f"{f['ordinal']:05d}-p{parts:04d}", fn=bucket_file, weight=1.0, kwargs=dict(
+                path=f["path"], ordinal=f["ordinal"], buckets=str(work / "buckets"), sigs=str(work / "sigs"), partitions=parts,
+                bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash))
+            for f in files], desc="dedup: band keys")
+        # pass 2: candidate pairs per partition, verified by signature agreement
+        edges = [str(work / "edges" / f"part-{p:04d}.parquet") for p in range(parts)]
+        pairs = ctx.executor.map(STAGE_PAIRS, [
+            Task(id=f"part-{p:04d}-of-{parts:04d}", fn=pair_partition, kwargs=dict(
+                part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)))
+            for p in range(parts)], desc="dedup: candidate pairs")
+        # pass 3: clusters and the keep policy
+        (clusters,) = ctx.executor.map(STAGE_CLUSTERS, [
+            Task(id=f"clusters-p{parts:04d}", fn=cluster, kwargs=dict(
+                edges=edges, files=files, drops=str(ctx.layout.drops), clusters=str(ctx.layout.clusters),
+                prefer_roles=list(cfg.prefer_roles), length_column=length_column, with_hash=cfg.exact or _all_have_hash(files)))],
+            desc="dedup: clusters")
+        if not cfg.keep_intermediate:
+            shutil.rmtree(work, ignore_errors=True)
+
+        drops_by_source = clusters["drops_by_source"]
+        per_source = [stats.row(src, docs_in=n, docs_out=n - sum(drops_by_source.get(src, {}).values()), drops=drops_by_source.get(src, {}))
+                for src, n in docs_by_source.items()]
+        details = {
+            "empty_docs_skipped": sum(k["empty"] for k in keys),
+            "exact_duplicates": clusters["exact_duplicates"],
+            "near_duplicates": clusters["near_duplicates"],
+            "clusters": clusters["clusters"],
+            "docs_in_clusters": clusters["docs_in_clusters"],
+            "candidate_pairs": sum(p["candidate_pairs"] for p in pairs),
+            "verified_pairs": sum(p["verified_pairs"] for p in pairs),
+            "partitions": parts,
+            "bands": bands if cfg.near else 0,
+            "rows": rows if cfg.near else 0,
+            "threshold": cfg.threshold,
+            "accept_estimate": round(cfg.accept_threshold(num_perm), 4),
+            "p_candidate_at_accept": round(candidate_probability(cfg.accept_threshold(num_perm), bands, rows), 4) if cfg.near else 0.0,
+        }
+        return stats.stage_stats(per_source, sources=[s.name for s in ctx.cfg.sources], total_extra=details,
+                                 cluster_sizes=clusters["cluster_sizes"])
 
 
 def _all_have_hash(files: list[dict]) -> bool:

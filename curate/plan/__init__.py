@@ -18,7 +18,7 @@ the modules only say where each part lives:
 - ``data``: tokens per source at a mixture, epochs, repeated-data value, largest supported model.
 - ``planner``: ``make_plan``, which combines the above into one ``Plan``.
 
-Sources (numbers quoted in /work/shared/REFERENCES.md):
+Sources of the numbers:
 - C ≈ 6·N·D training FLOPs; 1 PF-day = 1e15 · 86,400 = 8.64e19 FLOPs (Kaplan et al. 2020;
   Hoffmann et al. 2022 App. F).
 - 20 tokens/parameter: Hoffmann et al. 2022 (Chinchilla) Table 3, approach 1.
