@@ -27,6 +27,7 @@ from curate.errors import ConfigError
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.formats import file_stem
 from curate.io.texts import read_texts
+from curate.layout import RunLayout
 
 
 @dataclass
@@ -114,7 +115,7 @@ def _iter_files(spec: FileInput, root: Path, default_field: str) -> Iterator[Bat
 def _iter_run(spec: RunInput, root: Path) -> Iterator[Batch]:
     run = Path(spec.run)
     run = run if run.is_absolute() else root / run
-    base = run / "annotated"
+    base = RunLayout(run).annotated_dir
     if not base.is_dir():
         raise ConfigError(f"run `{spec.run}` has no annotated/ folder (looked in {base})", where="run input", fix="run the pipeline's annotate stage first, or fix the run path")
     sources = spec.sources or sorted(p.name for p in base.iterdir() if p.is_dir())

@@ -115,7 +115,7 @@ class AblationConfig(BaseModel):
         return self
 
 
-def load_config(path: Path) -> AblationConfig:
+def load_ablation(path: Path) -> AblationConfig:
     try:
         raw = yaml.safe_load(Path(path).read_text())
         return AblationConfig.model_validate(raw)

@@ -39,7 +39,7 @@ from curate.mix.config import MixConfig
 from curate.mix.engine import mix_to_dir, plan_mixture
 from curate.shards.megatron import IndexedDataset, paths_of
 from curate.tokenize.config import TokenizerConfig
-from curate.train.ablate.config import AblationConfig, Arm, load_config
+from curate.train.ablate.config import AblationConfig, Arm, load_ablation
 from curate.train.ablate.report import aggregate, choose_best, plot, write_csv, write_markdown
 from curate.train.data import DataSpec, from_manifest, source_roles
 from curate.train.trainer import train
@@ -256,7 +256,7 @@ def run_arm(cfg: AblationConfig, parent: Parent, arm: Arm, mix: MixConfig, seed:
 
 
 def run_ablation(config_path: Path, quiet: bool = False) -> dict:
-    cfg = load_config(config_path)
+    cfg = load_ablation(config_path)
     # relative paths resolve against the current directory, as in pipeline YAMLs
     run_dir = Path(cfg.run).resolve()
     parent = Parent(run_dir)
