@@ -229,3 +229,93 @@ def test_config_validation():
         KeywordConfig.model_validate({"name": "bad name"})
     with pytest.raises(ValidationError):
         KeywordConfig.model_validate({"lexicon": "x.txt", "regex": True})
+
+
+# --- batch kernels vs straightforward references (the fast path must give identical results) ---
+
+TRICKY = [
+    "", " ", "\n\n\t ", None, "a", " lead and trail ", "double  space\n\nand\r\nbreaks",
+    "no\u00a0break\u2009thin\u3000ideographic\u2028line", "\x1cunit\x1fseparators\x0bvt\x0cff",
+    "利率上升 利率 银行", "café  cafe\u0301  CAFÉ", "ends with space\u00a0", "\u3000", "x\u0085y", "tab\tonly",
+]
+
+
+def test_fold_whitespace_equals_split_and_join():
+    from curate.signals.keyword_scan import fold_whitespace
+
+    rng = np.random.default_rng(1)
+    pieces = ["a", "bc", "é", "利", " ", "  ", "\n", "\t", "\u00a0", "\r\n", "\u3000", "\x1d"]
+    texts = [t or "" for t in TRICKY] + ["".join(rng.choice(pieces, size=rng.integers(0, 12))) for _ in range(500)]
+    for typ in (pa.string(), pa.large_string()):
+        arr = pa.array(texts, typ)
+        folded, spaces = fold_whitespace(arr)
+        expected = [" ".join(t.split()) for t in texts]
+        assert folded.to_pylist() == expected
+        assert spaces.tolist() == [e.count(" ") for e in expected]
+        sliced, _ = fold_whitespace(arr.slice(7, 40))
+        assert sliced.to_pylist() == expected[7:47]
+
+
+def test_leftmost_longest_equals_a_sequential_scan():
+    from curate.signals.keyword_scan import leftmost_longest as fast
+
+    def slow(starts, ends):
+        kept, last = [], -1
+        for i in sorted(range(len(starts)), key=lambda i: (starts[i], -(ends[i] - starts[i]))):
+            if starts[i] > last:
+                kept.append(i)
+                last = ends[i]
+        return kept
+
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        k = int(rng.integers(0, 40))
+        starts = rng.integers(0, 60, size=k)
+        ends = starts + rng.integers(0, 8, size=k)
+        assert fast(starts, ends).tolist() == slow(starts.tolist(), ends.tolist())
+
+
+def _reference_columns(texts, lexicon):
+    """Per document, in plain Python: fold, find every term at every position, boundaries, overlaps."""
+    from curate.signals.keyword_scan import is_spaced_word_char
+
+    out = {"hits": [], "per_1k": [], "distinct": []}
+    for raw in texts:
+        text = " ".join(pa.compute.utf8_lower(pa.array([raw or ""])).to_pylist()[0].split())
+        found = []
+        for t, term in enumerate(lexicon.terms):
+            i = text.find(term)
+            while i >= 0:
+                j = i + len(term) - 1
+                left = i == 0 or not (is_spaced_word_char(term[0]) and is_spaced_word_char(text[i - 1]))
+                right = j == len(text) - 1 or not (is_spaced_word_char(term[-1]) and is_spaced_word_char(text[j + 1]))
+                if left and right:
+                    found.append((i, -(j - i), j, t))
+                i = text.find(term, i + 1)
+        last, hits, distinct = -1, 0.0, set()
+        for i, _, j, t in sorted(found):
+            if i > last:
+                hits += lexicon.weights[t]
+                distinct.add(t)
+                last = j
+        words = len(text.split())
+        out["hits"].append(hits)
+        out["per_1k"].append(hits * 1000.0 / words if words else 0.0)
+        out["distinct"].append(len(distinct))
+    return out
+
+
+def test_signal_equals_a_per_document_reference_on_tricky_text():
+    ctx = SignalContext(root=REPO)
+    fin = KeywordSignal(KeywordConfig(name="finance", normalize_unicode=False), ctx)
+    texts = TRICKY + [
+        "Interest\u00a0rate  risk\n\nof the BANK; interest rates and credit cards.",
+        "利率上升 利率 the federal funds rate, EBITDA; basis points 基点",
+        "é interest rate é", "rate\u2028risk interest rate risk rate", "bankruptcy-bank (bank) _bank bank_",
+    ]
+    table = pa.table({"text": pa.array(texts, pa.large_string())})
+    got = {k.removeprefix("kw_finance_"): v.to_pylist() for k, v in fin.columns(table).items()}
+    ref = _reference_columns(texts, fin.lexicon)
+    assert got["distinct"] == ref["distinct"]
+    assert got["hits"] == pytest.approx(ref["hits"]) and got["per_1k"] == pytest.approx(ref["per_1k"])
+    assert sum(ref["distinct"]) >= 8

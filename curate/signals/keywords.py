@@ -13,7 +13,9 @@ Matching rules (docs/signals.md has the user-facing version):
   right like a tokenizer would.
 
 The batch is joined into one string (documents separated by a newline, which normalized text never
-holds) and scanned in one native pass; the Python work is per match, never per character.
+holds) and scanned in one native pass; whitespace folding, boundary tests and counting are numpy
+over the whole batch (`curate/signals/keyword_scan.py`), and Python only walks clusters of
+overlapping matches.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -32,25 +34,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from curate import schema
 from curate.errors import ConfigError
 from curate.signals.base import Signal, SignalContext, register_signal
+from curate.signals.keyword_scan import ScanText, is_spaced_word_char, leftmost_longest, scan_text, word_chars
 from curate.signals.text_stats import text_array
 
 # the lexicon used when a keywords entry names none: the finance lexicon shipped in this repository
 DEFAULT_LEXICON = Path(__file__).resolve().parents[2] / "classifiers" / "lexicons" / "finance.txt"
-_UNSPACED_SCRIPTS = (
-    (0x0E00, 0x0EFF),  # Thai, Lao
-    (0x1000, 0x109F),  # Myanmar
-    (0x1100, 0x11FF),  # Hangul Jamo
-    (0x1780, 0x17FF),  # Khmer
-    (0x2E80, 0x2FDF),  # CJK radicals
-    (0x3040, 0x31FF),  # Hiragana, Katakana, Bopomofo, Hangul compatibility Jamo
-    (0x3400, 0x4DBF),  # CJK extension A
-    (0x4E00, 0x9FFF),  # CJK unified ideographs
-    (0xAC00, 0xD7AF),  # Hangul syllables
-    (0xF900, 0xFAFF),  # CJK compatibility ideographs
-    (0xFF66, 0xFF9F),  # halfwidth Katakana
-    (0x20000, 0x3FFFF),  # CJK extensions B+
-)
-
 
 class KeywordConfig(BaseModel):
     """One entry of `annotate.keywords`: a lexicon file and how to match it."""
@@ -61,17 +49,6 @@ class KeywordConfig(BaseModel):
     lexicon: str | None = None  # path (relative to the pipeline YAML); default: the finance lexicon
     case_sensitive: bool = False
     normalize_unicode: bool = True  # NFC on text and terms, so "é" matches whether composed or not
-
-
-@lru_cache(maxsize=None)
-def is_spaced_word_char(ch: str) -> bool:
-    """True for letters, digits, `_` and combining marks of scripts that separate words by spaces."""
-    cp = ord(ch)
-    if cp < 128:
-        return ch.isalnum() or ch == "_"
-    if any(lo <= cp <= hi for lo, hi in _UNSPACED_SCRIPTS):
-        return False
-    return ch.isalnum() or unicodedata.category(ch)[0] == "M"
 
 
 @dataclass(frozen=True)
@@ -162,35 +139,10 @@ def load_lexicon(path: Path, *, case_sensitive: bool = False, nfc: bool = True) 
     return Lexicon(terms, np.asarray(weights, dtype=np.float64), lines)
 
 
-def leftmost_longest(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Indices of the non-overlapping matches a left-to-right, longest-first scan keeps.
-
-    `ends` are inclusive. Ties in start go to the longer match; a match is kept if it starts after
-    the end of the last kept one.
-    """
-    order = np.lexsort((-(ends - starts), starts))
-    kept: list[int] = []
-    last_end = -1
-    for i, s, e in zip(order.tolist(), starts[order].tolist(), ends[order].tolist()):
-        if s > last_end:
-            kept.append(i)
-            last_end = e
-    return np.asarray(kept, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class Scan:
-    """A batch in the form the automaton scans: normalized documents joined into one string."""
-
-    text: str  # "\n" + doc0 + "\n" + doc1 + ... + "\n": every match has a neighbour on both sides
-    doc_start: np.ndarray  # index in `text` of each document's first character
-    words: np.ndarray  # whitespace-separated words per document
-
-
 # The last batch seen by this process and its Scans per normalization. Several lexicons with the
 # same options share one Scan. The cached column reference keeps its buffers alive, so a buffer
 # address in the key cannot be reused by another batch while the entry exists.
-_last: tuple[tuple, pa.ChunkedArray, dict[tuple[bool, bool], Scan]] | None = None
+_last: tuple[tuple, pa.ChunkedArray, dict[tuple[bool, bool], ScanText]] | None = None
 
 
 def _buffers_key(col: pa.ChunkedArray) -> tuple:
@@ -200,8 +152,8 @@ def _buffers_key(col: pa.ChunkedArray) -> tuple:
     )
 
 
-def prepare(table: pa.Table, *, case_sensitive: bool, nfc: bool) -> Scan:
-    """The batch's Scan for these options, built once per batch whatever the number of lexicons."""
+def prepare(table: pa.Table, *, case_sensitive: bool, nfc: bool) -> ScanText:
+    """The batch's scan text for these options, built once per batch whatever the number of lexicons."""
     global _last
     col = table.column(schema.TEXT)
     key = _buffers_key(col)
@@ -209,12 +161,12 @@ def prepare(table: pa.Table, *, case_sensitive: bool, nfc: bool) -> Scan:
         _last = (key, col, {})
     scans = _last[2]
     if (case_sensitive, nfc) not in scans:
-        norm = _normalize(text_array(table), case_sensitive=case_sensitive, nfc=nfc)
-        lengths = np.asarray(pc.utf8_length(norm), dtype=np.int64)
-        words = np.asarray(pc.count_substring(norm, " "), dtype=np.int64) + (lengths > 0)
-        doc_start = 1 + np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-        text = "\n" + "\n".join(norm.to_pylist()) + "\n"
-        scans[(case_sensitive, nfc)] = Scan(text, doc_start, words)
+        values = text_array(table)
+        if nfc:
+            values = _nfc(values)
+        if not case_sensitive:
+            values = pc.utf8_lower(values)
+        scans[(case_sensitive, nfc)] = scan_text(values)
     return scans[(case_sensitive, nfc)]
 
 
@@ -243,27 +195,25 @@ class KeywordSignal(Signal):
             self._automaton.add_word(term, i)
         self._automaton.make_automaton()
 
-    def _boundary_ok(self, text: str, term: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    def _boundary_ok(self, scan: ScanText, term: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """True where the characters around each match do not continue a word (see module doc)."""
         ok = np.ones(len(term), dtype=bool)
         for edge, neighbour in ((self._left_edge, starts - 1), (self._right_edge, ends + 1)):
             check = np.flatnonzero(edge[term])
-            continues = [is_spaced_word_char(text[i]) for i in neighbour[check].tolist()]
-            ok[check[np.asarray(continues, dtype=bool)]] = False
+            ok[check[word_chars(scan.codes(neighbour[check]))]] = False
         return ok
 
     def columns(self, table: pa.Table) -> dict[str, pa.Array]:
         cfg = self.cfg
         scan = prepare(table, case_sensitive=cfg.case_sensitive, nfc=cfg.normalize_unicode)
         n, words = len(scan.words), scan.words
-        found = list(self._automaton.iter(scan.text))
+        found = np.fromiter(chain.from_iterable(self._automaton.iter(scan.text)), np.int64).reshape(-1, 2)
         hits = np.zeros(n)
         distinct = np.zeros(n, dtype=np.int64)
-        if found:
-            ends = np.fromiter((e for e, _ in found), np.int64, len(found))
-            term = np.fromiter((t for _, t in found), np.int64, len(found))
+        if len(found):
+            ends, term = found[:, 0], found[:, 1]
             starts = ends - self._length[term] + 1
-            ok = self._boundary_ok(scan.text, term, starts, ends)
+            ok = self._boundary_ok(scan, term, starts, ends)
             starts, ends, term = starts[ok], ends[ok], term[ok]
             keep = leftmost_longest(starts, ends)
             starts, term = starts[keep], term[keep]
