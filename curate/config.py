@@ -14,9 +14,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from curate.decontam import DecontamConfig
 from curate.dedup import DedupConfig
 from curate.errors import ConfigError
 from curate.mix import MixConfig
+from curate.pii import PiiConfig, PiiSelectConfig
 from curate.shards.tokenizer import TokenizerConfig
 from curate.signals.classifier import ClassifierSignalConfig
 from curate.signals.heuristics import HeuristicsConfig
@@ -24,7 +26,7 @@ from curate.signals.keywords import KeywordConfig
 from curate.signals.langid import LangIdConfig
 from curate.signals.minhash import DedupKeysConfig
 
-STAGES = ("annotate", "dedup", "select", "tokenize", "mix")
+STAGES = ("annotate", "dedup", "decontam", "select", "tokenize", "mix")
 FORMATS = ("auto", "jsonl", "parquet", "text", "hf", "warc")
 
 
@@ -42,6 +44,7 @@ class SourceConfig(_Strict):
     text_field: str = "text"
     id_field: str | None = "id"
     max_doc_bytes: int = Field(default=8_000_000, gt=0)
+    license: str | None = Field(default=None, description="the source's licence as you know it (shown in `curate export`'s dataset card)")
 
 
 class AnnotateConfig(_Strict):
@@ -53,6 +56,7 @@ class AnnotateConfig(_Strict):
     langid: LangIdConfig | None = Field(default_factory=LangIdConfig)
     keywords: list[KeywordConfig] = Field(default_factory=list)
     classifiers: list[ClassifierSignalConfig] = Field(default_factory=list)
+    pii: PiiConfig | None = None  # columns pii_<type> and pii_total (counts of found items)
     dedup_keys: DedupKeysConfig | None = None
 
     @field_validator("keywords", "classifiers")
@@ -104,6 +108,7 @@ class RuleConfig(_Strict):
 class SelectConfig(_Strict):
     rules: list[RuleConfig] = Field(default_factory=list)
     drop_duplicates: bool = True  # apply dedup/drops.parquet when the dedup stage ran
+    pii: PiiSelectConfig | None = None  # redact PII in the text written to selected/ (or drop documents holding it)
 
 
 class PipelineConfig(_Strict):
@@ -111,10 +116,11 @@ class PipelineConfig(_Strict):
     seed: int = 1234
     out: str | None = None
     strict: bool = False
-    stages: list[Literal["annotate", "dedup", "select", "tokenize", "mix"]] | None = None
+    stages: list[Literal["annotate", "dedup", "decontam", "select", "tokenize", "mix"]] | None = None
     sources: list[SourceConfig] = Field(min_length=1)
     annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
     dedup: DedupConfig | None = None
+    decontam: DecontamConfig | None = None
     select: SelectConfig = Field(default_factory=SelectConfig)
     tokenizer: TokenizerConfig | None = None
     mix: MixConfig | None = None
@@ -135,6 +141,8 @@ class PipelineConfig(_Strict):
         out = ["annotate"]
         if self.dedup is not None:
             out.append("dedup")
+        if self.decontam is not None:
+            out.append("decontam")
         out.append("select")
         if self.tokenizer is not None:
             out.append("tokenize")

@@ -32,6 +32,7 @@ from curate.io.atomic import read_json, remove_stale_tmp, write_json, write_text
 STAGE_MODULES = {
     "annotate": "curate.stages.annotate",
     "dedup": "curate.stages.dedup",
+    "decontam": "curate.stages.decontam",
     "select": "curate.stages.select",
     "tokenize": "curate.stages.tokenize",
     "mix": "curate.stages.mix",

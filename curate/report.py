@@ -102,6 +102,40 @@ def mixture_chart(mixture: dict, path: Path) -> None:
     _save(fig, path)
 
 
+def pii_section(sel: dict, action: str | None) -> list[str]:
+    """PII found at select per source and type (redacted in selected/, or the documents dropped)."""
+    per = {src: s.get("pii", {}) for src, s in sel.get("sources", {}).items() if s.get("pii")}
+    if action is None or not sel:
+        return []
+    kinds = sorted({k for v in per.values() for k in v})
+    out = ["## PII", "", f"Action: **{action}** ({'replaced by typed placeholders in selected/' if action == 'redact' else 'documents dropped, reason `pii`'}).", ""]
+    if not kinds:
+        return out + ["No PII found in the selected documents.", ""]
+    out += ["| source | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
+    out += [f"| {src} | " + " | ".join(f"{v.get(k, 0):,}" for k in kinds) + " |" for src, v in per.items()]
+    return out + [""]
+
+
+def decontam_section(path: Path) -> list[str]:
+    """Which evaluation items were found in the corpus, and by which documents (from decontam.json)."""
+    if not path.exists():
+        return []
+    d = read_json(path)
+    out = ["## Decontamination", "", f"{d['n']}-gram overlap with the evaluation sets; action: **{d['action']}**; "
+           f"{d['total']['contaminated']:,} of {d['total']['docs_in']:,} documents overlap. Full list: `decontam.json`.", "",
+           "| evaluation set | items | too short to match | items found in the corpus |", "|---|---:|---:|---:|"]
+    out += [f"| {name} | {s['items']:,} | {s['too_short']:,} | {s['items_hit']:,} |" for name, s in d["eval_sets"].items()]
+    if d["items_hit"]:
+        out += ["", "| set | item | excerpt | documents | first documents (source, file:line) |", "|---|---|---|---:|---|"]
+        for it in d["items_hit"][:50]:
+            ex = it["excerpt"][:60].replace("|", "\\|").replace("\n", " ")
+            docs = "; ".join(f"{x['source']} {x['file']}:{x['line']}" for x in it["docs"][:3])
+            out.append(f"| {it['set']} | {it['id']} | {ex} | {it['documents']:,} | {docs} |")
+        if len(d["items_hit"]) > 50:
+            out.append(f"| … | {len(d['items_hit']) - 50:,} more in decontam.json | | | |")
+    return out + [""]
+
+
 def write_report(ctx: RunContext, stats: dict) -> Path:
     run = ctx.run_dir
     lines = [f"# curate run report: {ctx.cfg.name}", "", f"Run directory: `{run}`  ", f"Seed: {ctx.seed}", ""]
@@ -137,6 +171,8 @@ def write_report(ctx: RunContext, stats: dict) -> Path:
         t = sel["total"]
         lines.append(f"Kept {t['docs_out']:,} of {t['docs_in']:,} documents ({t['bytes_out'] / 1e6:.2f} of {t['bytes_in'] / 1e6:.2f} MB of text).")
         lines.append("")
+    lines += pii_section(sel, ctx.cfg.select.pii.action if ctx.cfg.select.pii else None)
+    lines += decontam_section(run / "decontam.json")
     cols = histograms(ctx, run / "signals.png")
     if cols:
         lines += ["## Signal distributions", "", "![signals](signals.png)", ""]

@@ -15,7 +15,7 @@ from curate.pipeline import run_pipeline
 @click.option("--workers", type=int, default=None, help="Parallel tasks (default: CPU count, at most 4).")
 @click.option("--strict", is_flag=True, default=None, help="Stop at the first bad record, naming file and line, instead of quarantining it.")
 @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming.")
-@click.option("--stage", "stages", multiple=True, type=click.Choice(["annotate", "dedup", "select", "tokenize", "mix"]), help="Run only these stages (repeatable).")
+@click.option("--stage", "stages", multiple=True, type=click.Choice(["annotate", "dedup", "decontam", "select", "tokenize", "mix"]), help="Run only these stages (repeatable).")
 @click.option("--retries", type=int, default=0, show_default=True, help="Retry a failed task this many times before failing the run.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run(pipeline, out, executor, address, workers, strict, fresh, stages, retries, quiet):
@@ -29,6 +29,9 @@ def run(pipeline, out, executor, address, workers, strict, fresh, stages, retrie
         click.echo(f"  annotate: {a['docs_in']:,} docs read, {a['quarantined']:,} quarantined, {a['bytes'] / 1e6:.1f} MB")
     if "dedup" in s and "total" in s["dedup"]:
         click.echo(f"  dedup:    {s['dedup']['total'].get('drops', 0):,} duplicates")
+    if "decontam" in s:
+        d = s["decontam"]["total"]
+        click.echo(f"  decontam: {d['contaminated']:,} of {d['docs_in']:,} docs overlap an evaluation set ({s['decontam']['action']})")
     if "select" in s:
         t = s["select"]["total"]
         click.echo(f"  select:   {t['docs_out']:,} of {t['docs_in']:,} docs kept")

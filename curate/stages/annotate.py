@@ -29,6 +29,7 @@ SIGNAL_MODULES = (
     ("heuristics", "curate.signals.heuristics"),
     ("langid", "curate.signals.langid"),
     ("keywords", "curate.signals.keywords"),
+    ("pii", "curate.signals.pii"),
     ("classifiers", "curate.signals.classifier"),
     ("dedup_keys", "curate.signals.minhash"),
 )

@@ -328,8 +328,9 @@ def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> d
         shutil.rmtree(run)  # another selection (or a re-made parent): nothing in it may be reused
     if not stamp.is_file():
         n = _link_tree(parent.dir / "annotated", run / "annotated")
-        if (parent.dir / "dedup").is_dir():
-            _link_tree(parent.dir / "dedup", run / "dedup")
+        for part in ("dedup", "decontam"):  # an arm drops the parent's duplicates and contaminated documents too
+            if (parent.dir / part).is_dir():
+                _link_tree(parent.dir / part, run / part)
         found = len(RunContext(cfg=pcfg, run_dir=run, root=Path.cwd(), executor=None).annotated_files())  # type: ignore[arg-type]
         if n == 0 or found != n:
             shutil.rmtree(run)

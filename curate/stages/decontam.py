@@ -1,0 +1,133 @@
+"""Decontam stage: flag annotated documents that share n-grams with the configured evaluation sets.
+
+Runs after annotate (and dedup), before select, over the stored text: changing the evaluation sets
+never re-annotates. The driver reads the evaluation sets once and saves their n-gram index
+(`decontam/index.npz`, `decontam/items.parquet`); one task per annotated file streams it in batches
+and writes the contaminated rows to `decontam/hits/<task key>.parquet` (row, id, source, file,
+line, matching n-grams, items hit). The select stage drops those rows (reason `contaminated`) when
+`decontam.action` is `drop`. `decontam.json` at the run root lists every evaluation item that was
+hit and by which documents; report.md shows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.context import RunContext
+from curate.decontam import DecontamConfig, EvalIndex, match, read_eval_sets
+from curate.exec.base import Task
+from curate.io.atomic import atomic_path, write_json
+
+STAGE = "decontam"
+EXCERPT = 160
+HIT_SCHEMA = pa.schema([("row", pa.int64()), ("id", pa.string()), ("source", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+                        ("ngrams", pa.int64()), ("items", pa.list_(pa.int32()))])
+
+
+def hits_path(run_dir: Path, key: str) -> Path:
+    return run_dir / "decontam" / "hits" / f"{key}.parquet"
+
+
+def decontam_file(*, annotated: str, index: str, out: str, source: str, min_matches: int, batch_size: int) -> dict:
+    idx = EvalIndex.load(Path(index))
+    pf = pq.ParquetFile(annotated)
+    parts: list[pa.Table] = []
+    row0 = 0
+    docs = 0
+    matched = 0
+    for batch in pf.iter_batches(batch_size=batch_size, columns=["id", "text", "source", "file", "line"]):
+        m = match(batch.column("text"), idx)
+        hit = np.flatnonzero(m.counts >= min_matches)
+        docs += batch.num_rows
+        matched += int(m.counts.sum())
+        if hit.size:
+            keep = np.isin(m.pair_doc, hit)
+            pd, pi = m.pair_doc[keep], m.pair_item[keep]
+            starts = np.searchsorted(pd, hit, side="left")
+            ends = np.searchsorted(pd, hit, side="right")
+            offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int32)
+            take = pa.array(hit)
+            parts.append(pa.table({
+                "row": pa.array(hit + row0, pa.int64()),
+                "id": batch.column("id").take(take).cast(pa.string()),
+                "source": batch.column("source").take(take).cast(pa.string()),
+                "file": batch.column("file").take(take).cast(pa.string()),
+                "line": batch.column("line").take(take).cast(pa.int64()),
+                "ngrams": pa.array(m.counts[hit], pa.int64()),
+                "items": pa.ListArray.from_arrays(pa.array(offsets), pa.array(pi, pa.int32())),
+            }, schema=HIT_SCHEMA))
+        row0 += batch.num_rows
+    table = pa.concat_tables(parts) if parts else HIT_SCHEMA.empty_table()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return {"source": source, "docs_in": docs, "contaminated": table.num_rows, "ngram_matches": matched}
+
+
+def load_contaminated_rows(run_dir: Path, key: str) -> pa.Table | None:
+    """Rows of one annotated file that the decontam stage flagged, as (row, reason) like dedup drops."""
+    p = hits_path(run_dir, key)
+    if not p.exists():
+        return None
+    rows = pq.read_table(p, columns=["row"]).column("row").combine_chunks()
+    return pa.table({"row": rows, "reason": pa.array(["contaminated"] * len(rows), pa.string())})
+
+
+def run(ctx: RunContext) -> dict:
+    cfg: DecontamConfig = ctx.cfg.decontam
+    ddir = ctx.run_dir / "decontam"
+    ddir.mkdir(parents=True, exist_ok=True)
+    items = read_eval_sets(cfg.eval_sets, ctx.root)
+    index = EvalIndex.build(items.text, cfg.n, cfg.min_words)
+    index_path = ddir / "index.npz"
+    index.save(index_path)
+    excerpt = [t[:EXCERPT] for t in items.text]
+    with atomic_path(ddir / "items.parquet") as tmp:
+        pq.write_table(pa.table({"set": items.set_name, "id": items.item_id, "file": items.file, "line": pa.array(items.line, pa.int64()),
+                                 "words": pa.array(index.item_words, pa.int64()), "excerpt": excerpt}), tmp)
+    annotated = ctx.annotated_files()
+    tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size, kwargs=dict(
+        annotated=str(path), index=str(index_path), out=str(hits_path(ctx.run_dir, f.key)), source=f.source.name,
+        min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size)) for f, path in annotated]
+    results = ctx.executor.map(STAGE, tasks, desc="decontam")
+    return summarize(ctx, cfg, items, index, [f for f, _ in annotated], results)
+
+
+def summarize(ctx: RunContext, cfg: DecontamConfig, items, index: EvalIndex, files: list, results: list[dict]) -> dict:
+    """stats (per source and in total) and decontam.json (which items were hit, by which documents)."""
+    sources: dict[str, dict] = {}
+    for r in results:
+        s = sources.setdefault(r["source"], {"docs_in": 0, "contaminated": 0, "ngram_matches": 0})
+        for k in s:
+            s[k] += r[k]
+    hit_docs: dict[int, list[dict]] = {}
+    hit_count: dict[int, int] = {}
+    for f in files:
+        p = hits_path(ctx.run_dir, f.key)
+        if not p.exists():
+            continue
+        t = pq.read_table(p)
+        if t.num_rows == 0:
+            continue
+        for rec in t.to_pylist():  # contaminated documents only: few, by construction
+            for it in rec["items"]:
+                hit_count[it] = hit_count.get(it, 0) + 1
+                lst = hit_docs.setdefault(it, [])
+                if len(lst) < cfg.report_docs_per_item:
+                    lst.append({"id": rec["id"], "source": rec["source"], "file": rec["file"], "line": rec["line"], "ngrams": rec["ngrams"]})
+    sets: dict[str, dict] = {}
+    for i, name in enumerate(items.set_name):
+        s = sets.setdefault(name, {"items": 0, "too_short": 0, "items_hit": 0})
+        s["items"] += 1
+        s["too_short"] += int(index.skipped[i])
+        s["items_hit"] += int(i in hit_count)
+    listed = [{"set": items.set_name[i], "id": items.item_id[i], "file": items.file[i], "line": items.line[i],
+               "excerpt": items.text[i][:EXCERPT], "documents": hit_count[i], "docs": hit_docs[i]} for i in sorted(hit_count)]
+    total = {k: sum(s[k] for s in sources.values()) for k in ("docs_in", "contaminated", "ngram_matches")}
+    write_json(ctx.run_dir / "decontam.json", {"n": cfg.n, "min_words": cfg.min_words, "min_matches": cfg.min_matches, "action": cfg.action,
+                                               "eval_sets": sets, "sources": sources, "total": total, "items_hit": listed})
+    return {"sources": sources, "total": total, "eval_sets": sets, "action": cfg.action}
