@@ -8,7 +8,8 @@ has at least `min_words` (shorter items match too much ordinary text and are ski
 Bounded memory: evaluation sets are small, so every item's n-grams are hashed into a sorted
 `uint64` array (`EvalIndex`, a few MB even for tens of thousands of items) that is built once and
 saved beside the run; the corpus streams through in Arrow batches and each batch's n-gram hashes
-are looked up with one `np.searchsorted`. Words are hashed by tabulation (as the MinHash signal
+are looked up in a 4 MB presence table on their top bits, and only the few that pass it with
+`np.searchsorted`. Words are hashed by tabulation (as the MinHash signal
 does: one gather and one XOR-reduce per batch) and n-grams by a seeded linear combination of n word
 hashes mixed by splitmix64, all in numpy: no Python loop per document or per word.
 """
@@ -31,6 +32,7 @@ from curate.errors import ConfigError, InputError
 _TAB_POSITIONS = 64
 _BYTES_PER_CHUNK = 8 << 20  # normalized corpus bytes hashed at once (bounds the temporaries)
 _HASH_SEED = 0x6465636F6E74616D  # "decontam": fixed, so an index file is valid for any run seed
+_FILTER_BITS = 22  # a 4 MB presence table on the top hash bits: most corpus n-grams skip the binary search
 
 
 class EvalSetConfig(BaseModel):
@@ -259,6 +261,15 @@ class EvalIndex:
         return cls(n=int(z["n"][0]), lengths=lengths, hashes={int(k): z[f"h{k}"] for k in lengths},
                    items={int(k): z[f"i{k}"] for k in lengths}, item_words=z["item_words"], skipped=z["skipped"])
 
+    def prefilter(self, k: int) -> np.ndarray:
+        """bool table over the top `_FILTER_BITS` bits of the k-gram hashes present (built on first use)."""
+        cache = self.__dict__.setdefault("_filters", {})
+        if k not in cache:
+            table = np.zeros(1 << _FILTER_BITS, dtype=bool)
+            table[self.hashes[k] >> np.uint64(64 - _FILTER_BITS)] = True
+            cache[k] = table
+        return cache[k]
+
     @property
     def num_grams(self) -> int:
         return int(sum(h.size for h in self.hashes.values()))
@@ -290,6 +301,10 @@ def match(texts, index: EvalIndex, hasher: GramHasher | None = None) -> Matches:
             g, doc = hasher.grams(words, per, k)
             if g.size == 0:
                 continue
+            maybe = np.flatnonzero(index.prefilter(k)[g >> np.uint64(64 - _FILTER_BITS)])
+            if maybe.size == 0:
+                continue
+            g, doc = g[maybe], doc[maybe]
             eh = index.hashes[k]
             left = np.searchsorted(eh, g, side="left")
             right = np.searchsorted(eh, g, side="right")

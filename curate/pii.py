@@ -45,10 +45,13 @@ _IBAN = r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"
 # IPv4 candidates include longer dotted runs so that 1.2.3.4.5 (a version) is rejected whole
 _IPV4 = r"\b\d{1,3}(?:\.\d{1,3}){3}(?:\.\d+)*\b"
 _H = r"[0-9A-Fa-f]{1,4}"
-_IPV6 = rf"\b(?:{_H}:){{7}}{_H}\b|\b(?:{_H}:){{1,6}}(?::{_H}){{1,6}}\b|\b(?:{_H}:){{1,7}}:|::(?:{_H}:){{0,6}}{_H}\b"
-# phone: optional +country, an area part (bare or in parentheses), then two digit groups; the digit
+# IPv6: the full form or a `::`-compressed one with a group after the `::` (a bare trailing `::`, as in
+# "1834::" or "4:: 1" in scanned books, is punctuation far more often than an address)
+_IPV6 = rf"\b(?:{_H}:){{7}}{_H}\b|\b(?:{_H}:){{1,6}}(?::{_H}){{1,6}}\b|::(?:{_H}:){{0,6}}{_H}\b"
+# phone: optional +country (or the North American trunk `1-`), an area part (bare or in parentheses), then two digit groups; the digit
 # count decides (10-15 digits, or 8-15 after a +); 4-4-4 groups (a card that failed Luhn) are not a phone
-_PHONE = r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?|\b\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}\b"
+_PHONE = (r"\b1[ .-][2-9]\d{2}[ .-]\d{3}[ .-]\d{4}\b"
+          r"|(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?|\b\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}\b")
 
 
 class PiiConfig(BaseModel):
