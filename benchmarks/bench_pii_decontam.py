@@ -27,9 +27,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from curate.decontam import EvalIndex, EvalSetConfig, match, read_eval_sets
+from curate.decontam.config import EvalSetConfig
+from curate.decontam.engine import EvalIndex, match, read_eval_sets
 from curate.io.readers import open_maybe_compressed
-from curate.pii import ORDER, PiiConfig, scan
+from curate.pii.config import ORDER, PiiConfig
+from curate.pii.engine import scan
 
 
 def read_batches(files: list[Path], batch: int) -> list[pa.Array]:

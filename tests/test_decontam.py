@@ -9,7 +9,8 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from curate.decontam import EvalIndex, EvalSetConfig, GramHasher, match, normalize, read_eval_sets
+from curate.decontam.config import EvalSetConfig
+from curate.decontam.engine import EvalIndex, GramHasher, match, normalize, read_eval_sets
 from curate.errors import ConfigError, InputError
 
 QUESTION = "What was the effective federal funds rate after the committee raised its target range by a quarter point in March"
@@ -94,7 +95,7 @@ def test_index_round_trips_through_a_file(tmp_path):
 
 
 def test_chunking_does_not_change_results(monkeypatch):
-    import curate.decontam as D
+    import curate.decontam.engine as D
 
     idx = EvalIndex.build([QUESTION], n=13, min_words=8)
     docs = pa.array([f"filler {i} " + QUESTION for i in range(50)] + ["nothing here"], pa.large_string())

@@ -83,7 +83,7 @@ def test_parquet_export_loads_by_folder_name(run_dir, tmp_path):
 
 def test_mixed_export_follows_the_training_shards(run_dir, tmp_path):
     from curate.shards.megatron import IndexedDataset
-    from curate.shards.tokenizer import load_tokenizer
+    from curate.tokenize.tokenizer import load_tokenizer
 
     s = export_run(run_dir, tmp_path / "mixed", fmt="hf", what="mixed")
     ds = datasets.load_from_disk(str(tmp_path / "mixed"))
@@ -91,7 +91,9 @@ def test_mixed_export_follows_the_training_shards(run_dir, tmp_path):
     docs = [IndexedDataset(p.with_suffix(""))[i] for p in shards for i in range(len(IndexedDataset(p.with_suffix(""))))]
     assert ds.num_rows == len(docs) == s["documents"]
     assert ds["mix_position"] == list(range(len(docs)))
-    tok = load_tokenizer(run_dir / "tokenizer" / "tokenizer.json", "<|endoftext|>")
+    from curate.layout import RunLayout
+
+    tok = load_tokenizer(RunLayout(run_dir).tokenizer, "<|endoftext|>")
     # every exported row, tokenized, is the document at that position of the train shards
     for i in range(0, len(docs), max(1, len(docs) // 25)):
         ids = np.asarray(tok.hf.encode(ds[i]["text"]).ids + [tok.eos_id])

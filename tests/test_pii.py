@@ -7,7 +7,8 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from curate.pii import PiiConfig, PiiSelectConfig, apply_to_table, iban_valid, luhn_valid, scan
+from curate.pii.config import PiiConfig, PiiSelectConfig
+from curate.pii.engine import apply_to_table, iban_valid, luhn_valid, scan
 from curate.signals.base import SignalContext
 from curate.signals.pii import PiiSignal
 

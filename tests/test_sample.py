@@ -230,7 +230,8 @@ def test_bad_lines_fixture():
 
 
 def test_pii_pages_and_eval_set():
-    from curate.pii import PiiConfig, scan
+    from curate.pii.config import PiiConfig
+    from curate.pii.engine import scan
 
     recs = records("finance/contacts.jsonl.gz")
     assert len(recs) == 8

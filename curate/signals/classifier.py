@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from curate import schema
 from curate.classify.base import PublishedNormalize
-from curate.signals.base import SignalContext
+from curate.signals.base import Signal, SignalContext, register_signal
 
 
 class ClassifierSignalConfig(BaseModel):
@@ -44,7 +44,8 @@ class ClassifierSignalConfig(BaseModel):
         return self
 
 
-class ClassifierSignal:
+@register_signal("classifiers", config=ClassifierSignalConfig, many=True)
+class ClassifierSignal(Signal):
     def __init__(self, cfg: ClassifierSignalConfig, ctx: SignalContext):
         self.cfg = cfg
         self.column = f"{cfg.name}_score"
@@ -68,6 +69,3 @@ class ClassifierSignal:
     def columns(self, table: pa.Table) -> dict[str, pa.Array]:
         scores = self.model.predict_proba(table.column(schema.TEXT))
         return {self.column: pa.array(scores, type=pa.float64())}
-
-
-SIGNAL = ClassifierSignal

@@ -11,13 +11,15 @@ import numpy as np
 import pyarrow as pa
 
 from curate import schema
-from curate.pii import ORDER, PiiConfig, scan
-from curate.signals.base import SignalContext
+from curate.pii.config import ORDER, PiiConfig
+from curate.pii.engine import scan
+from curate.signals.base import Signal, SignalContext, register_signal
 
 
-class PiiSignal:
+@register_signal("pii", config=PiiConfig)
+class PiiSignal(Signal):
     def __init__(self, cfg: PiiConfig, ctx: SignalContext):
-        self.cfg = cfg
+        super().__init__(cfg, ctx)
 
     def columns(self, table: pa.Table) -> dict[str, pa.Array]:
         _, counts = scan(table.column(schema.TEXT), self.cfg)
@@ -29,6 +31,3 @@ class PiiSignal:
                 total += counts[kind]
         out["pii_total"] = pa.array(total.astype(np.int32), pa.int32())
         return out
-
-
-SIGNAL = PiiSignal

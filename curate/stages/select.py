@@ -14,15 +14,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.config import RuleConfig, SelectConfig
+from curate.stages.sections import RuleConfig, SelectConfig
+from curate import stats
 from curate.context import RunContext
 from curate.errors import ConfigError
 from curate.exec.base import Task
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
-from curate.pii import apply_to_table as apply_pii
+from curate.pii.engine import apply_to_table as apply_pii
 from curate.sampling import unit_hash
-from curate.stages.annotate import _display
+from curate.stages.base import Stage
 
 STAGE = "select"
 HEAVY_COLUMNS = ("minhash",)  # not needed downstream of select
@@ -131,16 +132,9 @@ def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, c
             kept = kept.filter(pa.array(keep))
     with atomic_path(out) as tmp:
         pq.write_table(kept, tmp, compression="zstd")
-    text_bytes = lambda t: int(pc.sum(pc.binary_length(t.column("text"))).as_py() or 0)  # noqa: E731
-    return {
-        "source": source,
-        "docs_in": table.num_rows,
-        "docs_out": kept.num_rows,
-        "bytes_in": text_bytes(table),
-        "bytes_out": text_bytes(kept),
-        "drops": dict(sorted(reasons.items())),
-        "pii": pii,
-    }
+    text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
+    extra = {"pii": pii} if scfg.pii is not None else {}  # items found per type (redacted, or in dropped documents)
+    return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons, **extra)
 
 
 def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
@@ -175,48 +169,30 @@ def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
 
 def _contaminated(ctx: RunContext, key: str) -> str | None:
     """The decontam hits file of one annotated file, when its rows are to be dropped."""
-    from curate.stages.decontam import hits_path
-
-    d = ctx.cfg.decontam
+    d = getattr(ctx.cfg, "decontam", None)
     if d is None or d.action != "drop":
         return None
-    p = hits_path(ctx.run_dir, key)
+    p = ctx.layout.decontam_hits(key)
     return str(p) if p.exists() else None
 
 
-def run(ctx: RunContext) -> dict:
-    drops_path = ctx.dedup_dir / "drops.parquet"
-    drops = str(drops_path) if drops_path.exists() else None
-    cutoffs = compute_cutoffs(ctx, drops)
-    tasks = []
-    annotated = ctx.annotated_files()
-    for f, path in annotated:
-        tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
-                          kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
-                                      cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops,
-                                      contaminated=_contaminated(ctx, f.key))))
-    results = ctx.executor.map(STAGE, tasks, desc="select")
-    # per input file (parts of a split file added up), as annotate reports them, so that
-    # `lines = kept + dropped + quarantined` can be checked file by file; then per source and in total
-    files: dict[str, dict] = {}
-    for (f, _), r in zip(annotated, results):
-        _add(files.setdefault(_display(ctx, f.path), {"file": _display(ctx, f.path), "source": r["source"]}), r)
-    sources: dict[str, dict] = {}
-    for r in files.values():
-        _add(sources.setdefault(r["source"], {}), r)
-    total: dict = {}
-    for s in sources.values():
-        _add(total, s)
-    return {"sources": sources, "total": total, "cutoffs": cutoffs, "files": list(files.values())}
+class SelectStage(Stage):
+    """Rules over the stored columns; writes each annotated file's kept rows to selected/."""
 
-
-def _add(into: dict, r: dict) -> None:
-    for k in ("docs_in", "docs_out", "bytes_in", "bytes_out"):
-        into[k] = into.get(k, 0) + r[k]
-    drops = into.setdefault("drops", {})
-    for k, v in r["drops"].items():
-        drops[k] = drops.get(k, 0) + v
-    if r.get("pii"):
-        pii = into.setdefault("pii", {})
-        for k, v in r["pii"].items():
-            pii[k] = pii.get(k, 0) + v
+    def run(self) -> dict:
+        ctx = self.ctx
+        drops_path = ctx.layout.drops
+        drops = str(drops_path) if drops_path.exists() else None
+        cutoffs = compute_cutoffs(ctx, drops)
+        tasks = []
+        annotated = ctx.annotated_files()
+        for f, path in annotated:
+            tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
+                              kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
+                                          cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops,
+                                          contaminated=_contaminated(ctx, f.key))))
+        results = ctx.executor.map(STAGE, tasks, desc="select")
+        # per input file (parts of a split file added up), as annotate reports them, so that
+        # `lines = kept + dropped + quarantined` can be checked file by file
+        rows = [{**r, "file": ctx.display(f.path)} for (f, _), r in zip(annotated, results)]
+        return stats.stage_stats(rows, sources=[s.name for s in ctx.cfg.sources], cutoffs=cutoffs)

@@ -17,10 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.context import RunContext
-from curate.decontam import DecontamConfig, EvalIndex, match, read_eval_sets
+from curate import stats
+from curate.decontam.config import DecontamConfig
+from curate.decontam.engine import EvalIndex, match, read_eval_sets
 from curate.exec.base import Task
 from curate.io.atomic import atomic_path, write_json
+from curate.stages.base import Stage
 
 STAGE = "decontam"
 EXCERPT = 160
@@ -28,11 +30,7 @@ HIT_SCHEMA = pa.schema([("row", pa.int64()), ("id", pa.string()), ("source", pa.
                         ("ngrams", pa.int64()), ("items", pa.list_(pa.int32()))])
 
 
-def hits_path(run_dir: Path, key: str) -> Path:
-    return run_dir / "decontam" / "hits" / f"{key}.parquet"
-
-
-def decontam_file(*, annotated: str, index: str, out: str, source: str, min_matches: int, batch_size: int) -> dict:
+def decontam_file(*, annotated: str, index: str, out: str, source: str, file: str, min_matches: int, batch_size: int) -> dict:
     idx = EvalIndex.load(Path(index))
     pf = pq.ParquetFile(annotated)
     parts: list[pa.Table] = []
@@ -65,49 +63,43 @@ def decontam_file(*, annotated: str, index: str, out: str, source: str, min_matc
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-    return {"source": source, "docs_in": docs, "contaminated": table.num_rows, "ngram_matches": matched}
+    # docs_out: what the stage lets through to select (contaminated documents are dropped there with `action: drop`)
+    return stats.row(source, file, docs_in=docs, docs_out=docs, contaminated=int(table.num_rows), ngram_matches=matched)
 
 
-def load_contaminated_rows(run_dir: Path, key: str) -> pa.Table | None:
-    """Rows of one annotated file that the decontam stage flagged, as (row, reason) like dedup drops."""
-    p = hits_path(run_dir, key)
-    if not p.exists():
-        return None
-    rows = pq.read_table(p, columns=["row"]).column("row").combine_chunks()
-    return pa.table({"row": rows, "reason": pa.array(["contaminated"] * len(rows), pa.string())})
+class DecontamStage(Stage):
+    """Flags annotated documents that share n-grams with the evaluation sets (select drops them)."""
+
+    def run(self) -> dict:
+        ctx, lay = self.ctx, self.layout
+        cfg: DecontamConfig = self.section()
+        lay.decontam_dir.mkdir(parents=True, exist_ok=True)
+        items = read_eval_sets(cfg.eval_sets, ctx.root)
+        index = EvalIndex.build(items.text, cfg.n, cfg.min_words)
+        index.save(lay.decontam_index)
+        excerpt = [t[:EXCERPT] for t in items.text]
+        with atomic_path(lay.decontam_items) as tmp:
+            pq.write_table(pa.table({"set": items.set_name, "id": items.item_id, "file": items.file, "line": pa.array(items.line, pa.int64()),
+                                     "words": pa.array(index.item_words, pa.int64()), "excerpt": excerpt}), tmp)
+        annotated = ctx.annotated_files()
+        tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size, kwargs=dict(
+            annotated=str(path), index=str(lay.decontam_index), out=str(lay.decontam_hits(f.key)), source=f.source.name,
+            file=ctx.display(f.path), min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size)) for f, path in annotated]
+        results = ctx.executor.map(STAGE, tasks, desc="decontam")
+        return summarize(ctx, cfg, items, index, [f for f, _ in annotated], results)
+
+    def fingerprint(self) -> dict:
+        return {**super().fingerprint(), "annotate": self.ctx.cfg.annotate.model_dump(mode="json")}
 
 
-def run(ctx: RunContext) -> dict:
-    cfg: DecontamConfig = ctx.cfg.decontam
-    ddir = ctx.run_dir / "decontam"
-    ddir.mkdir(parents=True, exist_ok=True)
-    items = read_eval_sets(cfg.eval_sets, ctx.root)
-    index = EvalIndex.build(items.text, cfg.n, cfg.min_words)
-    index_path = ddir / "index.npz"
-    index.save(index_path)
-    excerpt = [t[:EXCERPT] for t in items.text]
-    with atomic_path(ddir / "items.parquet") as tmp:
-        pq.write_table(pa.table({"set": items.set_name, "id": items.item_id, "file": items.file, "line": pa.array(items.line, pa.int64()),
-                                 "words": pa.array(index.item_words, pa.int64()), "excerpt": excerpt}), tmp)
-    annotated = ctx.annotated_files()
-    tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size, kwargs=dict(
-        annotated=str(path), index=str(index_path), out=str(hits_path(ctx.run_dir, f.key)), source=f.source.name,
-        min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size)) for f, path in annotated]
-    results = ctx.executor.map(STAGE, tasks, desc="decontam")
-    return summarize(ctx, cfg, items, index, [f for f, _ in annotated], results)
-
-
-def summarize(ctx: RunContext, cfg: DecontamConfig, items, index: EvalIndex, files: list, results: list[dict]) -> dict:
-    """stats (per source and in total) and decontam.json (which items were hit, by which documents)."""
-    sources: dict[str, dict] = {}
-    for r in results:
-        s = sources.setdefault(r["source"], {"docs_in": 0, "contaminated": 0, "ngram_matches": 0})
-        for k in s:
-            s[k] += r[k]
+def summarize(ctx, cfg: DecontamConfig, items, index: EvalIndex, files: list, results: list[dict]) -> dict:
+    """Stats in the shared shape (plus `contaminated`, `ngram_matches`) and decontam.json (which
+    items were hit, by which documents)."""
+    st = stats.stage_stats(results, sources=[s.name for s in ctx.cfg.sources], action=cfg.action)
     hit_docs: dict[int, list[dict]] = {}
     hit_count: dict[int, int] = {}
     for f in files:
-        p = hits_path(ctx.run_dir, f.key)
+        p = ctx.layout.decontam_hits(f.key)
         if not p.exists():
             continue
         t = pq.read_table(p)
@@ -127,7 +119,10 @@ def summarize(ctx: RunContext, cfg: DecontamConfig, items, index: EvalIndex, fil
         s["items_hit"] += int(i in hit_count)
     listed = [{"set": items.set_name[i], "id": items.item_id[i], "file": items.file[i], "line": items.line[i],
                "excerpt": items.text[i][:EXCERPT], "documents": hit_count[i], "docs": hit_docs[i]} for i in sorted(hit_count)]
-    total = {k: sum(s[k] for s in sources.values()) for k in ("docs_in", "contaminated", "ngram_matches")}
-    write_json(ctx.run_dir / "decontam.json", {"n": cfg.n, "min_words": cfg.min_words, "min_matches": cfg.min_matches, "action": cfg.action,
-                                               "eval_sets": sets, "sources": sources, "total": total, "items_hit": listed})
-    return {"sources": sources, "total": total, "eval_sets": sets, "action": cfg.action}
+    keys = ("docs_in", "contaminated", "ngram_matches")
+    sources = {name: {k: s.get(k, 0) for k in keys} for name, s in st["sources"].items()}
+    total = {k: st["total"].get(k, 0) for k in keys}
+    write_json(ctx.layout.decontam_report, {"n": cfg.n, "min_words": cfg.min_words, "min_matches": cfg.min_matches, "action": cfg.action,
+                                            "eval_sets": sets, "sources": sources, "total": total, "items_hit": listed})
+    st["eval_sets"] = sets
+    return st

@@ -20,17 +20,14 @@ False positives are kept down on purpose: dates (2024-01-15), version numbers (1
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-PiiType = Literal["email", "phone", "ipv4", "ipv6", "card", "iban", "ssn"]
-ORDER: tuple[str, ...] = ("email", "iban", "card", "ssn", "ipv4", "ipv6", "phone")
-DEFAULT_PLACEHOLDERS = {"email": "<EMAIL>", "phone": "<PHONE>", "ipv4": "<IP>", "ipv6": "<IP>",
-                        "card": "<CARD>", "iban": "<IBAN>", "ssn": "<SSN>"}
+from curate.pii.config import ORDER, PiiConfig, PiiSelectConfig
+
 _MARKERS = ("\x00", "\x01", "\ufdd0", "\ufdd1")  # separator candidates (control chars, Unicode noncharacters)
 
 _EMAIL = r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"
@@ -52,33 +49,6 @@ _IPV6 = rf"\b(?:{_H}:){{7}}{_H}\b|\b(?:{_H}:){{1,6}}(?::{_H}){{1,6}}\b|::(?:{_H}
 # count decides (10-15 digits, or 8-15 after a +); 4-4-4 groups (a card that failed Luhn) are not a phone
 _PHONE = (r"\b1[ .-][2-9]\d{2}[ .-]\d{3}[ .-]\d{4}\b"
           r"|(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?|\b\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}\b")
-
-
-class PiiConfig(BaseModel):
-    """Which PII types to find and what the redaction placeholders are (`annotate.pii` / `select.pii`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    types: list[PiiType] = Field(default_factory=lambda: list(ORDER), description="types to detect, any of " + ", ".join(ORDER))
-    placeholders: dict[str, str] = Field(default_factory=dict, description="type -> replacement text (default <EMAIL>, <PHONE>, <IP>, <CARD>, <IBAN>, <SSN>)")
-
-    @field_validator("types")
-    @classmethod
-    def _unique(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError(f"types repeat: {v}")
-        return v
-
-    @field_validator("placeholders")
-    @classmethod
-    def _known(cls, v):
-        bad = sorted(set(v) - set(ORDER))
-        if bad:
-            raise ValueError(f"unknown PII type(s) {bad}; types: {', '.join(ORDER)}")
-        return v
-
-    def placeholder(self, kind: str) -> str:
-        return self.placeholders.get(kind, DEFAULT_PLACEHOLDERS[kind])
 
 
 # ---- validators: flattened candidate strings -> bool mask (numpy, no per-item Python) ----------
@@ -264,12 +234,6 @@ def scan(texts, cfg: PiiConfig) -> tuple[pa.Array, dict[str, np.ndarray]]:
             text, c = _checked(text, kind, repl)
         counts[kind_name] = c
     return text, counts
-
-
-class PiiSelectConfig(PiiConfig):
-    """`select.pii`: rewrite the text written to `selected/` (redact) or drop documents with PII (drop)."""
-
-    action: Literal["redact", "drop"] = Field("redact", description="redact: replace with placeholders; drop: remove the document (reason `pii`)")
 
 
 def apply_to_table(table: pa.Table, cfg: PiiSelectConfig, text_column: str = "text") -> tuple[pa.Table, np.ndarray, dict[str, int]]:

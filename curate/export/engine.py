@@ -30,6 +30,7 @@ import yaml
 from curate import __version__
 from curate.errors import CurateError
 from curate.io.atomic import read_json
+from curate.layout import RunLayout
 
 Format = Literal["hf", "parquet", "jsonl"]
 What = Literal["selected", "mixed"]
@@ -37,17 +38,17 @@ DROP_COLUMNS = ("minhash",)  # large and useless outside the run
 
 
 def _run_config(run: Path):
-    from curate.config import PipelineConfig
+    from curate.config import pipeline_model
 
-    path = run / "config.yaml"
+    path = RunLayout(run).config_yaml
     if not path.is_file():
         raise CurateError("not a curate run directory (no config.yaml)", where=str(run), fix="pass the directory `curate run` wrote")
-    return PipelineConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return pipeline_model().model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
 def selected_files(run: Path, source: str) -> list[Path]:
     """A source's selected Parquet files in task order (`NNNNN-stem[.pKK]` sorts in that order)."""
-    return sorted((run / "selected" / source).glob("*.parquet"))
+    return sorted((RunLayout(run).selected_dir / source).glob("*.parquet"))
 
 
 def _columns(schema: pa.Schema) -> list[str]:
@@ -57,7 +58,7 @@ def _columns(schema: pa.Schema) -> list[str]:
 def iter_selected(run: Path, cfg, batch_size: int = 4096) -> Iterator[pa.Table]:
     files = [f for s in cfg.sources for f in selected_files(run, s.name)]
     if not files:
-        raise CurateError("the run has no selected documents", where=str(run / "selected"), fix="run the select stage first (`curate run PIPELINE`)")
+        raise CurateError("the run has no selected documents", where=str(RunLayout(run).selected_dir), fix="run the select stage first (`curate run PIPELINE`)")
     schema = None
     for f in files:
         pf = pq.ParquetFile(f)
@@ -94,7 +95,8 @@ def _train_documents(run: Path, cfg, source: str) -> pa.Table:
 
 
 def iter_mixed(run: Path, cfg, batch_size: int = 4096) -> Iterator[pa.Table]:
-    order_path = run / "shards" / "mix_order.parquet"
+    lay = RunLayout(run)
+    order_path = lay.mix_order
     if not order_path.is_file():
         raise CurateError("the run has no recorded training order (shards/mix_order.parquet)", where=str(run),
                           fix="run the mix stage (a run mixed before `curate export` existed: rerun with --stage mix)")
@@ -106,15 +108,17 @@ def iter_mixed(run: Path, cfg, batch_size: int = 4096) -> Iterator[pa.Table]:
     doc = order.column("doc").to_numpy()
     shard = order.column("shard").to_numpy()
     docs: list[pa.Table] = []
+    roles = {s.name: s.role for s in cfg.sources}
     for name in names:
         t = _train_documents(run, cfg, name)
-        n_tok = len(IndexedDataset(run / "tokens" / name))
+        prefix = lay.tokens(name, roles[name], "train")
+        n_tok = len(IndexedDataset(prefix))
         if t.num_rows != n_tok:
-            raise CurateError(f"source `{name}`: {t.num_rows:,} selected train documents but {n_tok:,} in tokens/{name}.idx",
+            raise CurateError(f"source `{name}`: {t.num_rows:,} selected train documents but {n_tok:,} in {lay.rel(prefix)}.idx",
                               where=str(run), fix="selected/ and tokens/ come from different runs: rerun tokenize and mix")
         docs.append(t)
     schema = next((d.schema for d in docs if d.num_columns), None)
-    docs = [d if (d.schema == schema or not d.num_rows) else _conform(d, schema, run / "selected" / n) for d, n in zip(docs, names)]
+    docs = [d if (d.schema == schema or not d.num_rows) else _conform(d, schema, lay.selected_dir / n) for d, n in zip(docs, names)]
     for lo in range(0, src.size, batch_size):
         s, d = src[lo : lo + batch_size], doc[lo : lo + batch_size]
         # gather per source, then put rows back in stream order
@@ -244,7 +248,8 @@ def dataset_card(run: Path, cfg, summary: dict) -> str:
     if summary["format"] in ("parquet", "jsonl"):
         ext = "parquet" if summary["format"] == "parquet" else "jsonl"
         header["configs"] = [{"config_name": "default", "data_files": [{"split": "train", "path": f"data/*.{ext}"}]}]
-    stats = read_json(run / "stats.json") if (run / "stats.json").exists() else {}
+    lay = RunLayout(run)
+    stats = read_json(lay.stats) if lay.stats.exists() else {}
     sel = (stats.get("stages") or {}).get("select", {}).get("sources", {})
     lines = ["---", yaml.safe_dump(header, sort_keys=False).strip(), "---", "", f"# {cfg.name}", "",
              f"Documents curated by curate {__version__} (run seed {cfg.seed}), exported with `curate export --format {summary['format']} "
