@@ -73,6 +73,7 @@ def test_redaction_and_decontam_drop(project):
     assert "f6" not in sel and "g7" not in sel  # contaminated
     st = r.stats
     assert st["decontam"]["total"]["contaminated"] == 2
+    assert st["decontam"]["total"]["drops"] == {"contaminated": 2} and st["decontam"]["total"]["docs_out"] == 98
     assert st["select"]["sources"]["fin"]["pii"] == {"email": 1, "phone": 1, "card": 1}
     assert st["select"]["sources"]["fin"]["drops"]["contaminated"] == 1 and st["select"]["sources"]["gen"]["drops"]["contaminated"] == 1
     d = read_json(r.run_dir / "decontam.json")
@@ -89,7 +90,7 @@ def test_decontam_flag_keeps_documents(project):
     sel = selected(r.run_dir)
     assert "f6" in sel and "g7" in sel
     assert "contaminated" not in r.stats["select"]["total"]["drops"]
-    assert r.stats["decontam"]["total"]["contaminated"] == 2
+    assert r.stats["decontam"]["total"]["contaminated"] == 2 and r.stats["decontam"]["total"]["drops"] == {}
 
 
 def test_pii_drop_action(project):

@@ -30,7 +30,8 @@ HIT_SCHEMA = pa.schema([("row", pa.int64()), ("id", pa.string()), ("source", pa.
                         ("ngrams", pa.int64()), ("items", pa.list_(pa.int32()))])
 
 
-def decontam_file(*, annotated: str, index: str, out: str, source: str, file: str, min_matches: int, batch_size: int) -> dict:
+def decontam_file(*, annotated: str, index: str, out: str, source: str, file: str, key: str, min_matches: int, batch_size: int,
+                  drops: str | None, action: str) -> dict:
     idx = EvalIndex.load(Path(index))
     pf = pq.ParquetFile(annotated)
     parts: list[pa.Table] = []
@@ -63,8 +64,22 @@ def decontam_file(*, annotated: str, index: str, out: str, source: str, file: st
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-    # docs_out: what the stage lets through to select (contaminated documents are dropped there with `action: drop`)
-    return stats.row(source, file, docs_in=docs, docs_out=docs, contaminated=int(table.num_rows), ngram_matches=matched)
+    # Stats follow the funnel: documents still alive after dedup in, and out of those the contaminated
+    # ones (select drops them with `action: drop`). The hits file and decontam.json list every
+    # contaminated document, duplicates included.
+    dup_rows = np.zeros(0, np.int64)
+    if drops and Path(drops).exists():
+        dup_rows = pq.read_table(drops, columns=["file", "row"], filters=[("file", "==", key)]).column("row").to_numpy()
+    alive_hits = int((~np.isin(table.column("row").to_numpy(), dup_rows)).sum()) if table.num_rows else 0
+    docs_in = docs - int(np.unique(dup_rows).size)
+    dropped = alive_hits if action == "drop" else 0
+    return stats.row(source, file, docs_in=docs_in, docs_out=docs_in - dropped, drops={"contaminated": dropped},
+                     contaminated=int(table.num_rows), ngram_matches=matched)
+
+
+def _drop_duplicates(ctx) -> bool:
+    sel = getattr(ctx.cfg, "select", None)
+    return bool(getattr(sel, "drop_duplicates", True))
 
 
 class DecontamStage(Stage):
@@ -84,7 +99,8 @@ class DecontamStage(Stage):
         annotated = ctx.annotated_files()
         tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size, kwargs=dict(
             annotated=str(path), index=str(lay.decontam_index), out=str(lay.decontam_hits(f.key)), source=f.source.name,
-            file=ctx.display(f.path), min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size)) for f, path in annotated]
+            file=ctx.display(f.path), key=f.key, min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size,
+            drops=str(lay.drops) if lay.drops.exists() and _drop_duplicates(ctx) else None, action=cfg.action)) for f, path in annotated]
         results = ctx.executor.map(STAGE, tasks, desc="decontam")
         return summarize(ctx, cfg, items, index, [f for f, _ in annotated], results)
 
@@ -119,9 +135,11 @@ def summarize(ctx, cfg: DecontamConfig, items, index: EvalIndex, files: list, re
         s["items_hit"] += int(i in hit_count)
     listed = [{"set": items.set_name[i], "id": items.item_id[i], "file": items.file[i], "line": items.line[i],
                "excerpt": items.text[i][:EXCERPT], "documents": hit_count[i], "docs": hit_docs[i]} for i in sorted(hit_count)]
-    keys = ("docs_in", "contaminated", "ngram_matches")
-    sources = {name: {k: s.get(k, 0) for k in keys} for name, s in st["sources"].items()}
-    total = {k: st["total"].get(k, 0) for k in keys}
+    keys = ("contaminated", "ngram_matches")
+    annotated = [(f.source.name, pq.read_metadata(p).num_rows) for f, p in ctx.annotated_files()]
+    sources = {name: {"docs_in": sum(n for src, n in annotated if src == name),
+                      **{k: s.get(k, 0) for k in keys}} for name, s in st["sources"].items()}
+    total = {"docs_in": sum(s["docs_in"] for s in sources.values()), **{k: st["total"].get(k, 0) for k in keys}}
     write_json(ctx.layout.decontam_report, {"n": cfg.n, "min_words": cfg.min_words, "min_matches": cfg.min_matches, "action": cfg.action,
                                             "eval_sets": sets, "sources": sources, "total": total, "items_hit": listed})
     st["eval_sets"] = sets
