@@ -265,3 +265,30 @@ def test_wrong_config_through_the_cli_has_no_traceback(tmp_path):
     (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: s, paths: [a.jsonl], txt_field: body}\n")
     proc = _cli(tmp_path, "run", "p.yaml", "--quiet")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "txt_field" in proc.stderr and "text_field" in proc.stderr
+
+
+# ---- select expressions: min()/max() work, bad calls and huge literals are clear errors naming the rule
+
+
+@pytest.mark.parametrize("keep, code, message", [
+    ("min(word_count, 10000) >= 30 and max(word_count, 30) >= 30", 0, None),
+    ("min() >= 30", 2, "rule `r`: .*min\\(\\) compares values element-wise and needs at least two, got 0"),
+    ("word_count < 99999999999999999999", 2, "rule `r`: .*integer 99999999999999999999 does not fit in 64 bits"),
+    ("min(word_count, 'x') == 'x'", 2, "rule `r`: .*cannot be evaluated.*word_count: int"),
+    ("word_count >= 30 and", 2, "rule `r`: cannot parse .* at column 21 \\(the end of the expression"),
+])
+def test_select_expression_calls_and_literals_through_the_cli(tmp_path, keep, code, message):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_bytes(b"\n".join(GOOD[:4]) + b"\n")
+    (tmp_path / "in" / "b.jsonl").write_bytes(b"\n".join(GOOD[4:8]) + b"\n")
+    (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: s, paths: [in]}\nannotate: {langid: null}\n"
+                                     f"select:\n  rules:\n    - {{name: r, keep: {json.dumps(keep)}}}\n")
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--workers", "2", "--quiet")
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenProcessPool" not in proc.stderr
+    if message is None:
+        select = json.loads((tmp_path / "run" / "stats.json").read_text())["stages"]["select"]
+        assert select["total"]["docs_out"] == 8
+    else:
+        import re
+        assert re.search(message, proc.stderr, re.S), proc.stderr
