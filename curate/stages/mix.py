@@ -19,9 +19,12 @@ def _mix_task(tokens_dir: str, sources: dict, cfg: dict, out_dir: str, seed: int
     res = mix_to_dir(tokens_dir, sources, MixConfig.model_validate(cfg), out_dir, seed, tokenizer_info, config=config)
     mixture = res["mixture"]
     return {
-        "sources": {n: {"docs": s["documents"], "tokens": s["tokens"], "epochs": s["epochs"], "available_tokens": s["available_tokens"]}
+        "sources": {n: {"docs": s["documents"], "tokens": s["tokens"], "epochs": s["epochs"], "available_tokens": s["available_tokens"],
+                        "repeated_tokens": s["repeated_tokens"]}
                     for n, s in mixture["sources"].items()},
-        "total": {"tokens": mixture["total_tokens"], "train_shards": sum(1 for s in res["shards"] if s["split"] == "train"),
+        "total": {"tokens": mixture["total_tokens"], "unique_tokens": mixture["unique_tokens"],
+                  "repeated_tokens": mixture["repeated_tokens"],
+                  "train_shards": sum(1 for s in res["shards"] if s["split"] == "train"),
                   "val_shards": sum(1 for s in res["shards"] if s["split"] == "val")},
         "target": mixture["target"],
         "achieved": mixture["achieved"],
