@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from curate.dedup import DedupConfig
 from curate.errors import ConfigError
+from curate.io.yaml_file import compose_yaml, load_yaml
 from curate.mix import MixConfig
 from curate.shards.tokenizer import TokenizerConfig
 from curate.signals.classifier import ClassifierSignalConfig
@@ -151,12 +152,16 @@ def _line_index(text: str) -> dict[tuple, int]:
     """Map key paths (tuples of str/int) to 1-based YAML line numbers."""
     index: dict[tuple, int] = {}
     try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
+        root = compose_yaml(text, "config")  # refuses alias bombs, so the walk below is bounded
+    except ConfigError:
         return index
+    seen: set[int] = set()
 
     def walk(node, path):
         index.setdefault(path, node.start_mark.line + 1)  # a key's own line wins over its value's (a block list starts below)
+        if id(node) in seen:  # an alias: its keys' lines were recorded where its anchor is
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 key = path + (k.value,)
@@ -229,12 +234,7 @@ def load_config(path: str | Path, overrides: dict | None = None, check_paths: bo
     if not path.is_file():
         raise ConfigError("pipeline file not found", where=str(path), fix="pass the path of a pipeline YAML, e.g. pipelines/demo.yaml")
     text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where, fix="check indentation and quoting on that line") from None
+    data = load_yaml(text, str(path))
     if not isinstance(data, dict):
         raise ConfigError("a pipeline YAML must be a mapping (key: value) at the top level", where=str(path))
     if overrides:

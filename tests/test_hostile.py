@@ -292,3 +292,49 @@ def test_select_expression_calls_and_literals_through_the_cli(tmp_path, keep, co
     else:
         import re
         assert re.search(message, proc.stderr, re.S), proc.stderr
+
+
+# ---- YAML alias bombs: refused within seconds, in every YAML curate reads
+
+
+def _alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """`levels` anchors, each a list of `width` aliases to the one before: width ** levels values."""
+    lines = ["x0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    lines += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_within_seconds(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(GOOD[0] + b"\n")
+    (tmp_path / "p.yaml").write_text("name: bomb\nsources:\n  - {name: s, paths: [a.jsonl]}\n" + _alias_bomb())
+    t0 = time.perf_counter()
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet", timeout=60)
+    assert time.perf_counter() - t0 < 20  # it hung (minutes, gigabytes) expanding the aliases for line numbers
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "p.yaml: refused YAML" in proc.stderr and "alias" in proc.stderr and "fix:" in proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_yaml_alias_bombs_and_recursive_aliases_refused_by_every_loader(tmp_path, monkeypatch):
+    from curate.classify.recipe import load_recipe
+    from curate.train.ablate import load_config as load_ablation
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.jsonl").write_bytes(GOOD[0] + b"\n")
+    bomb = _alias_bomb(levels=12, width=10)  # 10**12 values in 1.3 kB
+    for loader, head in ((load_config, "name: x\nsources:\n  - {name: s, paths: [a.jsonl]}\n"),
+                         (load_recipe, "name: r\npositives: [a.jsonl]\nnegatives: [a.jsonl]\n"),
+                         (load_ablation, "base: p.yaml\n")):
+        for body, message in ((bomb, "alias bomb"), ("loop: &l [1, *l]\n", "recursive")):
+            (tmp_path / "y.yaml").write_text(head + body)
+            t0 = time.perf_counter()
+            with pytest.raises(ConfigError, match=f"y.yaml: refused YAML: .*{message}"):
+                loader(tmp_path / "y.yaml")
+            assert time.perf_counter() - t0 < 5, loader
+    # ordinary anchors still work, with line numbers for errors under them
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("name: x\ncommon: &c {paths: [a.jsonl], max_doc_bytes: 100}\nsources:\n  - {name: s, <<: *c}\n")
+    with pytest.raises(ConfigError, match=r"ok.yaml:2: unknown key `common`"):
+        load_config(ok)
+    ok.write_text("name: x\nsources:\n  - &s {name: s, paths: [a.jsonl]}\n  - {<<: *s, name: t}\n")
+    assert [s.name for s in load_config(ok).sources] == ["s", "t"]

@@ -32,12 +32,13 @@ import shutil
 from pathlib import Path
 
 import orjson
-import yaml
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curate.config import PipelineConfig, RuleConfig, SelectConfig
 from curate.context import RunContext
 from curate.errors import ConfigError, CurateError
+from curate.io.yaml_file import load_yaml
 from curate.io.atomic import TMP_MARK, read_json, write_json, write_text
 from curate.mix import MixConfig, mix_to_dir, plan_mixture
 from curate.shards.megatron import IndexedDataset
@@ -151,11 +152,9 @@ class AblationConfig(BaseModel):
 
 
 def load_config(path: Path) -> AblationConfig:
+    raw = load_yaml(Path(path).read_text(encoding="utf-8"), str(path))
     try:
-        raw = yaml.safe_load(Path(path).read_text())
         return AblationConfig.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", where=str(path)) from None
     except ValidationError as exc:
         msg = "; ".join(f"{_loc(raw, e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(msg, where=str(path), fix="see pipelines/ablation-finance.yaml and docs/training.md") from None
