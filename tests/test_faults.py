@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pytest
 
 from curate.pipeline import run_pipeline
+from curate.shards.megatron import IndexedDataset, MegatronWriter
 from curate.shards.verify import verify_dir
 from scaleout_helpers import check_outputs_complete, digest, write_corpus, write_pipeline
 
@@ -183,3 +185,58 @@ def test_kill_at_random_moments_with_a_process_pool(corpus, clean):
             print("random kill: markers", sorted({m.parent.name for m in runner.run.glob("_markers/*/*.json")}))
     assert kills >= 2
     runner.finish(clean)
+
+
+# ---- MegatronWriter.finalize: the .bin lands first, the .idx last (the commit point)
+
+FINALIZE_PROBE = """
+import os, signal, sys
+import numpy as np
+from curate.shards.megatron import MegatronWriter
+
+prefix, kill_at, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+events = []
+
+def hook(event, args):
+    # a real SIGKILL just before the kill_at-th rename/unlink of a shard file (a path with no `.tmp-`)
+    if event in ("os.rename", "os.remove") and any(str(a).endswith((".bin", ".idx")) for a in args[:2]):
+        events.append(event)
+        if len(events) == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+w = MegatronWriter(prefix, np.uint16)
+w.add_many([np.arange(1, k + 2, dtype=np.uint16) for k in range(n)])
+sys.addaudithook(hook)
+w.finalize()
+"""
+
+
+@pytest.mark.parametrize("old", [False, True], ids=["fresh", "over-an-older-shard"])
+def test_finalize_killed_between_renames_never_leaves_an_index_without_its_data(tmp_path, old):
+    """Kill the writing process just before each rename/unlink `finalize()` makes (a real SIGKILL from
+    an audit hook): a final-named .idx must always open against the .bin beside it with the new data,
+    or be absent. It used to rename the .idx first: a kill before the .bin rename left an index with
+    no data (or with the older shard's data)."""
+    prefix = tmp_path / "shard"
+    kills = 0
+    for kill_at in range(1, 6):
+        for p in tmp_path.iterdir():
+            p.unlink()
+        if old:  # an older, different shard of the same name: its index must not outlive its data
+            w = MegatronWriter(prefix, np.uint16)
+            w.add_many([np.full(7, 9, dtype=np.uint16)] * 3)
+            w.finalize()
+        proc = subprocess.run([sys.executable, "-c", FINALIZE_PROBE, str(prefix), str(kill_at), "20"], capture_output=True, text=True)
+        if proc.returncode == 0:  # finalize made fewer renames than kill_at: it completed
+            assert IndexedDataset(prefix).num_tokens == sum(range(1, 21))
+            break
+        assert proc.returncode == -signal.SIGKILL, proc.stderr
+        kills += 1
+        idx, bin_ = tmp_path / "shard.idx", tmp_path / "shard.bin"
+        if idx.exists():
+            ds = IndexedDataset(prefix)  # opens: sizes and pointers fit the .bin beside it
+            assert bin_.stat().st_size == ds.num_tokens * 2, f"kill {kill_at}: index and data disagree"
+            new = len(ds) == 20 and [int(x) for x in ds[19]] == list(range(1, 21))
+            older = old and len(ds) == 3 and all(int(x) == 9 for x in ds.tokens)  # killed before anything moved
+            assert new or older, f"kill {kill_at}: the index describes neither the new nor the older shard"
+    assert kills >= 2  # at least the kill before the first and before the last rename landed
