@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import make_docs
+from conftest import make_docs, write_jsonl
 from curate.config import load_config
 from curate.errors import ConfigError
 from curate.io.quarantine import Quarantine
@@ -338,3 +338,38 @@ def test_yaml_alias_bombs_and_recursive_aliases_refused_by_every_loader(tmp_path
         load_config(ok)
     ok.write_text("name: x\nsources:\n  - &s {name: s, paths: [a.jsonl]}\n  - {<<: *s, name: t}\n")
     assert [s.name for s in load_config(ok).sources] == ["s", "t"]
+
+
+# ---- a file whose name says compressed but whose bytes do not; max_doc_bytes in bytes for every format
+
+
+def test_misnamed_compressed_file_counts_every_record_and_max_doc_bytes_is_bytes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    d = tmp_path / "in"
+    d.mkdir()
+    plain = b"\n".join(GOOD[:5]) + b"\n\n"  # 5 records, plain text, named as compressed
+    (d / "plain.jsonl.gz").write_bytes(plain)
+    (d / "plain.jsonl.zst").write_bytes(plain[:-1] + b"\n" + GOOD[5] + b"\n")  # 6 records
+    wide = "é" * 600  # 600 characters, 1,200 UTF-8 bytes: over a 1,000-byte limit in every format
+    (d / "wide.jsonl").write_bytes(GOOD[6] + b"\n" + orjson.dumps({"id": "w", "text": wide}) + b"\n")
+    small = make_docs(40, seed=9)  # short documents: well under 1,000 bytes each
+    small = [x for x in small if len(x["text"].encode()) < 1000][:3]
+    _parquet(d / "wide.parquet", pa.table({"id": ["w", *(x["id"] for x in small)], "text": [wide, *(x["text"] for x in small)]}))
+    (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: s, paths: [in], max_doc_bytes: 1000}\n"
+                                     "annotate: {heuristics: null, langid: null}\n")
+    r = run_pipeline(tmp_path / "p.yaml", out=tmp_path / "run", workers=1, progress=False)
+    files = {f["file"]: f for f in json.loads((r.run_dir / "stats.json").read_text())["stages"]["annotate"]["files"]}
+    assert files["in/plain.jsonl.gz"]["quarantined"] == {"not gzip data despite its .gz name": 5}
+    assert files["in/plain.jsonl.zst"]["quarantined"] == {"not zstd data despite its .zst name": 6}
+    assert files["in/wide.jsonl"]["quarantined"] == {"document larger than max_doc_bytes": 1}
+    assert files["in/wide.parquet"]["quarantined"] == {"document larger than max_doc_bytes": 1}  # was kept: 600 characters
+    assert files["in/wide.parquet"]["docs_out"] == 3
+    records = [orjson.loads(line) for q in (r.run_dir / "quarantine").rglob("*.jsonl") for line in q.read_bytes().splitlines()]
+    gz = next(rec for rec in records if rec["file"] == "in/plain.jsonl.gz")
+    assert gz["documents"] == 5 and "rename the file" in gz["detail"]
+    # a real gzip file is still read, and a truncated one is still the cut plus what survived
+    write_jsonl(d / "real.jsonl.gz", make_docs(4, seed=1), gz=True)
+    from curate.io.readers import ReadSpec, read_jsonl
+
+    q = Quarantine("in/real.jsonl.gz")
+    assert sum(t.num_rows for t in read_jsonl(d / "real.jsonl.gz", ReadSpec(source="s", role="general"), q)) == 4 and q.count == 0

@@ -171,9 +171,12 @@ def test_truncated_compressed_file(tmp_path, ext):
 
 
 def test_corrupt_and_empty_compressed(tmp_path):
-    (tmp_path / "c.jsonl.gz").write_bytes(b"this is not gzip")
+    (tmp_path / "c.jsonl.gz").write_bytes(b"\x1f\x8b gzip magic, then garbage")
     t, q = read_all(tmp_path / "c.jsonl.gz")
     assert t is None and q.reasons == {"truncated or corrupt compressed file": 1}
+    (tmp_path / "p.jsonl.gz").write_bytes(b"this is not gzip\n\nbut three\nlines of plain text")
+    t, q = read_all(tmp_path / "p.jsonl.gz")  # plain text named .gz: one record per non-blank line
+    assert t is None and q.reasons == {"not gzip data despite its .gz name": 3}
     (tmp_path / "e.jsonl.gz").write_bytes(b"")
     t, q = read_all(tmp_path / "e.jsonl.gz")
     assert t is None and q.count == 0

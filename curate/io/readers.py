@@ -17,6 +17,7 @@ from typing import Iterator
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import zstandard
 
@@ -171,8 +172,46 @@ def _doc_id(value) -> str | None:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
+# what compressed files start with: a file whose name says compressed but whose bytes do not is
+# reported with its real record count (every non-blank line), not as one "corrupt" record
+_MAGIC = {".gz": (b"\x1f\x8b", "gzip"), ".zst": (b"\x28\xb5\x2f\xfd", "zstd"), ".zstd": (b"\x28\xb5\x2f\xfd", "zstd")}
+
+
+def _misnamed_compression(path: Path) -> tuple[str, str] | None:
+    """(extension, kind) when `path` is named as gzip/zstd but does not start like one."""
+    ext = next((e for e in _MAGIC if path.name.lower().endswith(e)), None)
+    if ext is None:
+        return None
+    magic, kind = _MAGIC[ext]
+    with open(path, "rb") as fh:
+        head = fh.read(len(magic))
+    # a shorter file that starts like the format is a truncated one: the decompressor reports it
+    return (ext, kind) if head and head != magic[:len(head)] else None
+
+
+def _count_records(path: Path) -> int:
+    """Non-blank lines of an (uncompressed) file, read in blocks."""
+    n = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                n += 1
+    return n
+
+
 def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
     b = _Batcher(spec, spec.display or str(path))
+    misnamed = _misnamed_compression(path)
+    if misnamed is not None:
+        if spec.owns(0):  # reported once, by the part owning the first block
+            ext, kind = misnamed
+            with open(path, "rb") as fh:
+                head = fh.read(200)
+            n = _count_records(path)
+            q.add(1, f"not {kind} data despite its {ext} name", head,
+                  detail=f"{n} non-blank lines skipped; rename the file without {ext} if it is plain JSONL, or compress it",
+                  documents=max(n, 1))
+        return
     lineno = 0
     fh = open_maybe_compressed(path)
     try:
@@ -281,14 +320,17 @@ def _tables_from_batches(batches, spec: ReadSpec, q: Quarantine, display: str) -
             row += rb.num_rows
             continue
         b = _Batcher(spec, spec.display or display)
-        texts = rb.column(spec.text_field).to_pylist()
+        column = rb.column(spec.text_field)
+        # max_doc_bytes counts UTF-8 bytes, as for JSONL lines and text files (not characters)
+        nbytes = pc.fill_null(pc.binary_length(column), 0).to_numpy(zero_copy_only=False)
+        texts = column.to_pylist()
         ids = rb.column(spec.id_field).to_pylist() if spec.id_field and spec.id_field in rb.schema.names else [None] * len(texts)
         for i, (doc_id, text) in enumerate(zip(ids, texts)):
             r = row + i + 1
             if text is None:
                 q.add(r, f"missing text field `{spec.text_field}` (null)")
-            elif len(text) > spec.max_doc_bytes:
-                q.add(r, "document larger than max_doc_bytes", text[:200])
+            elif nbytes[i] > spec.max_doc_bytes:
+                q.add(r, "document larger than max_doc_bytes", text[:200], detail=f"{int(nbytes[i]):,} bytes")
             else:
                 b.add(_doc_id(doc_id), text, r)
         row += len(texts)
