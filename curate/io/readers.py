@@ -90,7 +90,7 @@ def detect_format(path: Path) -> str:
     name = path.name.lower()
     if path.is_dir():
         return "hf" if (path / "dataset_info.json").exists() or (path / "state.json").exists() else "text"
-    for ext, fmt in ((".parquet", "parquet"), (".txt", "text"), (".warc", "warc"), (".warc.gz", "warc"), (".wet", "warc"), (".wet.gz", "warc")):
+    for ext, fmt in ((".parquet", "parquet"), (".txt", "text"), (".txt.gz", "text"), (".txt.zst", "text"), (".txt.zstd", "text"), (".warc", "warc"), (".warc.gz", "warc"), (".wet", "warc"), (".wet.gz", "warc")):
         if name.endswith(ext):
             return fmt
     if any(name.endswith(e) for e in (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson", ".ndjson.gz")):
@@ -339,15 +339,44 @@ def _tables_from_batches(batches, spec: ReadSpec, q: Quarantine, display: str) -
             yield t
 
 
+TEXT_SUFFIXES = (".txt", ".txt.gz", ".txt.zst", ".txt.zstd")
+
+
+def _read_text_file(f: Path, limit: int, q: Quarantine) -> bytes | None:
+    """The bytes of one text document (gzip/zstd-compressed when its name says so), at most `limit`
+    of them; None (quarantined) when it is larger, misnamed or its compression is broken."""
+    name = f.name.lower()
+    if not name.endswith(tuple(_MAGIC)):
+        if f.stat().st_size > limit:
+            q.add(0, "document larger than max_doc_bytes", detail=str(f))
+            return None
+        return f.read_bytes()
+    misnamed = _misnamed_compression(f)
+    if misnamed is not None:
+        ext, kind = misnamed
+        q.add(0, f"not {kind} data despite its {ext} name", detail=f"{f.name}: rename the file without {ext} if it is plain text")
+        return None
+    try:
+        with open_maybe_compressed(f) as fh:
+            data = fh.read(limit + 1)
+    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
+        q.add(0, "truncated or corrupt compressed file", detail=f"{f.name}: {type(exc).__name__}: {exc}")
+        return None
+    if len(data) > limit:
+        q.add(0, "document larger than max_doc_bytes", detail=f"{f}: more than {limit:,} bytes after decompression")
+        return None
+    return data
+
+
 def read_text_dir(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
-    """A single .txt file is one document; a folder yields one document per .txt file inside it."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*.txt") if p.is_file())
+    """A single text file is one document; a folder yields one document per .txt file inside it.
+    Files named .gz or .zst (e.g. README.gz, notes.txt.gz) are decompressed."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(TEXT_SUFFIXES))
     b = _Batcher(spec, spec.display or str(path))
     for f in files:
-        if f.stat().st_size > spec.max_doc_bytes:
-            q.add(0, "document larger than max_doc_bytes", detail=str(f))
+        data = _read_text_file(f, spec.max_doc_bytes, q)
+        if data is None:
             continue
-        data = f.read_bytes()
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
