@@ -61,16 +61,16 @@ def digest(run: Path) -> dict[str, str]:
 
 def check_outputs_complete(run: Path, final: bool = True) -> int:
     """Every Parquet file and .bin/.idx pair under a final name is whole (Parquet reads; the index
-    header, pointers and sizes match the data file). Mid-run (`final=False`) a pair may still lack
-    its .bin: the writer renames the .idx first and the task that wrote it has no marker yet.
-    Returns how many files were checked."""
+    header, pointers and sizes match the data file). Mid-run (`final=False`) a .bin may still lack
+    its .idx (the writer renames the .bin first and the .idx last, as the commit point), but an
+    .idx never lacks its .bin. Returns how many files were checked."""
     n = 0
     for p in run.rglob("*.parquet"):
         if ".tmp-" not in p.name:
             pq.read_table(p)
             n += 1
     for idx in run.rglob("*.idx"):
-        if ".tmp-" in idx.name or (not final and not idx.with_suffix(".bin").exists()):
+        if ".tmp-" in idx.name:
             continue
         IndexedDataset(idx.with_suffix(""))  # raises, naming the file, on any inconsistency
         n += 2
