@@ -77,3 +77,26 @@ def check_outputs_complete(run: Path, final: bool = True) -> int:
     if final:
         assert not [b for b in run.rglob("*.bin") if not b.with_suffix(".idx").exists()]
     return n
+
+
+# ---- task functions for worker-loss tests (top level: the pool's spawned workers import them)
+
+
+def slow_value(value: int, seconds: float = 0.2) -> dict:
+    import time
+
+    time.sleep(seconds)
+    return {"value": value}
+
+
+def kill_own_worker(flag: str | None = None, value: int = 0) -> dict:
+    """SIGKILL the worker process running this task: every time, or only while `flag` does not exist
+    yet (the first attempt), as a crash in native code or the OOM killer would."""
+    import os
+    import signal
+
+    if flag is None or not os.path.exists(flag):
+        if flag is not None:
+            open(flag, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"value": value}

@@ -24,10 +24,12 @@ from typing import Callable
 import numpy as np
 import pytest
 
+from curate.exec.base import Task, TaskFailed
+from curate.exec.local import LocalExecutor
 from curate.pipeline import run_pipeline
 from curate.shards.megatron import IndexedDataset, MegatronWriter
 from curate.shards.verify import verify_dir
-from scaleout_helpers import check_outputs_complete, digest, write_corpus, write_pipeline
+from scaleout_helpers import check_outputs_complete, digest, kill_own_worker, slow_value, write_corpus, write_pipeline
 
 FILES_PER_SOURCE = 4  # 8 input files: 8 tasks in annotate, dedup pass 1, select and tokenize
 N_FILES = 2 * FILES_PER_SOURCE
@@ -240,3 +242,79 @@ def test_finalize_killed_between_renames_never_leaves_an_index_without_its_data(
             older = old and len(ds) == 3 and all(int(x) == 9 for x in ds.tokens)  # killed before anything moved
             assert new or older, f"kill {kill_at}: the index describes neither the new nor the older shard"
     assert kills >= 2  # at least the kill before the first and before the last rename landed
+
+
+# ---- a lost local worker: the pool is restarted, the task whose worker died is retried (--retries)
+
+
+def _worker_tasks(tmp_path: Path, killer: Task) -> list[Task]:
+    return [Task(id=f"t{i}", fn=slow_value, kwargs={"value": i}) for i in range(6)] + [killer]
+
+
+def test_lost_worker_is_retried_and_the_rest_rerun(tmp_path):
+    killer = Task(id="k", fn=kill_own_worker, kwargs={"flag": str(tmp_path / "killed-once"), "value": 99}, weight=10)
+    ex = LocalExecutor(tmp_path / "run", workers=2, progress=False, retries=1)
+    try:
+        got = ex.map("s", _worker_tasks(tmp_path, killer))
+    finally:
+        ex.close()
+    assert [r["value"] for r in got] == [0, 1, 2, 3, 4, 5, 99]
+    assert (tmp_path / "killed-once").exists()  # the first attempt really died
+    assert not list((tmp_path / "run").rglob("*.failed.txt"))
+    assert len(list((tmp_path / "run" / "_markers" / "s").glob("*.json"))) == 7
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_lost_worker_with_retries_spent_names_the_task_and_those_in_flight(tmp_path, retries):
+    killer = Task(id="src/00003-bad", fn=kill_own_worker, kwargs={}, weight=10)  # largest: submitted first
+    ex = LocalExecutor(tmp_path / "run", workers=2, progress=False, retries=retries)
+    try:
+        with pytest.raises(TaskFailed) as err:
+            ex.map("annotate", _worker_tasks(tmp_path, killer))
+    finally:
+        ex.close()
+    e = err.value
+    assert e.task_id == "src/00003-bad"  # not whichever future happened to fail first
+    assert "worker process died (signal SIGKILL)" in str(e) and "tasks in flight then: src/00003-bad (worker died)" in str(e)
+    assert (f"{retries + 1} times" if retries else "once") in str(e) and "--retries" in e.fix
+    (failed,) = (tmp_path / "run" / "_markers" / "annotate").glob("*.failed.txt")
+    assert failed.name.startswith("src_00003-bad") and "WorkerLost" in failed.read_text()
+
+
+def test_killing_a_busy_worker_of_the_cli_then_resume(corpus, clean, tmp_path):
+    """`curate run --workers 2`: SIGKILL a pool worker while it runs a task (found through the
+    executor's per-worker record). With --retries 0 the run stops with a clear error naming that
+    task, no traceback; the same command with --retries 1 resumes, survives a second such kill, and
+    the outputs are byte-identical to an uninterrupted run."""
+    run, tmp = corpus / "lost-worker", tmp_path / "tmpdir"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp))
+
+    def run_and_kill_a_busy_worker(retries: int) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "curate.cli", "run", str(corpus / "p.yaml"), "--out", str(run), "--workers", "2",
+               "--retries", str(retries), "--quiet"]
+        proc = subprocess.Popen(cmd, cwd=corpus, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        victim, deadline = None, time.time() + 120
+        while victim is None and proc.poll() is None and time.time() < deadline:
+            for f in tmp.glob("curate-workers-*/*"):
+                if f.name.isdigit():
+                    try:
+                        victim = (int(f.name), f.read_text())
+                    except FileNotFoundError:  # the task just ended
+                        continue
+                    os.kill(victim[0], signal.SIGKILL)
+                    break
+            time.sleep(0.005)
+        out, err = proc.communicate(timeout=300)
+        assert victim is not None, "no busy worker was seen"
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err + f"\n[killed worker {victim[0]} running {victim[1]}]")
+
+    first = run_and_kill_a_busy_worker(retries=0)
+    assert first.returncode == 2 and "Traceback" not in first.stderr and "BrokenProcessPool" not in first.stderr, first.stderr
+    killed_task = first.stderr.rsplit("running ", 1)[1].rstrip("]")
+    assert f"task {killed_task} failed: its worker process died (signal SIGKILL) while running it, once" in first.stderr
+    assert "fix:" in first.stderr and list(run.glob("_markers/*/*.failed.txt"))
+    second = run_and_kill_a_busy_worker(retries=1)
+    assert second.returncode == 0, second.stderr
+    assert {k: v for k, v in digest(run).items() if not k.endswith(".failed.txt")} == clean  # the first run's report stays
+    assert not list(tmp.iterdir())  # the per-worker records went with the pool
