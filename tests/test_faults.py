@@ -318,3 +318,79 @@ def test_killing_a_busy_worker_of_the_cli_then_resume(corpus, clean, tmp_path):
     assert second.returncode == 0, second.stderr
     assert {k: v for k, v in digest(run).items() if not k.endswith(".failed.txt")} == clean  # the first run's report stays
     assert not list(tmp.iterdir())  # the per-worker records went with the pool
+
+
+# ---- out of space: a clear "disk full at PATH" error, in the driver and in a worker
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real tmpfs mount (needs root or CAP_SYS_ADMIN; skipped elsewhere): size set by the test."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    mounted = []
+
+    def mount(size: str) -> Path:
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(mnt)
+        return mnt
+
+    yield mount
+    for m in mounted:
+        subprocess.run(["umount", str(m)], check=False)
+
+
+def _fill(folder: Path) -> None:
+    """Write a filler file until the disk is full (unbuffered, in ever smaller pieces)."""
+    with open(folder / "filler", "wb", buffering=0) as fh:
+        for size in (1 << 20, 1 << 16, 1 << 12, 512, 1):
+            try:
+                while True:
+                    fh.write(b"\0" * size)
+            except OSError:
+                pass
+
+
+def _cli_run(corpus: Path, out: Path, *args: str, **popen) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "curate.cli", "run", str(corpus / "p.yaml"), "--out", str(out), "--quiet", *args],
+                          cwd=corpus, capture_output=True, text=True, timeout=300, **popen)
+
+
+def test_disk_full_in_the_driver(corpus, clean, tiny_disk):
+    """Resume a finished run on a disk with no space left: the driver's first write fails."""
+    disk = tiny_disk("64m")
+    shutil.copytree(corpus / "clean", disk / "run")
+    (disk / "run" / "stats.json").unlink()
+    _fill(disk)
+    proc = _cli_run(corpus, disk / "run")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"error: disk full at {disk / 'run'}/" in proc.stderr and "No space left on device" in proc.stderr, proc.stderr
+    assert "MB free" in proc.stderr and "choose another --out" in proc.stderr
+    (disk / "filler").unlink()  # space again: the same command finishes the run
+    proc = _cli_run(corpus, disk / "run")
+    assert proc.returncode == 0, proc.stderr
+    assert digest(disk / "run") == clean
+
+
+def test_disk_full_in_a_worker(corpus, tiny_disk):
+    disk = tiny_disk("400k")
+    proc = _cli_run(corpus, disk / "run", "--workers", "2")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"error: disk full at {disk / 'run'}/" in proc.stderr and "fix the input or config" not in proc.stderr, proc.stderr
+    assert "choose another --out" in proc.stderr
+
+
+def test_file_size_limit_in_a_worker_is_not_blamed_on_the_input(corpus, tmp_path):
+    """A real file-size limit (RLIMIT_FSIZE: writes past it fail with EFBIG), no root needed."""
+    import resource
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    proc = _cli_run(corpus, tmp_path / "run", "--workers", "2", preexec_fn=limit)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"error: file too large at {tmp_path / 'run'}/" in proc.stderr and "ulimit -f" in proc.stderr, proc.stderr
+    assert "fix the input or config" not in proc.stderr
