@@ -77,15 +77,25 @@ def text_keys(normalized: pa.Array, seed: int) -> np.ndarray:
     return np.fromiter((h(s.encode("utf-8"), seed) for s in normalized.to_pylist()), dtype=np.uint64, count=len(normalized))
 
 
-def read_class(inputs: list[Input], root: Path, text_field: str, cap: int, seed: int, normalize: Callable[[pa.Array], pa.Array]) -> ClassSample:
-    """All inputs of one class, sampled to `cap` by seeded text-hash keys."""
+def read_class(inputs: list[Input], root: Path, text_field: str, cap: int, seed: int, normalize: Callable[[pa.Array], pa.Array],
+               progress: Callable[[str], None] | None = None) -> ClassSample:
+    """All inputs of one class, sampled to `cap` by seeded text-hash keys. `progress` (if given) is
+    told about each input as it is read (long reads otherwise look like a hang)."""
     sample = ClassSample(cap)
     for spec in inputs:
+        label = spec.path if isinstance(spec, FileInput) else f"run {spec.run}"
         if isinstance(spec, FileInput):
-            sample.files.update({os.path.relpath(p, root): sha256_file(p) for p in resolve_glob(spec.path, root, "input")})
+            files = resolve_glob(spec.path, root, "input")
+            if progress:
+                progress(f"  {label}: hashing {len(files)} file(s)")
+            sample.files.update({os.path.relpath(p, root): sha256_file(p) for p in files})
+        n = 0
         for batch in iter_input(spec, root, text_field):
             if len(batch.texts):
                 sample.add(batch, text_keys(normalize(batch.texts), seed))
+                n += len(batch.texts)
+        if progress:
+            progress(f"  {label}: {n:,} documents read")
     return sample
 
 
@@ -137,6 +147,7 @@ def read_texts(path: Path, text_field: str = "text") -> Iterator[pa.Array]:
     if not name.endswith(JSONL_SUFFIXES):
         raise InputError("unsupported file type", where=str(path), fix=f"use one of {', '.join(JSONL_SUFFIXES)} or .parquet")
     opts = pj.ParseOptions(explicit_schema=pa.schema([(text_field, pa.large_string())]), unexpected_field_behavior="ignore")
+    rows = 0
     try:
         reader = pj.open_json(pa.input_stream(str(path), compression="detect"), read_options=pj.ReadOptions(block_size=BLOCK), parse_options=opts)
         rows = 0
@@ -148,6 +159,8 @@ def read_texts(path: Path, text_field: str = "text") -> Iterator[pa.Array]:
             rows += rb.num_rows
             yield col
     except (pa.ArrowInvalid, OSError) as exc:
+        if rows == 0 and "Empty JSON stream" in str(exc):
+            return  # a file with no records (empty, or blank lines only): no documents, not an error
         raise InputError(f"cannot parse JSONL: {exc}", where=str(path), fix="each line must be one JSON object with a text field") from None
 
 
