@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from curate.errors import CurateError
 from curate.io.atomic import read_json
-from curate.mix import MixConfig, _split, choose_repeats, mix_to_dir, plan_mixture
+from curate.layout import token_prefix
+from curate.mix.engine import MixConfig, _split, choose_repeats, mix_to_dir, plan_mixture
 from curate.shards.megatron import IndexedDataset, MegatronWriter
 
 EOS = 0
@@ -29,8 +30,8 @@ def _docs(seed: int, n: int, base: int) -> list[np.ndarray]:
 def tokens_dir(tmp_path: Path) -> Path:
     d = tmp_path / "tokens"
     for k, (name, n) in enumerate((("fin", 60), ("news", 30), ("web", 300), ("wiki", 150))):
-        for suffix, count, seed in (("", n, k), (".val", 3, 100 + k)):
-            w = MegatronWriter(d / f"{name}{suffix}", np.uint16)
+        for split, count, seed in (("train", n, k), ("heldout", 3, 100 + k)):
+            w = MegatronWriter(token_prefix(d, name, SOURCES[name]["role"], split), np.uint16)
             w.add_many(_docs(seed, count, 100 * (k + 1)))
             w.finalize()
     return d
@@ -150,7 +151,7 @@ def test_mix_exact_51_49(tokens_dir: Path, tmp_path: Path):
     for name in SOURCES:
         s = mix["sources"][name]
         assert s["tokens"] == per[name]
-        assert s["available_tokens"] == IndexedDataset(tokens_dir / name).num_tokens
+        assert s["available_tokens"] == IndexedDataset(token_prefix(tokens_dir, name, SOURCES[name]["role"])).num_tokens
         assert s["epochs"] <= 4.0 + 1e-9
     # the domain role is the binding one under "all": it is upsampled to (almost) 4 epochs
     assert mix["epochs"]["fin"] > 3.9 and mix["epochs"]["web"] < 4.0
@@ -161,7 +162,7 @@ def test_mix_exact_51_49(tokens_dir: Path, tmp_path: Path):
     assert before[-1] <= total - 1 < (len(train)) * 2000
     val = {s["source"]: s for s in res["shards"] if s["split"] == "val"}
     assert set(val) == set(SOURCES)
-    assert (out / val["fin"]["path"]).read_bytes() == (tokens_dir / "fin.val.bin").read_bytes()
+    assert (out / val["fin"]["path"]).read_bytes() == token_prefix(tokens_dir, "fin", "domain", "heldout").with_suffix(".bin").read_bytes()
     m = read_json(out / "manifest.json")
     assert m["seed"] == 7 and m["tokenizer"] == TOK_INFO and m["config"]["mix"]["target"] == {"domain": 0.51, "general": 0.49}
 
@@ -200,7 +201,7 @@ def test_mix_checks_dtype_against_tokenizer(tokens_dir: Path, tmp_path: Path):
 
 def test_total_tokens_from_the_planner():
     """`plan_params` sizes the mixture like `curate plan --params N --rule R` (20 tokens/param by default)."""
-    from curate.mix import MixConfig
+    from curate.mix.engine import MixConfig
     from curate.plan import EPOCH
 
     assert MixConfig(plan_params="125M").total_tokens == 2_500_000_000
@@ -217,9 +218,9 @@ def test_total_tokens_from_the_planner():
 def _few_long_domain_docs(d: Path, seed: int) -> None:
     """14 long domain documents (a licence corpus) against 2000 short general ones."""
     rng = np.random.default_rng(seed)
-    for k, (name, n, lo, hi) in enumerate((("lic", 14, 200, 3000), ("gen", 2000, 20, 400))):
-        for suffix, count in (("", n), (".val", 2)):
-            w = MegatronWriter(d / f"{name}{suffix}", np.uint16)
+    for k, (name, role, n, lo, hi) in enumerate((("lic", "domain", 14, 200, 3000), ("gen", "general", 2000, 20, 400))):
+        for split, count in (("train", n), ("heldout", 2)):
+            w = MegatronWriter(token_prefix(d, name, role, split), np.uint16)
             w.add_many([np.append(rng.integers(100 * (k + 1) + 1, 100 * (k + 1) + 99, size=rng.integers(lo, hi)), EOS)
                         for _ in range(count)])
             w.finalize()
@@ -250,7 +251,7 @@ def test_total_all_is_fitted_to_documents_and_counts_repeats(tmp_path: Path):
                     unique += doc.size
     assert total == mix["total_tokens"] and mix["unique_tokens"] == unique
     assert mix["repeated_tokens"] == total - unique == sum(s["repeated_tokens"] for s in mix["sources"].values())
-    assert mix["sources"]["lic"]["repeated_tokens"] > 2 * IndexedDataset(d / "lic").num_tokens  # ~3.9 epochs
+    assert mix["sources"]["lic"]["repeated_tokens"] > 2 * IndexedDataset(token_prefix(d, "lic", "domain")).num_tokens  # ~3.9 epochs
     # same inputs, same bytes
     again = mix_to_dir(d, sources, MixConfig(), tmp_path / "again", seed=1, tokenizer_info=TOK_INFO)
     assert [s["sha256"] for s in again["shards"]] == [s["sha256"] for s in res["shards"]]
@@ -260,7 +261,8 @@ def test_shortfall_hints_agree(tmp_path: Path):
     d = tmp_path / "tokens"
     _few_long_domain_docs(d, 6)
     sources = {"lic": {"role": "domain"}, "gen": {"role": "general"}}
-    cap = plan_mixture({"lic": IndexedDataset(d / "lic").num_tokens, "gen": IndexedDataset(d / "gen").num_tokens},
+    cap = plan_mixture({"lic": IndexedDataset(token_prefix(d, "lic", "domain")).num_tokens,
+                        "gen": IndexedDataset(token_prefix(d, "gen", "general")).num_tokens},
                        {"lic": "domain", "gen": "general"}, MixConfig()).cap_total
     # an explicit total that documents cannot meet: the hint offers `all`, which then succeeds
     with pytest.raises(CurateError) as err:
@@ -271,8 +273,8 @@ def test_shortfall_hints_agree(tmp_path: Path):
         mix_to_dir(d, sources, MixConfig(total_tokens=2 * cap), tmp_path / "y", seed=1, tokenizer_info=TOK_INFO)
     assert "use total_tokens: all" in err.value.fix and f"<= {cap:,}" in err.value.fix
     # too coarse even for `all`: one 1000-token domain document against one 10-token general one
-    for name, size in (("one", 1000), ("tiny", 10)):
-        w = MegatronWriter(d / name, np.uint16)
+    for name, role, size in (("one", "domain", 1000), ("tiny", "general", 10)):
+        w = MegatronWriter(token_prefix(d, name, role), np.uint16)
         w.add_many([np.full(size, 5)])
         w.finalize()
     with pytest.raises(CurateError) as err:

@@ -139,8 +139,9 @@ def evaluate_files(model_path: str | Path, pos: list[str], neg: list[str], thres
     Empty files are listed in `warnings`; no document at all on one side is an InputError.
     """
     from curate.classify.base import load_classifier, read_meta
-    from curate.classify.data import _stem, read_texts, resolve_glob
+    from curate.classify.data import read_texts, resolve_glob
     from curate.errors import InputError
+    from curate.io.formats import file_stem
     from curate.io.atomic import write_json
 
     model_path = Path(model_path)
@@ -154,7 +155,7 @@ def evaluate_files(model_path: str | Path, pos: list[str], neg: list[str], thres
         flag = "--pos" if label else "--neg"
         for pattern in patterns:
             paths = resolve_glob(pattern, Path.cwd(), flag)
-            name = _stem(paths[0]) if len(paths) == 1 else pattern
+            name = file_stem(paths[0]) if len(paths) == 1 else pattern
             if name in by_source:  # the same name twice (e.g. a.jsonl in two folders): keep both apart
                 name = f"{name} ({flag} {pattern})"
             parts, counts = [], {}

@@ -20,7 +20,6 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from curate.errors import CurateError
 from curate.exec.base import Executor, Progress, Task, TaskFailed, run_task, save_failure
 
 
@@ -142,7 +141,7 @@ class LocalExecutor(Executor):
                     if isinstance(exc, BrokenProcessPool):
                         broken.append((t, attempt))
                     elif exc is not None:  # retry, then report with the task (= file) named
-                        if attempt < self.retries and failure is None:
+                        if failure is None and self.should_retry(exc, attempt):
                             retry.append((t, attempt + 1))
                         elif failure is None:
                             failure = self._failure(stage, t, exc)
@@ -186,12 +185,11 @@ class LocalExecutor(Executor):
         return err
 
     def _attempt(self, stage: str, t: Task) -> dict:
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             try:
                 return run_task(t)
-            except CurateError:  # already names its file/line and a fix
-                raise
             except Exception as exc:
-                if attempt >= self.retries:
+                if not self.should_retry(exc, attempt):
                     raise self._failure(stage, t, exc) from None
-        raise AssertionError("unreachable")
+                attempt += 1

@@ -6,9 +6,7 @@ skipped in chunks (never held whole) and quarantined, like every other bad recor
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
 import zlib
 from dataclasses import dataclass
@@ -23,9 +21,10 @@ import zstandard
 
 from curate import schema
 from curate.errors import InputError
+from curate.io.compressed import CHUNK, COMPRESSED_SUFFIXES, count_records, misnamed_compression, open_maybe_compressed
+from curate.io.formats import FunctionReader, Reader, detect_format, get_reader, register_reader
 from curate.io.quarantine import Quarantine
 
-CHUNK = 1 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -86,74 +85,6 @@ class _Batcher:
         return t
 
 
-def detect_format(path: Path) -> str:
-    name = path.name.lower()
-    if path.is_dir():
-        return "hf" if (path / "dataset_info.json").exists() or (path / "state.json").exists() else "text"
-    for ext, fmt in ((".parquet", "parquet"), (".txt", "text"), (".txt.gz", "text"), (".txt.zst", "text"), (".txt.zstd", "text"), (".warc", "warc"), (".warc.gz", "warc"), (".wet", "warc"), (".wet.gz", "warc")):
-        if name.endswith(ext):
-            return fmt
-    if any(name.endswith(e) for e in (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson", ".ndjson.gz")):
-        return "jsonl"
-    raise InputError(
-        f"cannot tell the format of {path.name}",
-        where=str(path),
-        fix="set `format:` on the source (jsonl, parquet, text, hf, warc) or use a known extension (.jsonl[.gz|.zst], .parquet, .txt, .warc[.gz])",
-    )
-
-
-def open_maybe_compressed(path: Path) -> io.BufferedIOBase:
-    name = path.name.lower()
-    raw = open(path, "rb")
-    if name.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if name.endswith((".zst", ".zstd")):
-        return io.BufferedReader(_ZstdRaw(raw), CHUNK)
-    return io.BufferedReader(raw, CHUNK)
-
-
-class _ZstdRaw(io.RawIOBase):
-    """Streaming zstd decoding (multi-frame) that raises on a truncated last frame.
-
-    zstandard's stream_reader ends quietly on truncation; a truncated file must be reported.
-    """
-
-    def __init__(self, raw):
-        self.raw = raw
-        self.dctx = zstandard.ZstdDecompressor()
-        self.obj = self.dctx.decompressobj()
-        self.buf = b""
-        self.in_frame = False
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        while not self.buf:
-            chunk = self.raw.read(CHUNK)
-            if not chunk:
-                if self.in_frame:
-                    raise EOFError("zstd stream ended before the end of its frame (truncated file)")
-                return 0
-            while chunk:
-                self.in_frame = True
-                self.buf += self.obj.decompress(chunk)
-                if self.obj.eof:
-                    chunk = self.obj.unused_data
-                    self.obj = self.dctx.decompressobj()
-                    self.in_frame = False
-                else:
-                    chunk = b""
-        n = min(len(b), len(self.buf))
-        b[:n] = self.buf[:n]
-        self.buf = self.buf[n:]
-        return n
-
-    def close(self):
-        self.raw.close()
-        super().close()
-
-
 def _read_long_line(fh, limit: int) -> tuple[bytes, bool]:
     """Read one line, keeping at most `limit` bytes; returns (prefix, complete)."""
     line = fh.readline(limit + 1)
@@ -172,42 +103,15 @@ def _doc_id(value) -> str | None:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-# what compressed files start with: a file whose name says compressed but whose bytes do not is
-# reported with its real record count (every non-blank line), not as one "corrupt" record
-_MAGIC = {".gz": (b"\x1f\x8b", "gzip"), ".zst": (b"\x28\xb5\x2f\xfd", "zstd"), ".zstd": (b"\x28\xb5\x2f\xfd", "zstd")}
-
-
-def _misnamed_compression(path: Path) -> tuple[str, str] | None:
-    """(extension, kind) when `path` is named as gzip/zstd but does not start like one."""
-    ext = next((e for e in _MAGIC if path.name.lower().endswith(e)), None)
-    if ext is None:
-        return None
-    magic, kind = _MAGIC[ext]
-    with open(path, "rb") as fh:
-        head = fh.read(len(magic))
-    # a shorter file that starts like the format is a truncated one: the decompressor reports it
-    return (ext, kind) if head and head != magic[:len(head)] else None
-
-
-def _count_records(path: Path) -> int:
-    """Non-blank lines of an (uncompressed) file, read in blocks."""
-    n = 0
-    with open(path, "rb") as fh:
-        for line in fh:
-            if line.strip():
-                n += 1
-    return n
-
-
 def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
     b = _Batcher(spec, spec.display or str(path))
-    misnamed = _misnamed_compression(path)
+    misnamed = misnamed_compression(path)
     if misnamed is not None:
         if spec.owns(0):  # reported once, by the part owning the first block
             ext, kind = misnamed
             with open(path, "rb") as fh:
                 head = fh.read(200)
-            n = _count_records(path)
+            n = count_records(path)
             q.add(1, f"not {kind} data despite its {ext} name", head,
                   detail=f"{n} non-blank lines skipped; rename the file without {ext} if it is plain JSONL, or compress it",
                   documents=max(n, 1))
@@ -346,12 +250,12 @@ def _read_text_file(f: Path, limit: int, q: Quarantine) -> bytes | None:
     """The bytes of one text document (gzip/zstd-compressed when its name says so), at most `limit`
     of them; None (quarantined) when it is larger, misnamed or its compression is broken."""
     name = f.name.lower()
-    if not name.endswith(tuple(_MAGIC)):
+    if not name.endswith(COMPRESSED_SUFFIXES):
         if f.stat().st_size > limit:
             q.add(0, "document larger than max_doc_bytes", detail=str(f))
             return None
         return f.read_bytes()
-    misnamed = _misnamed_compression(f)
+    misnamed = misnamed_compression(f)
     if misnamed is not None:
         ext, kind = misnamed
         q.add(0, f"not {kind} data despite its {ext} name", detail=f"{f.name}: rename the file without {ext} if it is plain text")
@@ -469,19 +373,28 @@ def read_warc(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
         yield t
 
 
-READERS = {
-    "jsonl": read_jsonl,
-    "parquet": read_parquet,
-    "text": read_text_dir,
-    "hf": read_hf_dataset,
-    "warc": read_warc,
-}
-
-
-def read_documents(path: Path, fmt: str, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
-    """Stream `path` as Arrow tables with the base schema; bad records go to `q`."""
+def read_documents(path: Path, fmt: str | Reader, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
+    """Stream `path` as Arrow tables with the base schema; bad records go to `q`. `fmt`: a
+    registered format name, `auto`, or a Reader."""
     if fmt == "auto":
         fmt = detect_format(path)
     if path.is_file() and path.stat().st_size == 0:
         return
-    yield from READERS[fmt](path, spec, q)
+    yield from (fmt if isinstance(fmt, Reader) else get_reader(fmt)).read(path, spec, q)
+
+
+def _is_hf_dir(path: Path) -> bool:
+    return path.is_dir() and ((path / "dataset_info.json").exists() or (path / "state.json").exists())
+
+
+def _is_text(path: Path) -> bool:
+    return (path.is_dir() and not _is_hf_dir(path)) or path.name.lower().endswith(TEXT_SUFFIXES)
+
+
+# the project's own formats, in the order `format: auto` tries them
+register_reader("parquet", FunctionReader(read_parquet, (".parquet",), splittable=True))
+register_reader("warc", FunctionReader(read_warc, (".warc", ".warc.gz", ".wet", ".wet.gz")))
+register_reader("jsonl", FunctionReader(read_jsonl, (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson",
+                                                     ".ndjson.gz"), splittable=True))
+register_reader("hf", FunctionReader(read_hf_dataset, detect=_is_hf_dir))
+register_reader("text", FunctionReader(read_text_dir, TEXT_SUFFIXES, detect=_is_text))
