@@ -139,7 +139,7 @@ def evaluate_files(model_path: str | Path, pos: list[str], neg: list[str], thres
     Empty files are listed in `warnings`; no document at all on one side is an InputError.
     """
     from curate.classify.base import load_classifier, read_meta
-    from curate.classify.data import read_texts, resolve_glob
+    from curate.classify.samples import read_texts, resolve_glob
     from curate.errors import InputError
     from curate.io.formats import file_stem
     from curate.io.atomic import write_json
