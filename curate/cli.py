@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "train": "curate.train.cli:train",
     "ablate": "curate.train.cli:ablate",
     "plan": "curate.plan_cli:plan",
+    "show": "curate.show:show",
 }
 
 HELP = {
@@ -32,6 +33,7 @@ HELP = {
     "train": "Train a small proxy model on curate shards (CLM, MLM, span corruption).",
     "ablate": "Run a mixture/threshold ablation sweep and report held-out loss per domain.",
     "plan": "Scaling-law planning: parameters, tokens, compute, memory, data needs.",
+    "show": "Example documents of a run: what each rule dropped and kept, with their signal values.",
 }
 
 

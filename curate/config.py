@@ -106,6 +106,14 @@ class SelectConfig(_Strict):
     drop_duplicates: bool = True  # apply dedup/drops.parquet when the dedup stage ran
 
 
+class ReportConfig(_Strict):
+    """What report.html shows; it changes no other output, so it is not part of the run's fingerprint."""
+
+    examples: int = Field(default=5, ge=0, le=200)  # documents shown per rule, for dropped and for kept near its threshold
+    excerpt_chars: int = Field(default=400, ge=40)  # characters of each example shown before its full text is expanded
+    full_text_chars: int = Field(default=20_000, ge=100)  # longer documents are cut in the expandable full text
+
+
 class PipelineConfig(_Strict):
     name: str = "run"
     seed: int = 1234
@@ -118,6 +126,7 @@ class PipelineConfig(_Strict):
     select: SelectConfig = Field(default_factory=SelectConfig)
     tokenizer: TokenizerConfig | None = None
     mix: MixConfig | None = None
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @field_validator("sources")
     @classmethod

@@ -103,6 +103,10 @@ class RunContext:
     def selected_path(self, f: InputFile) -> Path:
         return self.run_dir / "selected" / f"{f.key}.parquet"
 
+    def decisions_path(self, f: InputFile) -> Path:
+        """Per annotated row: why select dropped it (null: kept) and the values its rules read."""
+        return self.run_dir / "decisions" / f"{f.key}.parquet"
+
     def annotated_files(self) -> list[tuple[InputFile, Path]]:
         return [(f, self.annotated_path(f)) for f in self.inputs() if self.annotated_path(f).exists()]
 

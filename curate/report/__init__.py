@@ -1,0 +1,41 @@
+"""Run reports: `report.md` (with PNG charts) and `report.html` (self-contained, with example documents
+per rule), both written from a run directory's files, never by re-running a stage.
+
+    from curate.report import render
+    render("runs/demo")          # rewrite report.md and report.html of a finished run
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curate.io.atomic import read_json
+
+
+def _read(path: Path) -> dict:
+    return read_json(path) if path.exists() else {}
+
+
+def render(run_dir: str | Path, stats: dict | None = None) -> tuple[Path, Path]:
+    """Write report.md and report.html from the run directory (stats.json unless `stats` is given)."""
+    from curate.report.facts import annotated_files, run_config
+    from curate.report.html import write_html
+    from curate.report.markdown import write_markdown
+
+    run = Path(run_dir)
+    if stats is None:
+        stats = _read(run / "stats.json").get("stages", {})
+    config = run_config(run)
+    manifest = _read(run / "manifest.json")
+    mixture = manifest.get("mixture") or _read(run / "shards" / "mixture.json").get("mixture", {})
+    if mixture and not manifest.get("mixture"):
+        manifest = {**manifest, "mixture": mixture}
+    md = write_markdown(run, config.get("name", "run"), config.get("seed", 0), stats, config, mixture, manifest,
+                        annotated_files(run, config))
+    html = write_html(run, stats, config, manifest, _read(run / "timings.json"))
+    return md, html
+
+
+def write_report(ctx, stats: dict) -> Path:
+    """The pipeline's hook: both reports for the run `ctx` just made; returns report.md's path."""
+    return render(ctx.run_dir, stats)[0]
