@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+
 from curate.io.atomic import read_json
 
 
@@ -25,6 +27,8 @@ def render(run_dir: str | Path, stats: dict | None = None) -> tuple[Path, Path]:
     run = Path(run_dir)
     if stats is None:
         stats = _read(run / "stats.json").get("stages", {})
+    # key order as in stats.json (sorted), so a report rendered from memory or from the file is the same
+    stats = orjson.loads(orjson.dumps(stats, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY))
     config = run_config(run)
     manifest = _read(run / "manifest.json")
     mixture = manifest.get("mixture") or _read(run / "shards" / "mixture.json").get("mixture", {})

@@ -28,7 +28,11 @@ def _save(fig, path: Path) -> None:
 
 
 def funnel_chart(rows: dict[str, FunnelRow], reasons: list[str], path: Path) -> None:
-    """Stacked bars per source (and role): kept, then each drop reason; the legend sits under the plot."""
+    _save(funnel_figure(rows, reasons), path)
+
+
+def funnel_figure(rows: dict[str, FunnelRow], reasons: list[str]):
+    """Stacked bars per source (and role): kept, then each drop reason; the legend sits beside the plot."""
     names = list(rows)
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.45 * max(1, len(names))))
     y = np.arange(len(names))
@@ -43,15 +47,20 @@ def funnel_chart(rows: dict[str, FunnelRow], reasons: list[str], path: Path) -> 
     ax.invert_yaxis()
     ax.set_xlabel("documents read")
     ax.set_title("Funnel: what became of the documents read, per source and per role")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(names) > 3 else -0.4), ncol=5, fontsize=8, frameon=False)
-    _save(fig, path)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)  # outside the axes: never on a bar
+    return fig
 
 
 def histograms(annotated: list[Path], path: Path) -> list[str]:
     cols = signal_columns(annotated)
-    data = signal_values(annotated, cols, "role")
     if not cols:
         return []
+    _save(signals_figure(cols, signal_values(annotated, cols, "role")), path)
+    return cols
+
+
+def signals_figure(cols: list[str], data: dict[str, dict[str, np.ndarray]]):
+    """One histogram per column, one outline per role; the legend in a band under the grid."""
     n = len(cols)
     ncol = 3
     nrow = (n + ncol - 1) // ncol
@@ -75,11 +84,14 @@ def histograms(annotated: list[Path], path: Path) -> list[str]:
     fig.suptitle("Signal distributions over all annotated documents, by role")
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
     fig.legend(handles, labels, loc="lower center", ncol=max(1, len(labels)), fontsize=9, frameon=False)
-    _save(fig, path)
-    return cols
+    return fig
 
 
 def mixture_chart(rows, path: Path) -> None:
+    _save(mixture_figure(rows), path)
+
+
+def mixture_figure(rows):
     """Target vs achieved share for every role and every source (sources without a target: achieved only)."""
     labels = [f"{r.name} ({r.kind})" for r in rows]
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(rows) + 2), 3.6))
@@ -94,7 +106,7 @@ def mixture_chart(rows, path: Path) -> None:
     ax.set_ylim(0, max([r.achieved for r in rows] + [r.target or 0 for r in rows] + [0.1]) * 1.1)
     ax.set_title("Mixture: target vs achieved token shares, per role and per source")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    _save(fig, path)
+    return fig
 
 
 def funnel_table(rows: dict[str, FunnelRow], title: str) -> list[str]:
