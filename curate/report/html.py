@@ -49,7 +49,7 @@ th { background:var(--bg); } td.n { text-align:right; font-variant-numeric:tabul
 .rule > h3 { margin-top:12px; } .muted { color:var(--muted); }
 .cols { display:grid; grid-template-columns:1fr 1fr; gap:14px; } @media (max-width:900px) { .cols { grid-template-columns:1fr; } }
 .ex { border:1px solid var(--line); border-left:4px solid var(--drop); border-radius:4px; padding:6px 10px; margin:8px 0; background:#fff; }
-.ex.kept { border-left-color:var(--kept); } .ex .meta { font-size:12px; color:var(--muted); word-break:break-all; }
+.ex.kept { border-left-color:var(--kept); } .ex .meta { font-size:12px; color:var(--muted); overflow-wrap:anywhere; }
 .ex .vals { font-size:12px; margin:3px 0; } .ex .vals code { margin-right:6px; display:inline-block; }
 .ex blockquote { margin:4px 0; padding:4px 8px; background:var(--bg); white-space:pre-wrap; word-break:break-word; font-size:12.5px; max-height:12em; overflow:auto; }
 .ex details pre { white-space:pre-wrap; word-break:break-word; background:#fbfbfc; border:1px solid var(--line); padding:6px; max-height:30em; overflow:auto; font-size:12px; }

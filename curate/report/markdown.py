@@ -16,6 +16,7 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from curate.io.atomic import atomic_path, write_text  # noqa: E402
+from curate.report.charts_svg import KEPT_COLOR, PALETTE  # noqa: E402
 from curate.report.facts import (FunnelRow, funnel_by_role, funnel_by_source, mixture_rows, reason_order,  # noqa: E402
                                  shards_summary, signal_columns, signal_values, tokens_by_source)
 PNG_META = {"Software": None}  # no version/date stamp in the files
@@ -37,11 +38,10 @@ def funnel_figure(rows: dict[str, FunnelRow], reasons: list[str]):
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.45 * max(1, len(names))))
     y = np.arange(len(names))
     left = np.zeros(len(names))
-    cmap = plt.get_cmap("tab20")
     for k, (label, vals) in enumerate([("kept", [rows[n].kept for n in names]), ("quarantined", [rows[n].quarantined for n in names])]
                                       + [(r, [rows[n].drops.get(r, 0) for n in names]) for r in reasons]):
         vals = np.asarray(vals, dtype=float)
-        ax.barh(y, vals, left=left, height=0.7, label=label, color="#4f9d69" if label == "kept" else cmap(k % 20))
+        ax.barh(y, vals, left=left, height=0.7, label=label, color=KEPT_COLOR if label == "kept" else PALETTE[(k - 1) % len(PALETTE)])
         left += vals
     ax.set_yticks(y, names)
     ax.invert_yaxis()
@@ -81,8 +81,9 @@ def signals_figure(cols: list[str], data: dict[str, dict[str, np.ndarray]]):
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.suptitle("Signal distributions over all annotated documents, by role")
-    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+    fig.suptitle("Signal distributions over all annotated documents, by role", y=1 - 0.15 / fig.get_figheight(), va="top")
+    # fixed spacing (tight_layout costs seconds here); the legend gets a band of its own under the grid
+    fig.subplots_adjust(left=0.06, right=0.98, top=1 - 0.75 / fig.get_figheight(), bottom=0.75 / fig.get_figheight(), hspace=0.55, wspace=0.25)
     fig.legend(handles, labels, loc="lower center", ncol=max(1, len(labels)), fontsize=9, frameon=False)
     return fig
 
