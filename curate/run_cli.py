@@ -38,3 +38,6 @@ def run(pipeline, out, executor, address, workers, strict, fresh, stages, retrie
         click.echo(f"  mix:      {result.manifest}")
     if result.report:
         click.echo(f"report: {result.report}")
+        html = result.report.with_name("report.html")
+        if html.exists():
+            click.echo(f"        {html}  (open in a browser; `curate show {result.run_dir}` for the examples in the terminal)")

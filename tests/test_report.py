@@ -44,7 +44,7 @@ select:
   rules:
     - {name: too_short, keep: "word_count >= 40"}
     - {name: low_density, mode: threshold, column: kw_finance_per_1k, threshold: 20, roles: [domain]}
-    - {name: top_words, mode: top_fraction, column: word_count, fraction: 0.9}
+    - {name: top_words, mode: top_fraction, column: word_count, fraction: 0.9, roles: [domain]}
     - {name: pareto_len, mode: pareto, column: alpha_word_fraction, alpha: 3}
 report: {examples: %(examples)d}
 """

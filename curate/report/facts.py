@@ -56,13 +56,20 @@ def funnel_by_source(stats: dict) -> dict[str, FunnelRow]:
     """Per source: read, quarantined, drops per reason (dedup and each rule), kept."""
     rows: dict[str, FunnelRow] = {}
     for src, a in stats.get("annotate", {}).get("sources", {}).items():
-        q = a.get("quarantined", {})
-        rows[src] = FunnelRow(src, read=a.get("docs_in", 0), quarantined=sum(q.values()) if isinstance(q, dict) else int(q))
+        rows[src] = FunnelRow(src, read=a.get("docs_in", 0), quarantined=sum(quarantine_reasons(a).values()))
     for src, s in stats.get("select", {}).get("sources", {}).items():
         r = rows.setdefault(src, FunnelRow(src, read=s.get("docs_in", 0)))
         r.drops = dict(sorted(s.get("drops", {}).items(), key=lambda kv: (not kv[0].endswith("_duplicate"), kv[0])))
         r.kept = s.get("docs_out", 0)
     return rows
+
+
+def quarantine_reasons(annotate_source: dict) -> dict[str, int]:
+    """Bad records per reason of one source: the annotate stage's drops (or `quarantined`)."""
+    q = annotate_source.get("quarantined")
+    if not isinstance(q, dict):
+        q = annotate_source.get("drops") or {}
+    return {k: int(v) for k, v in q.items()}
 
 
 def funnel_by_role(stats: dict, config: dict) -> dict[str, FunnelRow]:
@@ -104,8 +111,13 @@ def tokens_by_source(stats: dict) -> list[TokenRow]:
     """The tokenize stage counts every selected document; held-out ones are taken out of `train`."""
     out = []
     for src, s in stats.get("tokenize", {}).get("sources", {}).items():
-        vd, vt = s.get("val_docs", 0), s.get("val_tokens", 0)
-        out.append(TokenRow(src, s.get("docs", 0) - vd, s.get("tokens", 0) - vt, vd, vt))
+        vd = s.get("heldout_docs", s.get("val_docs", 0))
+        vt = s.get("heldout_tokens", s.get("val_tokens", 0))
+        if "train_docs" in s:  # counted apart already
+            out.append(TokenRow(src, s["train_docs"], s.get("train_tokens", 0), vd, vt))
+            continue
+        docs = s.get("docs", s.get("docs_out", 0))
+        out.append(TokenRow(src, docs - vd, s.get("tokens", 0) - vt, vd, vt))
     return out
 
 

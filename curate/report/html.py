@@ -21,9 +21,10 @@ import numpy as np
 
 from curate.io.atomic import write_text
 from curate.report import charts_svg as svg
-from curate.report.facts import (FunnelRow, annotated_files, funnel_by_role, funnel_by_source, mixture_rows, reason_order,
-                                 shards_summary, signal_columns, signal_values, tokens_by_source)
-from curate.report.samples import Example, RuleSample, all_samples, load_view, reached_rows, thresholds
+from curate.report.facts import (FunnelRow, annotated_files, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,
+                                 reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
+from curate.report.samples import Example, RuleSample, all_samples, column_values, load_view, reached_rows, thresholds
+from curate.stages.select import rule_columns
 
 VOLATILE_BEGIN, VOLATILE_END = "<!-- volatile:begin -->", "<!-- volatile:end -->"
 
@@ -139,14 +140,12 @@ def rule_charts(view, k: int, cutoffs: dict, sources: list[str]) -> str:
     lines = thresholds(rule, cutoffs)
     cols = sorted({c for c, _, _ in lines} | ({rule.column} if rule.column else set()))
     if not cols:
-        from curate.stages.select import rule_columns
         cols = sorted(rule_columns(rule))
     colors = svg.color_for(sources)
     src = np.asarray(view.decisions.column("source").to_pylist(), dtype=object)[idx]
     out = []
-    from curate.report.samples import _column
     for c in cols:
-        v = _column(view, c, idx)
+        v = column_values(view, c, idx)
         if not np.isfinite(v).any():
             continue  # a string column (e.g. lang): nothing to draw
         series = [(s, v[src == s], colors[s]) for s in sources if (src == s).any()]
@@ -261,7 +260,7 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
     q = by_name.get("quarantine")
     qagg: dict[str, int] = {}
     for s in stats.get("annotate", {}).get("sources", {}).values():
-        for k, v in (s.get("quarantined") or {}).items():
+        for k, v in quarantine_reasons(s).items():
             qagg[k] = qagg.get(k, 0) + v
     if q or qagg:
         section("quarantine", "Quarantine", table(["reason", "records"], sorted(qagg.items()), numeric={1})

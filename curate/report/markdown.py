@@ -17,8 +17,8 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from curate.io.atomic import atomic_path, write_text  # noqa: E402
 from curate.report.charts_svg import KEPT_COLOR, PALETTE  # noqa: E402
-from curate.report.facts import (FunnelRow, funnel_by_role, funnel_by_source, mixture_rows, reason_order,  # noqa: E402
-                                 shards_summary, signal_columns, signal_values, tokens_by_source)
+from curate.report.facts import (FunnelRow, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,  # noqa: E402
+                                 reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
 PNG_META = {"Software": None}  # no version/date stamp in the files
 
 
@@ -134,7 +134,7 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
         lines += ["## Quarantine", ""]
         agg: dict[str, int] = {}
         for s in ann.get("sources", {}).values():
-            for k, v in (s.get("quarantined") or {}).items():
+            for k, v in quarantine_reasons(s).items():
                 agg[k] = agg.get(k, 0) + v
         if agg:
             lines += ["Bad records were written to `quarantine/` with file, line and reason.", "", "| reason | records |", "|---|---:|"]
@@ -153,9 +153,11 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
         read = sum(r.read for r in rows.values()) or t.get("docs_in", 0)
         q = sum(r.quarantined for r in rows.values())
         pct = 100.0 * t.get("docs_out", 0) / read if read else 0.0
+        b_in = t.get("bytes_in", ann.get("total", {}).get("bytes", 0))
+        b_out = t.get("bytes_out", t.get("bytes", 0))
         lines.append(f"Kept {t.get('docs_out', 0):,} of {read:,} documents read ({pct:.1f}%; {q:,} quarantined, "
                      f"{t.get('docs_in', 0) - t.get('docs_out', 0):,} dropped by dedup and rules); "
-                     f"{t.get('bytes_out', 0) / 1e6:.2f} of {t.get('bytes_in', 0) / 1e6:.2f} MB of parsed text.")
+                     f"{b_out / 1e6:.2f} of {b_in / 1e6:.2f} MB of parsed text.")
         lines.append("")
     cols = histograms(annotated, run / "signals.png")
     if cols:

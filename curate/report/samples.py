@@ -147,7 +147,7 @@ def reached_rows(view: RunView, k: int) -> np.ndarray:
     return np.sort(np.concatenate([dropped, kept]))
 
 
-def _column(view: RunView, name: str, idx: np.ndarray) -> np.ndarray:
+def column_values(view: RunView, name: str, idx: np.ndarray) -> np.ndarray:
     if name not in view.decisions.column_names:
         return np.full(idx.size, np.nan)
     col = view.decisions.column(name)
@@ -189,7 +189,7 @@ def thresholds(rule: RuleConfig, cutoffs: dict) -> list[tuple[str, float, str]]:
         return [(rule.column, float(rule.threshold), "threshold")]
     if rule.mode == "top_fraction":
         return [(rule.column, float(v), f"cutoff {k}" if k != "*" else "cutoff") for k, v in sorted((cutoffs.get(rule.name) or {}).items())
-                if np.isfinite(v)]
+                if v is not None and np.isfinite(v)]  # an infinite cutoff (nothing kept) is null in stats.json
     if rule.mode == "expr":
         return [(c, v, c) for c, v in comparisons(rule.keep or rule.drop or "")]
     return []
@@ -199,12 +199,12 @@ def margin(view: RunView, rule: RuleConfig, idx: np.ndarray, cutoffs: dict) -> n
     """How close each kept row came to being dropped (smaller: closer), or None where a rule has no
     threshold to be close to (expressions over booleans and strings only)."""
     if rule.mode == "threshold":
-        return _column(view, rule.column, idx) - float(rule.threshold)
+        return column_values(view, rule.column, idx) - float(rule.threshold)
     if rule.mode == "pareto":  # kept at random with a probability that grows with the score: lowest scores first
-        return _column(view, rule.column, idx)
+        return column_values(view, rule.column, idx)
     if rule.mode == "top_fraction":
-        per = cutoffs.get(rule.name) or {}
-        v = _column(view, rule.column, idx)
+        per = {k: (np.inf if v is None else float(v)) for k, v in (cutoffs.get(rule.name) or {}).items()}
+        v = column_values(view, rule.column, idx)
         if rule.per_source:
             src = np.asarray(view.decisions.column("source").to_pylist(), dtype=object)[idx] if idx.size else np.zeros(0, object)
             cut = np.array([per.get(s, -np.inf) for s in src], dtype=np.float64)
@@ -216,7 +216,7 @@ def margin(view: RunView, rule: RuleConfig, idx: np.ndarray, cutoffs: dict) -> n
         return None
     best = np.full(idx.size, np.inf)
     for col, c in comps:
-        v = _column(view, col, idx)
+        v = column_values(view, col, idx)
         scale = float(np.nanstd(v)) if np.isfinite(v).any() else 0.0
         d = np.abs(v - c) / (scale if scale > 0 else 1.0)
         best = np.fmin(best, np.where(np.isfinite(d), d, np.inf))
