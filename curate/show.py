@@ -20,6 +20,7 @@ import click
 import orjson
 
 from curate.errors import CurateError
+from curate.layout import RunLayout
 from curate.report.samples import DEDUP, QUARANTINE, Example, RuleSample, all_samples, find_id, load_view
 
 
@@ -87,7 +88,8 @@ def pick(samples: list[RuleSample], rule: str | None) -> list[RuleSample]:
 def show(run, rule, side, n, source, doc_id, chars, as_json):
     """Example documents of RUN: what each rule dropped and kept, with the signal values that decided."""
     view = load_view(run)
-    if not (Path(run) / "decisions").exists() and not (Path(run) / "quarantine").exists():
+    layout = RunLayout(run)
+    if not layout.decisions_dir.exists() and not layout.quarantine_dir.exists():
         raise CurateError("this run directory has no per-document decisions (select has not run, or an older curate made it)",
                           where=str(run), fix="run the pipeline (select stage) into this directory again")
     if source is not None and view.sources and source not in [s["name"] for s in view.sources]:
@@ -104,7 +106,7 @@ def show(run, rule, side, n, source, doc_id, chars, as_json):
                 click.echo("\n".join(format_example(e, chars)))
         return
     cutoffs = {}
-    stats_path = Path(run) / "stats.json"
+    stats_path = layout.stats
     if stats_path.exists():
         cutoffs = orjson.loads(stats_path.read_bytes()).get("stages", {}).get("select", {}).get("cutoffs", {})
     samples = pick(all_samples(view, view.examples if n is None else n, cutoffs, source=source), rule)

@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 
 from curate.io.atomic import read_json
+from curate.layout import RunLayout
 
 
 def _read(path: Path) -> dict:
@@ -25,18 +26,19 @@ def render(run_dir: str | Path, stats: dict | None = None) -> tuple[Path, Path]:
     from curate.report.markdown import write_markdown
 
     run = Path(run_dir)
+    layout = RunLayout(run)
     if stats is None:
-        stats = _read(run / "stats.json").get("stages", {})
+        stats = _read(layout.stats).get("stages", {})
     # key order as in stats.json (sorted), so a report rendered from memory or from the file is the same
     stats = orjson.loads(orjson.dumps(stats, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY))
     config = run_config(run)
-    manifest = _read(run / "manifest.json")
-    mixture = manifest.get("mixture") or _read(run / "shards" / "mixture.json").get("mixture", {})
+    manifest = _read(layout.manifest)
+    mixture = manifest.get("mixture") or _read(layout.mixture).get("mixture", {})
     if mixture and not manifest.get("mixture"):
         manifest = {**manifest, "mixture": mixture}
     md = write_markdown(run, config.get("name", "run"), config.get("seed", 0), stats, config, mixture, manifest,
                         annotated_files(run, config))
-    html = write_html(run, stats, config, manifest, _read(run / "timings.json"))
+    html = write_html(run, stats, config, manifest, _read(layout.timings))
     return md, html
 
 

@@ -16,6 +16,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
+from curate.layout import RunLayout
+
 HIST_COLUMNS = ("word_count", "mean_word_length", "alpha_word_fraction", "lang_score", "duplicate_line_fraction",
                 "punct_end_line_fraction")
 
@@ -180,7 +182,8 @@ def shards_summary(manifest: dict) -> dict:
 def annotated_files(run: Path, config: dict) -> list[Path]:
     """The run's annotated Parquet files: sources in config order, files in task order."""
     names = [s["name"] for s in config.get("sources", [])]
-    return [p for n in names for p in sorted((run / "annotated" / n).glob("*.parquet"))]
+    root = RunLayout(run).annotated_dir
+    return [p for n in names for p in sorted((root / n).glob("*.parquet"))]
 
 
 def signal_columns(annotated: list[Path]) -> list[str]:
@@ -208,7 +211,7 @@ def signal_values(annotated: list[Path], cols: list[str], by: str) -> dict[str, 
 
 def run_config(run: Path) -> dict:
     """The config a run was made with (its config.yaml), or {} where there is none."""
-    path = Path(run) / "config.yaml"
+    path = RunLayout(run).config_yaml
     if not path.exists():
         return {}
     return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}

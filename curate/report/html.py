@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from curate.io.atomic import write_text
+from curate.layout import RunLayout
 from curate.report import charts_svg as svg
 from curate.report.facts import (FunnelRow, annotated_files, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,
                                  reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
@@ -223,7 +224,7 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
                 + '<p class="muted">kept % uses documents read (quarantined records included) as its denominator everywhere in this report.</p>')
 
     view = load_view(run)
-    samples = all_samples(view, n, cutoffs, limit=full_chars) if view.available or (run / "quarantine").exists() else []
+    samples = all_samples(view, n, cutoffs, limit=full_chars) if view.available or RunLayout(run).quarantine_dir.exists() else []
     by_name = {s.name: s for s in samples}
     if rule_names:
         parts = []
@@ -345,6 +346,6 @@ def stable_bytes(path: Path) -> bytes:
 
 
 def write_html(run: Path, stats: dict, config: dict, manifest: dict, timings: dict | None = None) -> Path:
-    path = Path(run) / "report.html"
+    path = RunLayout(run).report_html
     write_text(path, build_html(Path(run), stats, config, manifest, timings))
     return path

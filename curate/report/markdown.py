@@ -16,7 +16,9 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from curate.io.atomic import atomic_path, write_text  # noqa: E402
+from curate.layout import RunLayout  # noqa: E402
 from curate.report.charts_svg import KEPT_COLOR, PALETTE  # noqa: E402
+from curate.stats import CORE  # noqa: E402
 from curate.report.facts import (FunnelRow, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,  # noqa: E402
                                  reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
 PNG_META = {"Software": None}  # no version/date stamp in the files
@@ -117,8 +119,13 @@ def funnel_table(rows: dict[str, FunnelRow], title: str) -> list[str]:
     return out
 
 
+def _num(v) -> str:
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else (f"{v:.4g}" if isinstance(v, float) else str(v))
+
+
 def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, mixture: dict, manifest: dict,
                    annotated: list[Path]) -> Path:
+    layout = RunLayout(run)
     lines = [f"# curate run report: {name}", "", f"Run directory: `{run}`  ", f"Seed: {seed}  ",
              "The same run as a page with example documents per rule: `report.html` (open it in a browser).", ""]
     rows = funnel_by_source(stats)
@@ -127,28 +134,22 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
     if rows:
         reasons = reason_order(rows, rule_names)
         chart_rows = {**rows, **{f"role: {k}": v for k, v in roles.items()}}
-        funnel_chart(chart_rows, reasons, run / "funnel.png")
+        funnel_chart(chart_rows, reasons, layout.chart("funnel"))
         lines += ["## Funnel", "", "![funnel](funnel.png)", ""] + funnel_table(rows, "source") + [""] + funnel_table(roles, "role") + [""]
     ann = stats.get("annotate", {})
-    if ann:
-        lines += ["## Quarantine", ""]
-        agg: dict[str, int] = {}
-        for s in ann.get("sources", {}).values():
-            for k, v in quarantine_reasons(s).items():
-                agg[k] = agg.get(k, 0) + v
-        if agg:
-            lines += ["Bad records were written to `quarantine/` with file, line and reason.", "", "| reason | records |", "|---|---:|"]
-            lines += [f"| {k} | {v:,} |" for k, v in sorted(agg.items())]
+    drops = [(stage, src, k, v) for stage, st in stats.items() for src, s in (st.get("sources") or {}).items()
+             for k, v in sorted((s.get("drops") or {}).items(), key=lambda kv: (-kv[1], kv[0]))]
+    if stats:
+        lines += ["## Drops by reason", ""]
+        if drops:
+            lines += ["Annotate's reasons are bad records (written to `quarantine/` with file, line and reason); dedup's are "
+                      "duplicates; select's are the first rule a document failed.", "", "| stage | source | reason | docs |", "|---|---|---|---:|"]
+            lines += [f"| {stage} | {src} | {k} | {v:,} |" for stage, src, k, v in drops]
         else:
-            lines.append("No bad records.")
+            lines.append("No document was dropped.")
         lines.append("")
     sel = stats.get("select", {})
     if sel:
-        lines += ["## Drops by reason (first rule failed)", "", "| source | reason | docs |", "|---|---|---:|"]
-        for src, s in sel.get("sources", {}).items():
-            for k, v in sorted(s.get("drops", {}).items(), key=lambda kv: (-kv[1], kv[0])):
-                lines.append(f"| {src} | {k} | {v:,} |")
-        lines.append("")
         t = sel.get("total", {})
         read = sum(r.read for r in rows.values()) or t.get("docs_in", 0)
         q = sum(r.quarantined for r in rows.values())
@@ -159,19 +160,17 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
                      f"{t.get('docs_in', 0) - t.get('docs_out', 0):,} dropped by dedup and rules); "
                      f"{b_out / 1e6:.2f} of {b_in / 1e6:.2f} MB of parsed text.")
         lines.append("")
-    cols = histograms(annotated, run / "signals.png")
+    cols = histograms(annotated, layout.chart("signals"))
     if cols:
         lines += ["## Signal distributions", "", "![signals](signals.png)", ""]
-    dd = stats.get("dedup")
-    if dd:
-        lines += ["## Deduplication", ""]
-        for k, v in dd.get("total", {}).items():
-            if not isinstance(v, dict):
-                lines.append(f"- {k}: {v:,}" if isinstance(v, int) else f"- {k}: {v}")
-        hist = dd.get("cluster_sizes") or dd.get("total", {}).get("cluster_sizes")
-        if hist:
-            lines += ["", "| cluster size | clusters |", "|---:|---:|"] + [f"| {k} | {v:,} |" for k, v in sorted(hist.items(), key=lambda kv: int(kv[0]))]
-        lines.append("")
+    for stage, st in stats.items():  # whatever else a stage reports in its totals (any stage, no special case)
+        extra = {k: v for k, v in (st.get("total") or {}).items() if k not in CORE and k != "files" and not isinstance(v, (dict, list))}
+        if extra:
+            lines += [f"## {stage}: details", ""] + [f"- {k}: {_num(v)}" for k, v in extra.items()] + [""]
+    hist = (stats.get("dedup") or {}).get("cluster_sizes")
+    if hist:
+        lines += ["Duplicate clusters by size:", "", "| cluster size | clusters |", "|---:|---:|"]
+        lines += [f"| {k} | {v:,} |" for k, v in sorted(hist.items(), key=lambda kv: int(kv[0]))] + [""]
     tok = tokens_by_source(stats)
     if tok:
         lines += ["## Tokens per source", "", "Held-out documents are counted apart from train.", "",
@@ -181,7 +180,7 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
         lines.append("")
     mrows = mixture_rows(mixture)
     if mrows:
-        mixture_chart(mrows, run / "mixture.png")
+        mixture_chart(mrows, layout.chart("mixture"))
         sh = shards_summary(manifest)
         repeated = sum(r.repeated_tokens for r in mrows if r.kind == "source")
         total = sum(r.tokens for r in mrows if r.kind == "source")
@@ -194,12 +193,11 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
             lines.append(f"| {name} | {tgt} | {r.achieved:.4f} | {r.tokens:,} | {r.unique_tokens:,} | {r.repeated_tokens:,} | {ep} |")
         lines += ["", f"Mixed {total:,} tokens, of which {repeated:,} ({100.0 * repeated / total if total else 0:.1f}%) repeat a document "
                   "already in the mixture (upsampling up to `mix.max_epochs`).", "",
-                  f"Shards: `{run / 'shards'}/` — {sh['train_files']} train files ({sh['train_tokens']:,} tokens), "
+                  f"Shards: `{layout.shards_dir}/` — {sh['train_files']} train files ({sh['train_tokens']:,} tokens), "
                   f"{sh['val_files']} held-out files ({sh['val_tokens']:,} tokens); each listed with its sha256 in `manifest.json`."]
         warnings = mixture.get("warnings") or []
         if warnings:
             lines += ["", "**Mixture warnings:**", ""] + [f"- {w}" for w in warnings]
         lines.append("")
-    path = run / "report.md"
-    write_text(path, "\n".join(lines) + "\n")
-    return path
+    write_text(layout.report, "\n".join(lines) + "\n")
+    return layout.report

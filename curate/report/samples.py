@@ -19,8 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.config import RuleConfig, SelectConfig
+from curate.layout import RunLayout
 from curate.report.facts import run_config
+from curate.stages.sections import RuleConfig, SelectConfig
 from curate.stages.select import rule_columns, scope_mask
 
 ID_COLUMNS = ("id", "source", "role", "file", "line")
@@ -72,7 +73,7 @@ class RunView:
         return self.decisions.num_rows > 0
 
     def annotated_path(self, task: int) -> Path:
-        return self.run_dir / "annotated" / f"{self.tasks[task]}.parquet"
+        return RunLayout(self.run_dir).annotated(self.tasks[task])
 
 
 def load_view(run_dir: str | Path) -> RunView:
@@ -81,7 +82,7 @@ def load_view(run_dir: str | Path) -> RunView:
     sources = cfg.get("sources") or []
     select = SelectConfig.model_validate(cfg.get("select") or {})
     tables, tasks = [], []
-    root = run / "decisions"
+    root = RunLayout(run).decisions_dir
     names = [s["name"] for s in sources] or sorted(p.name for p in root.glob("*") if p.is_dir())
     for name in names:
         for p in sorted((root / name).glob("*.parquet")):
@@ -320,7 +321,7 @@ def rule_sample(view: RunView, k: int, n: int, cutoffs: dict, limit: int = 20_00
 
 def dedup_samples(view: RunView, n: int, limit: int = 20_000, source: str | None = None) -> list[RuleSample]:
     """Per dedup reason: dropped copies, each with the copy that was kept (its `twin`)."""
-    drops_path = view.run_dir / "dedup" / "drops.parquet"
+    drops_path = RunLayout(view.run_dir).drops
     if not drops_path.exists() or not view.available:
         return []
     rule_names = {r.name for r in view.select.rules}
@@ -359,7 +360,7 @@ def dedup_samples(view: RunView, n: int, limit: int = 20_000, source: str | None
 
 def quarantine_sample(run_dir: str | Path, n: int, seed: int, source: str | None = None) -> RuleSample | None:
     """Bad records (unreadable, malformed, missing text): a seeded sample with file, line, reason."""
-    root = Path(run_dir) / "quarantine"
+    root = RunLayout(run_dir).quarantine_dir
     records = []
     for p in sorted(root.glob("*/*.jsonl")):
         if source is not None and p.parent.name != source:
