@@ -13,6 +13,7 @@ import orjson
 
 from curate.io.atomic import read_json
 from curate.layout import RunLayout
+from curate.stages.base import ordered
 
 
 def _read(path: Path) -> dict:
@@ -31,6 +32,8 @@ def render(run_dir: str | Path, stats: dict | None = None) -> tuple[Path, Path]:
         stats = _read(layout.stats).get("stages", {})
     # key order as in stats.json (sorted), so a report rendered from memory or from the file is the same
     stats = orjson.loads(orjson.dumps(stats, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY))
+    order = [e.name for e in ordered()]  # stages in run order, any unregistered one after them
+    stats = {k: stats[k] for k in sorted(stats, key=lambda k: (order.index(k) if k in order else len(order), k))}
     config = run_config(run)
     manifest = _read(layout.manifest)
     mixture = manifest.get("mixture") or _read(layout.mixture).get("mixture", {})
