@@ -8,12 +8,13 @@
       annotated/<source>/<NNNNN>-<stem>[.pKK].parquet   one per annotate task
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-pNNNN/   (work is removed after the stage)
+      decontam/index.npz, items.parquet, hits/<same key>.parquet; decontam.json   (decontam stage)
       selected/<same key>.parquet         kept documents
       decisions/<same key>.parquet        per annotated row: the reason select dropped it (null: kept) and
                                           the values of the columns its rules read (the report's examples)
       tokenizer/tokenizer.json            when the run trains its tokenizer
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
-      shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json
+      shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json, mix_order.parquet
       _markers/<stage>/<task>.json        completion markers (task results)
 
 Nothing else in the project spells these names; stages, ablate, report, verify and the train
@@ -95,8 +96,12 @@ class RunLayout:
     def quarantine(self, key: str) -> Path:
         return self.quarantine_dir / f"{key}.jsonl"
 
+    @property
+    def selected_dir(self) -> Path:
+        return self.root / "selected"
+
     def selected(self, key: str) -> Path:
-        return self.root / "selected" / f"{key}.parquet"
+        return self.selected_dir / f"{key}.parquet"
 
     @property
     def decisions_dir(self) -> Path:
@@ -125,6 +130,27 @@ class RunLayout:
 
     def dedup_work(self, partitions: int) -> Path:
         return self.dedup_dir / f"work-p{partitions:04d}"
+
+    # ---- decontam ----
+    @property
+    def decontam_dir(self) -> Path:
+        return self.root / "decontam"
+
+    @property
+    def decontam_index(self) -> Path:
+        return self.decontam_dir / "index.npz"
+
+    @property
+    def decontam_items(self) -> Path:
+        return self.decontam_dir / "items.parquet"
+
+    def decontam_hits(self, key: str) -> Path:
+        """Contaminated rows of one annotated file (same key)."""
+        return self.decontam_dir / "hits" / f"{key}.parquet"
+
+    @property
+    def decontam_report(self) -> Path:
+        return self.root / "decontam.json"
 
     # ---- tokens ----
     @property
@@ -156,6 +182,11 @@ class RunLayout:
     @property
     def mixture(self) -> Path:
         return self.shards_dir / "mixture.json"
+
+    @property
+    def mix_order(self) -> Path:
+        """The training order of the mixed train shards (one row per document use)."""
+        return self.shards_dir / "mix_order.parquet"
 
     def train_shard(self, i: int) -> Path:
         return self.shards_dir / f"train_{i:05d}"

@@ -24,6 +24,7 @@ from curate.layout import RunLayout
 from curate.report import charts_svg as svg
 from curate.report.facts import (FunnelRow, annotated_files, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,
                                  reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
+from curate.report.privacy import decontam_figures, pii_figures
 from curate.report.samples import Example, RuleSample, all_samples, column_values, load_view, reached_rows, thresholds
 from curate.stages.select import rule_columns
 
@@ -258,6 +259,11 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
             parts.append(f'<div class="rule" id="dedup-{esc(s.name)}"><h3><code>{esc(s.name)}</code></h3><p>{esc(s.description)}</p>{sample_html(s, excerpt_chars)}</div>')
         section("dedup", "Deduplication", "".join(parts))
 
+    other = [s for s in samples if s.kind == "other"]
+    if other:
+        section("other", "Other drops", "".join(f'<div class="rule" id="other-{esc(s.name)}"><h3><code>{esc(s.name)}</code></h3>'
+                                                f'<p>{esc(s.description)}</p>{sample_html(s, excerpt_chars)}</div>' for s in other))
+
     q = by_name.get("quarantine")
     qagg: dict[str, int] = {}
     for s in stats.get("annotate", {}).get("sources", {}).values():
@@ -266,6 +272,20 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
     if q or qagg:
         section("quarantine", "Quarantine", table(["reason", "records"], sorted(qagg.items()), numeric={1})
                 + (f'<div class="rule"><p>{esc(q.description)}</p>{sample_html(q, excerpt_chars)}</div>' if q else ""))
+
+    pii = pii_figures(stats.get("select", {}), config)
+    if pii is not None:
+        section("pii", "PII", f"<p>{esc(pii.note)}</p>" + (table(["source"] + pii.kinds, [[src] + [v.get(k, 0) for k in pii.kinds] for src, v in pii.per_source.items()],
+                                                              numeric=set(range(1, len(pii.kinds) + 1))) if pii.kinds else "<p>No PII found in the selected documents.</p>"))
+    dc = decontam_figures(RunLayout(run).decontam_report)
+    if dc is not None:
+        section("decontam", "Decontamination", f"<p>{dc.n}-gram overlap with the evaluation sets; action: <b>{esc(dc.action)}</b>; "
+                f"{dc.contaminated:,} of {dc.docs_in:,} documents overlap (full list: <code>decontam.json</code>).</p>"
+                + table(["evaluation set", "items", "too short to match", "items found in the corpus"],
+                        [[x["name"], x["items"], x["too_short"], x["items_hit"]] for x in dc.sets], numeric={1, 2, 3})
+                + (table(["set", "item", "excerpt", "documents", "first documents (source, file:line)"],
+                         [[h["set"], h["id"], h["excerpt"][:80], h["documents"], "; ".join(f"{x['source']} {x['file']}:{x['line']}" for x in h["docs"][:3])]
+                          for h in dc.hits[:50]], numeric={3}) if dc.hits else ""))
 
     ann = annotated_files(run, config)
     cols = signal_columns(ann)

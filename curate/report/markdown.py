@@ -18,6 +18,7 @@ import pyarrow.parquet as pq  # noqa: E402
 from curate.io.atomic import atomic_path, write_text  # noqa: E402
 from curate.layout import RunLayout  # noqa: E402
 from curate.report.charts_svg import KEPT_COLOR, PALETTE  # noqa: E402
+from curate.report.privacy import decontam_figures, decontam_markdown, pii_figures, pii_markdown  # noqa: E402
 from curate.stats import CORE  # noqa: E402
 from curate.report.facts import (FunnelRow, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,  # noqa: E402
                                  reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
@@ -160,6 +161,8 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
                      f"{t.get('docs_in', 0) - t.get('docs_out', 0):,} dropped by dedup and rules); "
                      f"{b_out / 1e6:.2f} of {b_in / 1e6:.2f} MB of parsed text.")
         lines.append("")
+    lines += pii_markdown(pii_figures(stats.get("select", {}), config))
+    lines += decontam_markdown(decontam_figures(layout.decontam_report))
     cols = histograms(annotated, layout.chart("signals"))
     if cols:
         lines += ["## Signal distributions", "", "![signals](signals.png)", ""]

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.layout import RunLayout
+from curate.pii.engine import scan as pii_scan
 from curate.report.facts import run_config
 from curate.stages.sections import RuleConfig, SelectConfig
 from curate.stages.select import rule_columns, scope_mask
@@ -27,6 +28,7 @@ from curate.stages.select import rule_columns, scope_mask
 ID_COLUMNS = ("id", "source", "role", "file", "line")
 QUARANTINE = "quarantine"
 DEDUP = "dedup"
+OTHER = "other"  # a reason neither a rule nor dedup gives (e.g. `contaminated`, `pii`)
 
 
 @dataclass
@@ -239,6 +241,8 @@ def _texts(view: RunView, idx: np.ndarray, limit: int) -> dict[int, tuple[str, i
         if not path.exists():
             continue
         col = pq.read_table(path, columns=["text"]).column("text").take(pa.array(row[sel]))
+        if view.select.pii is not None:  # show what the run ships: PII replaced by its placeholders
+            col = pii_scan(col, view.select.pii)[0]
         for i, s in zip(sel, col.to_pylist()):
             s = s or ""
             out[int(idx[i])] = (s[:limit], len(s))
@@ -320,7 +324,8 @@ def rule_sample(view: RunView, k: int, n: int, cutoffs: dict, limit: int = 20_00
 
 
 def dedup_samples(view: RunView, n: int, limit: int = 20_000, source: str | None = None) -> list[RuleSample]:
-    """Per dedup reason: dropped copies, each with the copy that was kept (its `twin`)."""
+    """Per dedup reason: dropped copies, each with the copy that was kept (its `twin`); per other reason
+    select applied (`contaminated`, `pii`): dropped documents."""
     drops_path = RunLayout(view.run_dir).drops
     if not drops_path.exists() or not view.available:
         return []
@@ -331,6 +336,7 @@ def dedup_samples(view: RunView, n: int, limit: int = 20_000, source: str | None
     twin_of = {(f, r): (c, cs) for f, r, c, cs in zip(*(drops.column(x).to_pylist() for x in ("file", "row", "cluster", "cluster_source")))}
     out = []
     for name in reasons:
+        dup = name.endswith("_duplicate")
         mask = pc.fill_null(pc.equal(reason, name), False).to_numpy(zero_copy_only=False)
         if source is not None:
             mask &= pc.equal(view.decisions.column("source"), source).to_numpy(zero_copy_only=False)
@@ -338,6 +344,10 @@ def dedup_samples(view: RunView, n: int, limit: int = 20_000, source: str | None
         chosen = _take(view, idx, n, f"drop:{name}")
         ex = examples(view, chosen, [], limit=limit)
         twins = []
+        if not dup:  # dropped by another stage (decontamination, PII at select): no kept copy to show
+            out.append(RuleSample(name=name, kind=OTHER, description=f"dropped as {name.replace('_', ' ')}", columns=[],
+                                  dropped_total=int(idx.size), kept_total=0, dropped=ex, kept=[], kept_label=""))
+            continue
         for i, e in zip(chosen, ex):
             key = (view.tasks[int(view.decisions.column("task")[int(i)].as_py())], int(view.decisions.column("row")[int(i)].as_py()))
             cid, csrc = twin_of.get(key, (None, None))
