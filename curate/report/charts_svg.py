@@ -13,8 +13,8 @@ from html import escape
 
 import numpy as np
 
-PALETTE = ("#3b6ea8", "#e07b39", "#8064a2", "#c0504d", "#4bacc6", "#9b8b3c", "#d16ba5", "#7f7f7f", "#2e8b8b", "#b5651d",
-           "#5d6d7e", "#a93226")
+PALETTE = ("#3b6ea8", "#e07b39", "#8064a2", "#c0504d", "#4bacc6", "#9b8b3c", "#d16ba5", "#7f7f7f", "#2e8b8b", "#e6b422",
+           "#1f2f5a", "#8c564b")
 KEPT_COLOR = "#4f9d69"  # not in PALETTE: "kept" never shares its colour with a drop reason
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
 CHAR_W = 6.6  # average width of a 11px character, for laying out labels

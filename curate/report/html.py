@@ -43,7 +43,8 @@ main { max-width:1240px; margin:0 auto; padding:8px 24px 40px; }
 section { margin:26px 0; } h2 { font-size:18px; border-bottom:2px solid var(--line); padding-bottom:4px; }
 h3 { font-size:15px; margin:18px 0 6px; } code { background:var(--bg); padding:1px 4px; border-radius:3px; font-size:12.5px; }
 table { border-collapse:collapse; margin:8px 0; font-size:13px; } th,td { border:1px solid var(--line); padding:3px 8px; text-align:left; }
-th { background:var(--bg); } td.n { text-align:right; font-variant-numeric:tabular-nums; }
+th { background:var(--bg); vertical-align:bottom; } td.n { text-align:right; font-variant-numeric:tabular-nums; }
+.tw { overflow-x:auto; max-width:100%; }
 .tiles { display:flex; flex-wrap:wrap; gap:10px; } .tile { background:var(--bg); border:1px solid var(--line); border-radius:6px; padding:8px 14px; min-width:130px; }
 .tile b { display:block; font-size:20px; } .tile span { color:var(--muted); font-size:12px; }
 .charts { display:grid; grid-template-columns:repeat(auto-fill,minmax(420px,1fr)); gap:12px; align-items:start; }
@@ -74,11 +75,16 @@ def _num(v) -> str:
     return esc(v)
 
 
+def _header(h) -> str:
+    """A header that may wrap after `_` (long reason names) instead of widening the table."""
+    return esc(h).replace("_", "_<wbr>")
+
+
 def table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    head = "".join(f"<th>{_header(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f'<td class="n">{_num(c)}</td>' if i in numeric else f"<td>{esc(c)}</td>"
                                     for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="tw"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def example_html(e: Example, kept: bool, excerpt_chars: int, rule: str | None = None) -> str:
