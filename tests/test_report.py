@@ -332,3 +332,17 @@ def test_decisions_match_selected(run):
                       for t in pq.read_table(p, columns=["source", "file", "line"]).to_pylist())
     assert sorted((t["source"], t["file"], t["line"]) for t in kept.select(["source", "file", "line"]).to_pylist()) == selected
     assert len(selected) == res.stats["select"]["total"]["docs_out"]
+
+
+def test_quarantine_excerpts_are_redacted_like_selected_text(tmp_path):
+    from curate.pii.config import PiiSelectConfig
+    from curate.report.samples import quarantine_sample
+
+    q = tmp_path / "quarantine" / "web"
+    q.mkdir(parents=True)
+    rec = {"file": "in/web.jsonl", "line": 7, "reason": "malformed JSON", "detail": "x", "excerpt": '{"text": "mail jane.doe@example.com now'}
+    (q / "00000-web.jsonl").write_bytes(orjson.dumps(rec) + b"\n")
+    raw = quarantine_sample(tmp_path, 5, 1)
+    red = quarantine_sample(tmp_path, 5, 1, pii=PiiSelectConfig())
+    assert "jane.doe@example.com" in raw.dropped[0].text
+    assert "jane.doe@example.com" not in red.dropped[0].text and red.dropped[0].line == 7

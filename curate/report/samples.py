@@ -368,8 +368,9 @@ def dedup_samples(view: RunView, n: int, limit: int = 20_000, source: str | None
     return out
 
 
-def quarantine_sample(run_dir: str | Path, n: int, seed: int, source: str | None = None) -> RuleSample | None:
-    """Bad records (unreadable, malformed, missing text): a seeded sample with file, line, reason."""
+def quarantine_sample(run_dir: str | Path, n: int, seed: int, source: str | None = None, pii=None) -> RuleSample | None:
+    """Bad records (unreadable, malformed, missing text): a seeded sample with file, line, reason
+    (excerpts redacted with `pii`, the select stage's PII config, when given)."""
     root = RunLayout(run_dir).quarantine_dir
     records = []
     for p in sorted(root.glob("*/*.jsonl")):
@@ -389,6 +390,9 @@ def quarantine_sample(run_dir: str | Path, n: int, seed: int, source: str | None
                   values={"reason": records[i].get("reason"), "detail": records[i].get("detail")},
                   text=str(records[i].get("excerpt") or ""), chars=len(str(records[i].get("excerpt") or "")))
           for i in sorted(order.tolist())]
+    if pii is not None and ex:
+        for e, t in zip(ex, pii_scan(pa.array([e.text for e in ex], pa.string()), pii)[0].to_pylist()):
+            e.text = t
     return RuleSample(name=QUARANTINE, kind=QUARANTINE, description="records that could not be read as documents (kept in quarantine/ with file, line and reason)",
                       columns=["reason", "detail"], dropped_total=len(records), kept_total=0, dropped=ex, kept=[], kept_label="")
 
@@ -397,7 +401,7 @@ def all_samples(view: RunView, n: int, cutoffs: dict, limit: int = 20_000, sourc
     """Every select rule (in order), then dedup reasons, then quarantine."""
     out = [rule_sample(view, k, n, cutoffs, limit, source) for k in range(len(view.select.rules))] if view.available else []
     out += dedup_samples(view, n, limit, source)
-    q = quarantine_sample(view.run_dir, n, view.seed, source)
+    q = quarantine_sample(view.run_dir, n, view.seed, source, view.select.pii)
     if q is not None:
         out.append(q)
     return out
