@@ -8,7 +8,7 @@
       annotated/<source>/<NNNNN>-<stem>[.pKK].parquet   one per annotate task
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-pNNNN/   (work is removed after the stage)
-      decontam/index.npz, items.parquet, hits/<same key>.parquet; decontam.json   (decontam stage)
+      decontam/index.npz, heldout_index.npz, items.parquet, hits/<same key>.parquet; decontam.json
       selected/<same key>.parquet         kept documents
       decisions/<same key>.parquet        per annotated row: the reason select dropped it (null: kept) and
                                           the values of the columns its rules read (the report's examples)
@@ -139,6 +139,11 @@ class RunLayout:
     @property
     def decontam_index(self) -> Path:
         return self.decontam_dir / "index.npz"
+
+    @property
+    def decontam_heldout_index(self) -> Path:
+        """n-gram index of the run's held-out documents (`decontam.heldout: true`)."""
+        return self.decontam_dir / "heldout_index.npz"
 
     @property
     def decontam_items(self) -> Path:
