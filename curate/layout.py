@@ -4,12 +4,14 @@
       config.yaml, config.fingerprint     the validated config; what decides the outputs
       stats.json, timings.json            per-stage stats (curate.stats shape); wall times
       manifest.json                       seed, config, tokenizer, mixture, shards with sha256
-      report.md, *.png                    the run report
+      report.md, *.png, report.html       the run reports (docs/report.md)
       annotated/<source>/<NNNNN>-<stem>[.pKK].parquet   one per annotate task
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-pNNNN/   (work is removed after the stage)
-      decontam/index.npz, items.parquet, hits/<same key>.parquet; decontam.json   (decontam stage)
+      decontam/index.npz, heldout_index.npz, items.parquet, hits/<same key>.parquet; decontam.json
       selected/<same key>.parquet         kept documents
+      decisions/<same key>.parquet        per annotated row: the reason select dropped it (null: kept) and
+                                          the values of the columns its rules read (the report's examples)
       tokenizer/tokenizer.json            when the run trains its tokenizer
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
       shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json, mix_order.parquet
@@ -61,6 +63,10 @@ class RunLayout:
     def report(self) -> Path:
         return self.root / "report.md"
 
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
     def chart(self, name: str) -> Path:
         return self.root / f"{name}.png"
 
@@ -88,7 +94,7 @@ class RunLayout:
         return self.annotated_dir / f"{key}.parquet"
 
     def quarantine(self, key: str) -> Path:
-        return self.root / "quarantine" / f"{key}.jsonl"
+        return self.quarantine_dir / f"{key}.jsonl"
 
     @property
     def selected_dir(self) -> Path:
@@ -96,6 +102,18 @@ class RunLayout:
 
     def selected(self, key: str) -> Path:
         return self.selected_dir / f"{key}.parquet"
+
+    @property
+    def decisions_dir(self) -> Path:
+        return self.root / "decisions"
+
+    def decisions(self, key: str) -> Path:
+        """Per annotated row: why select dropped it (null: kept) and the values its rules read."""
+        return self.decisions_dir / f"{key}.parquet"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
 
     # ---- dedup ----
     @property
@@ -121,6 +139,11 @@ class RunLayout:
     @property
     def decontam_index(self) -> Path:
         return self.decontam_dir / "index.npz"
+
+    @property
+    def decontam_heldout_index(self) -> Path:
+        """n-gram index of the run's held-out documents (`decontam.heldout: true`)."""
+        return self.decontam_dir / "heldout_index.npz"
 
     @property
     def decontam_items(self) -> Path:
