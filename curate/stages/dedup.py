@@ -24,7 +24,8 @@ from curate.dedup import (
     pair_partition,
 )
 from curate.errors import CurateError
-from curate.exec.base import Task
+from curate.exec.base import Task, read_marker
+from curate.fingerprint import digest
 from curate.signals.minhash import HASH_COLUMN, MINHASH_COLUMN, DedupKeysConfig, MinHashSignal
 
 STAGE_KEYS, STAGE_PAIRS, STAGE_CLUSTERS = "dedup_keys", "dedup_pairs", "dedup_clusters"
@@ -77,7 +78,11 @@ def run(ctx: RunContext) -> dict:
                           fix=f"choose bands*rows <= {num_perm} (e.g. bands: {num_perm // 8}, rows: 8), or raise annotate.dedup_keys.num_perm")
     docs_in = sum(docs_by_source.values())
     parts = num_partitions(cfg, docs_in, bands if cfg.near else 0)
-    work = ctx.dedup_dir / f"work-p{parts:04d}"
+    fp = dedup_fingerprint(ctx, cfg, annotated)
+    work = ctx.dedup_dir / f"work-{fp[:12]}-p{parts:04d}"
+    for old in ctx.dedup_dir.glob("work-*"):  # left by a run under another config or input set
+        if old != work and old.is_dir():
+            shutil.rmtree(old)
     keys_cfg = ctx.cfg.annotate.dedup_keys or DedupKeysConfig()
     empty_hash = int(MinHashSignal(keys_cfg, ctx.signal_context()).columns(pa.table({"text": [""]}))[HASH_COLUMN][0].as_py())
 
@@ -85,19 +90,21 @@ def run(ctx: RunContext) -> dict:
     keys = ctx.executor.map(STAGE_KEYS, [
         Task(id=f"{f['ordinal']:05d}-p{parts:04d}", fn=bucket_file, weight=1.0, kwargs=dict(
             path=f["path"], ordinal=f["ordinal"], buckets=str(work / "buckets"), sigs=str(work / "sigs"), partitions=parts,
-            bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash))
+            bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash), fingerprint=fp)
         for f in files], desc="dedup: band keys")
     # pass 2: candidate pairs per partition, verified by signature agreement
     edges = [str(work / "edges" / f"part-{p:04d}.parquet") for p in range(parts)]
     pairs = ctx.executor.map(STAGE_PAIRS, [
         Task(id=f"part-{p:04d}-of-{parts:04d}", fn=pair_partition, kwargs=dict(
-            part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)))
+            part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)),
+            fingerprint=fp)
         for p in range(parts)], desc="dedup: candidate pairs")
     # pass 3: clusters and the keep policy
     (clusters,) = ctx.executor.map(STAGE_CLUSTERS, [
         Task(id=f"clusters-p{parts:04d}", fn=cluster, kwargs=dict(
             edges=edges, files=files, drops=str(ctx.dedup_dir / "drops.parquet"), clusters=str(ctx.dedup_dir / "clusters.json"),
-            prefer_roles=list(cfg.prefer_roles), length_column=length_column, with_hash=cfg.exact or _all_have_hash(files)))],
+            prefer_roles=list(cfg.prefer_roles), length_column=length_column, with_hash=cfg.exact or _all_have_hash(files)),
+        fingerprint=fp)],
         desc="dedup: clusters")
     if not cfg.keep_intermediate:
         shutil.rmtree(work, ignore_errors=True)
@@ -126,6 +133,18 @@ def run(ctx: RunContext) -> dict:
         "p_candidate_at_accept": round(candidate_probability(cfg.accept_threshold(num_perm), bands, rows), 4) if cfg.near else 0.0,
     }
     return {"total": total, "sources": sources, "cluster_sizes": clusters["cluster_sizes"]}
+
+
+def dedup_fingerprint(ctx: RunContext, cfg: DedupConfig, annotated: list) -> str:
+    """The dedup config and, per annotated file, its reading and the signals that made the columns
+    dedup reads (dedup keys, stored length): adding an unrelated signal does not redo dedup."""
+    used = {HASH_COLUMN, MINHASH_COLUMN, *LENGTH_COLUMNS}
+    per_file = []
+    for f, _path in annotated:
+        m = read_marker(ctx.run_dir, "annotate", f.key) or {}
+        sigs = {sid: s["fingerprint"] for sid, s in (m.get("_signals") or {}).items() if used & set(s.get("columns", []))}
+        per_file.append([f.key, m.get("_reader"), sigs])
+    return digest("dedup", cfg.model_dump(mode="json"), ctx.seed, per_file)
 
 
 def _all_have_hash(files: list[dict]) -> bool:

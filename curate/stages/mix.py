@@ -7,7 +7,8 @@ ablation sweep also calls directly to re-mix at other ratios without re-tokenizi
 from __future__ import annotations
 
 from curate.context import RunContext
-from curate.exec.base import Task
+from curate.exec.base import Task, marker_fingerprint
+from curate.fingerprint import content_hash, digest
 from curate.mix import MixConfig, mix_to_dir
 from curate.shards.tokenizer import TokenizerConfig, load_tokenizer
 from curate.stages.tokenize import tokenizer_path
@@ -36,4 +37,6 @@ def run(ctx: RunContext) -> dict:
     kwargs = dict(tokens_dir=str(ctx.tokens_dir), sources={s.name: {"role": s.role} for s in ctx.cfg.sources},
                   cfg=cfg.model_dump(mode="json"), out_dir=str(ctx.run_dir), seed=ctx.seed, tokenizer_info=tok.info(ctx.run_dir),
                   config=ctx.cfg.model_dump(mode="json"))
-    return ctx.executor.map(STAGE, [Task(id="mix", fn=_mix_task, kwargs=kwargs)], desc="mix")[0]
+    fp = digest("mix", kwargs["cfg"], ctx.seed, kwargs["sources"], content_hash(tok.path),
+                [[s.name, marker_fingerprint(ctx.run_dir, "tokenize-merge", s.name)] for s in ctx.cfg.sources])
+    return ctx.executor.map(STAGE, [Task(id="mix", fn=_mix_task, kwargs=kwargs, fingerprint=fp)], desc="mix")[0]
