@@ -315,6 +315,7 @@ def _link_tree(src: Path, dst: Path) -> int:
 def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> dict:
     """Run select + tokenize for a selection arm into arm_dir/run (resumable; rebuilt when the arm's
     selection or the parent changes). Returns {fingerprint, tokens_dir, selected_docs, tokens}."""
+    from curate.io.rundir import mark_run_dir
     from curate.pipeline import config_fingerprint, run_pipeline  # the pipeline imports every stage: load it only when needed
 
     pcfg = arm_pipeline(parent, arm)
@@ -337,6 +338,7 @@ def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> d
                               where=str(parent.dir / "annotated"),
                               fix="run `curate ablate` from the folder the parent run was made from, with its input files in place")
         write_text(stamp, fp + "\n")
+        mark_run_dir(run)  # a run directory curate made (so `run_pipeline` may write into it)
     res = run_pipeline(pcfg, out=run, stages=["select", "tokenize"], progress=not quiet)
     info = {"fingerprint": fp, "tokens_dir": str(run / "tokens"), "selected_docs": res.stats["select"]["total"]["docs_out"],
             "tokens": {s: IndexedDataset(run / "tokens" / s).num_tokens for s in parent.roles}}
