@@ -28,6 +28,9 @@ STAGES = ("annotate", "dedup", "select", "tokenize", "mix")
 FORMATS = ("auto", "jsonl", "parquet", "text", "hf", "warc")
 
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,8 +38,10 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     """One input corpus: files matched by globs, all of one role."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    role: str = "general"
+    # plain names: they become folder names (annotated/<source>/, tokens/<source>/<role>/), so no `.`,
+    # `..` or separators; a leading `_` or `-` is reserved (curate's own folders, command-line options)
+    name: str = Field(pattern=NAME_PATTERN)
+    role: str = Field(default="general", pattern=NAME_PATTERN)
     paths: list[str] = Field(min_length=1)
     format: Literal["auto", "jsonl", "parquet", "text", "hf", "warc"] = "auto"
     text_field: str = "text"

@@ -12,7 +12,7 @@ training, and documents vary in length by orders of magnitude. The plan:
 4. all document instances are shuffled globally with the seed and cut into shards of about
    `shard_tokens` at document boundaries.
 
-Nothing here re-tokenizes: `mix_to_dir` reads `tokens_dir/<source>.{bin,idx}`, so an ablation can
+Nothing here re-tokenizes: `mix_to_dir` reads `tokens_dir/<source>/<role>/train.{bin,idx}`, so an ablation can
 re-mix at another ratio in seconds. Same inputs + config + seed => byte-identical shards.
 """
 
@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from curate.errors import ConfigError, CurateError
 from curate.io.atomic import read_json, tmp_path, write_json
+from curate.io.rundir import token_prefix
 from curate.shards.megatron import IndexedDataset, MegatronWriter, dtype_for_vocab, paths_of
 from curate.plan.compute import parse_count
 from curate.shards.tokenizer import file_sha256
@@ -237,8 +238,8 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
                tokenizer_info: dict, config: dict | None = None, chunk_tokens: int = 1 << 23) -> dict:
     """Mix per-source token files into `out_dir/shards/` and write `out_dir/manifest.json`.
 
-    `sources`: name -> {"role": ...}; token files are `tokens_dir/<name>.{bin,idx}` and held-out
-    `tokens_dir/<name>.val.{bin,idx}`. Returns {"mixture": ..., "shards": [...]} (the manifest's parts).
+    `sources`: name -> {"role": ...}; token files are `tokens_dir/<name>/<role>/train.{bin,idx}` and held-out
+    `tokens_dir/<name>/<role>/heldout.{bin,idx}` (curate.io.rundir.token_prefix). Returns {"mixture": ..., "shards": [...]} (the manifest's parts).
     `config` is recorded in the manifest (default: just this mix section).
     """
     tokens_dir, out_dir = Path(tokens_dir), Path(out_dir)
@@ -248,7 +249,7 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
     dtype = dtype_for_vocab(int(tokenizer_info["vocab_size"]))
     datasets = []
     for name in names:
-        ds = IndexedDataset(tokens_dir / name)
+        ds = IndexedDataset(token_prefix(tokens_dir, name, sources[name]["role"]))
         if ds.dtype != dtype:
             raise CurateError(f"token file is {ds.dtype} but the tokenizer (vocab {tokenizer_info['vocab_size']}) needs {dtype}",
                               where=str(ds.path_idx), fix="the tokens come from another tokenizer: rerun the tokenize stage")
@@ -320,7 +321,7 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
                        "documents": res["documents"], "split": "train", "source": None})
         written.add(prefix.name)
     for name in names:
-        val = tokens_dir / f"{name}.val"
+        val = token_prefix(tokens_dir, name, sources[name]["role"], "heldout")
         if not paths_of(val)[1].exists():
             warnings.append(f"source `{name}` has no held-out file {val}.idx")
             continue

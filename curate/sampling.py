@@ -25,6 +25,9 @@ def unit_hash(ids: Iterable[str], seed: int, salt: str) -> np.ndarray:
 
 
 def doc_keys(table: pa.Table) -> list[str]:
-    """A unique key per document of a stored table: `<source>\x1f<file>\x1f<line or row>`."""
+    """A unique key per document of a stored table: `<source>\x1f<file>\x1f<line or row>` (a bare
+    table of ids and texts, as some callers build, is keyed by id)."""
+    if not all(c in table.column_names for c in ("source", "file", "line")):
+        return table.column("id").to_pylist()
     cols = [pc.cast(table.column(c), pa.string()) for c in ("source", "file", "line")]
     return pc.binary_join_element_wise(*cols, "\x1f").to_pylist()

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from curate.io.rundir import token_prefix
 from curate.errors import CurateError
 from curate.io.atomic import read_json
 from curate.train.ablate import Constraint, Objective, Parent, arm_mix, choose_best, equal_budget, load_config
@@ -171,9 +172,10 @@ def test_selection_arms_reselect_annotated_data_at_other_thresholds(corpus, monk
         assert (out / arm / "seed0" / "train" / "summary.json").is_file()
         # no document of the parent's held-out split is in the arm's training tokens
         for src in ("fin", "gen"):
-            held = _docs(IndexedDataset(run / "tokens" / f"{src}.val"))
-            assert held and not held & _docs(IndexedDataset(arun / "tokens" / src))
-            assert held & _docs(IndexedDataset(arun / "tokens" / f"{src}.val"))  # they land in its held-out split instead
+            role = {"fin": "domain"}.get(src, "general")
+            held = _docs(IndexedDataset(token_prefix(run / "tokens", src, role, "heldout")))
+            assert held and not held & _docs(IndexedDataset(token_prefix(arun / "tokens", src, role)))
+            assert held & _docs(IndexedDataset(token_prefix(arun / "tokens", src, role, "heldout")))  # they land in its held-out split instead
 
     # rerun: nothing is re-selected or re-trained
     stamp = {a: (out / a / "run" / "prepared.json").stat().st_mtime_ns for a in ("w60", "w120")}

@@ -312,8 +312,8 @@ def read_text_dir(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Tabl
             q.add(0, "invalid UTF-8", data, detail=f"{f.name}: {exc}")
             continue
         # the path from the source's glob root, whole (not the stem: `GFDL-1.2` and `GFDL-1.3` differ)
-        base = spec.rel or path.name
-        doc_id = base if path.is_file() else f"{base}/{f.relative_to(path).as_posix()}"
+        inner = f.relative_to(path).as_posix()
+        doc_id = (spec.rel or path.name) if path.is_file() else (f"{spec.rel}/{inner}" if spec.rel else inner)
         b.add(doc_id, text, 0 if path.is_file() else k + 1)  # line: 0 for a file, its position in a folder
         if b.full():
             yield b.flush()

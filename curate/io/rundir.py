@@ -73,3 +73,11 @@ def clear_run_dir(run_dir: Path) -> list[str]:
         elif p.exists() or p.is_symlink():
             p.unlink()
     return user_files(run_dir)
+
+
+def token_prefix(tokens_dir: Path, source: str, role: str, split: str = "train") -> Path:
+    """Per-(source, role) token files: `tokens/<source>/<role>/train.{bin,idx}` and `.../heldout.{bin,idx}`.
+    Source and role names are plain names (letters, digits, `_`, `-`), so no two pairs share a path."""
+    if split not in ("train", "heldout"):
+        raise ValueError(f"split must be train or heldout, not {split!r}")
+    return Path(tokens_dir) / source / role / split

@@ -1,5 +1,5 @@
-"""Tokenize stage: each source's selected documents, once, into `tokens/<source>.{bin,idx}` plus a
-held-out split `tokens/<source>.val.{bin,idx}`.
+"""Tokenize stage: each source's selected documents, once, into `tokens/<source>/<role>/train.{bin,idx}`
+plus a held-out split `tokens/<source>/<role>/heldout.{bin,idx}`.
 
 Why once per source: mixing (and every ablation's re-mix) only gathers documents from these files,
 so changing a ratio never re-tokenizes. Work is one task per selected file (parallel, resumable),
@@ -24,6 +24,7 @@ from curate.errors import CurateError
 from curate.exec.base import Task, marker_fingerprint, marker_path, read_marker
 from curate.fingerprint import content_hash, digest
 from curate.io.atomic import write_json
+from curate.io.rundir import token_prefix
 from curate.shards.megatron import MegatronWriter, concat_datasets
 from curate.sampling import doc_keys, unit_hash
 from curate.shards.tokenizer import (IdMismatch, LoadedTokenizer, TokenizerConfig, cached_tokenizer, default_threads, flatten,
@@ -124,13 +125,13 @@ def _tokenize_file(parquet, part, tok, enc, seed, val_fraction, verify_fraction,
     return stats
 
 
-def _merge_task(parts: list[str], out: str, dtype: str) -> dict:
+def _merge_task(parts: list[str], out: str, heldout: str, dtype: str) -> dict:
     """Concatenate a source's parts in file order; a source with no kept documents gets empty files."""
     if parts:
         train = concat_datasets(parts, out)
-        val = concat_datasets([p + ".val" for p in parts], out + ".val")
+        val = concat_datasets([p + ".val" for p in parts], heldout)
     else:
-        train, val = MegatronWriter(out, np.dtype(dtype)).finalize(), MegatronWriter(out + ".val", np.dtype(dtype)).finalize()
+        train, val = MegatronWriter(out, np.dtype(dtype)).finalize(), MegatronWriter(heldout, np.dtype(dtype)).finalize()
     return {"tokens": train["tokens"], "documents": train["documents"], "sha256": train["sha256"],
             "val_tokens": val["tokens"], "val_documents": val["documents"], "val_sha256": val["sha256"]}
 
@@ -173,7 +174,9 @@ def run(ctx: RunContext) -> dict:
         if src.name not in by_source:
             log.warning("tokenize: source %s has no selected documents; its token files are empty", src.name)
     merged = ctx.executor.map(STAGE + "-merge", [Task(id=name, fn=_merge_task, fingerprint=merge_fps[name], kwargs=dict(
-        parts=by_source.get(name, []), out=str(ctx.tokens_dir / name), dtype=tok.dtype.str)) for name in names], desc="merge tokens")
+        parts=by_source.get(name, []), out=str(token_prefix(ctx.tokens_dir, name, ctx.source(name).role)),
+        heldout=str(token_prefix(ctx.tokens_dir, name, ctx.source(name).role, "heldout")), dtype=tok.dtype.str)) for name in names],
+        desc="merge tokens")
     shutil.rmtree(parts_dir, ignore_errors=True)  # every source's merge marker is written by now
     write_json(ctx.tokens_dir / "tokenizer_info.json", tok.info(ctx.run_dir))  # lets a re-mix check it has the right tokenizer
 

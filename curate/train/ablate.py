@@ -39,6 +39,7 @@ from curate.config import PipelineConfig, RuleConfig, SelectConfig
 from curate.context import RunContext
 from curate.errors import ConfigError, CurateError
 from curate.io.atomic import TMP_MARK, read_json, write_json, write_text
+from curate.io.rundir import token_prefix
 from curate.mix import MixConfig, mix_to_dir, plan_mixture
 from curate.shards.megatron import IndexedDataset
 from curate.shards.tokenizer import TokenizerConfig
@@ -182,7 +183,7 @@ class Parent:
         self.manifest = read_json(man_path)
         self.tokens_dir = run / "tokens"
         self.roles = source_roles(self.manifest)
-        missing = [s for s in self.roles if not (self.tokens_dir / f"{s}.idx").is_file()]
+        missing = [s for s, r in self.roles.items() if not token_prefix(self.tokens_dir, s, r).with_suffix(".idx").is_file()]
         if not self.roles or missing:
             raise CurateError(f"per-source token files missing for {missing or 'every source'}", where=str(self.tokens_dir),
                               fix="re-run the tokenize stage of this run")
@@ -192,14 +193,15 @@ class Parent:
     def _heldout(self) -> DataSpec:
         spec = from_manifest(self.dir)
         if not spec.val:  # fall back to the tokenize stage's held-out files
-            spec.val = {s: [str(self.tokens_dir / f"{s}.val")] for s in self.roles if (self.tokens_dir / f"{s}.val.idx").is_file()}
+            spec.val = {s: [str(token_prefix(self.tokens_dir, s, r, "heldout"))] for s, r in self.roles.items()
+                        if token_prefix(self.tokens_dir, s, r, "heldout").with_suffix(".idx").is_file()}
         if not spec.val:
             raise CurateError("the run has no held-out tokens to evaluate on", where=str(self.dir), fix="set tokenizer.val_fraction > 0 and re-run tokenize/mix")
         spec.roles = self.roles
         return spec
 
     def available(self) -> dict[str, int]:
-        return {s: IndexedDataset(self.tokens_dir / s).num_tokens for s in self.roles}
+        return {s: IndexedDataset(token_prefix(self.tokens_dir, s, r)).num_tokens for s, r in self.roles.items()}
 
     def pipeline_config(self, where: str) -> PipelineConfig:
         """The config the parent ran with (its manifest), which a selection arm re-selects from."""
@@ -341,7 +343,7 @@ def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> d
         mark_run_dir(run)  # a run directory curate made (so `run_pipeline` may write into it)
     res = run_pipeline(pcfg, out=run, stages=["select", "tokenize"], progress=not quiet)
     info = {"fingerprint": fp, "tokens_dir": str(run / "tokens"), "selected_docs": res.stats["select"]["total"]["docs_out"],
-            "tokens": {s: IndexedDataset(run / "tokens" / s).num_tokens for s in parent.roles}}
+            "tokens": {s: IndexedDataset(token_prefix(run / "tokens", s, r)).num_tokens for s, r in parent.roles.items()}}
     write_json(done, info)
     return info
 
