@@ -125,17 +125,18 @@ def run_pipeline(
     stages: list[str] | None = None,
     address: str | None = None,
     retries: int = 0,
+    root: str | Path | None = None,
 ) -> RunResult:
     if isinstance(config, PipelineConfig):
         cfg, config_path = config, None
-        root = Path.cwd()
+        root = Path(root) if root is not None else Path.cwd()
     else:
         config_path = Path(config)
         cfg = load_config(config_path)
-        root = config_root()
-    run_dir = Path(out or cfg.out or f"runs/{cfg.name}")
-    if not run_dir.is_absolute():
-        run_dir = root / run_dir
+        root = config_root(config_path)  # relative paths in the YAML: from its folder
+    # --out is a command-line path (from the current directory), `out:` in the YAML is from the YAML's
+    # folder, and the default runs/<name> is in the current directory
+    run_dir = Path(out).absolute() if out else (root / cfg.out if cfg.out else Path.cwd() / "runs" / cfg.name)
     check_out_not_in_inputs(cfg, root, run_dir)
     check_out_dir(run_dir)  # before anything is created: never write into (or clear) a folder of user files
     strict = cfg.strict if strict is None else strict
@@ -227,7 +228,8 @@ def write_manifest(ctx: RunContext, stats: dict) -> Path:
     """manifest.json: the mix stage's hand-off (tokenizer, mixture, shards) plus seed and config."""
     path = ctx.run_dir / "manifest.json"
     mix_part = ctx.run_dir / "shards" / "mixture.json"
-    manifest = {"curate_version": __version__, "seed": ctx.seed, "config": ctx.cfg.model_dump(mode="json")}
+    manifest = {"curate_version": __version__, "seed": ctx.seed, "config": ctx.cfg.model_dump(mode="json"),
+                "config_dir": str(ctx.root)}  # where the config's relative paths resolve (a re-selection needs it)
     if mix_part.exists():
         manifest.update(read_json(mix_part))
     write_json(path, manifest)

@@ -189,3 +189,25 @@ def test_kill_at_random_moments_with_a_process_pool(corpus, clean):
             print("random kill: markers", sorted({m.relative_to(runner.run / "_markers").parts[0] for m in runner.run.glob("_markers/**/*.json")}))
     assert kills >= 2
     runner.finish(clean)
+
+
+def test_second_run_into_a_live_run_dir_is_refused_and_the_first_completes(corpus, clean):
+    """Two runs, one --out: the second is refused naming the holder, touches nothing, and the first
+    finishes with every document (outputs identical to an uninterrupted run, shards verify)."""
+    first = Runner(corpus, corpus / "shared", workers=1)
+    proc = first.start()
+    try:
+        deadline = time.time() + 60
+        while proc.poll() is None and _markers(first.run, "annotate") < 1 and time.time() < deadline:
+            time.sleep(0.005)
+        assert proc.poll() is None, "the first run ended before the second could start"
+        second = subprocess.run(first.cmd, cwd=corpus, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and "Traceback" not in second.stderr
+        assert f"in use by another curate run: pid {proc.pid} on host" in second.stderr, second.stderr
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+    finally:
+        if proc.poll() is None:
+            first.kill(proc)
+    assert digest(first.run) == clean
+    assert verify_dir(first.run).ok and not list(first.run.rglob("*.tmp-*"))

@@ -153,3 +153,21 @@ def test_failure_writes_stats_and_names_the_root_cause(corpus):
     stats = json.loads((corpus / "r" / "stats.json").read_text())
     assert stats["failed"]["root_causes"] == ["fin: 120/120 records quarantined: missing text field `body` (sources[].text_field is `body`)"]
     assert stats["stages"]["annotate"]["sources"]["fin"]["docs_out"] == 0
+
+
+def test_relative_paths_resolve_from_the_yaml_folder_and_errors_print_the_resolved_path(corpus, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("cwd")
+    (corpus / "conf").mkdir()
+    p = corpus / "conf" / "p.yaml"
+    p.write_text(write(corpus).read_text().replace('"in/', '"../in/').replace("lex/money.txt", "../lex/money.txt"))
+    import os
+
+    os.chdir(elsewhere)  # any current directory: paths in the YAML are relative to its folder
+    r = run_pipeline(p, out="r", workers=1, progress=False)
+    assert r.run_dir == elsewhere / "r"  # --out is a command-line path: from the current directory
+    assert r.stats["annotate"]["total"]["docs_in"] == 240
+    p.write_text(p.read_text().replace('"../in/gen/*.jsonl"', '"in/gen/*.jsonl"'))
+    with pytest.raises(ConfigError) as err:
+        run_pipeline(p, out="r", workers=1, progress=False)
+    assert f"looked for ['{corpus / 'conf' / 'in' / 'gen'}/*.jsonl']" in str(err.value)
+    assert "relative paths are relative to the pipeline YAML's folder" in str(err.value)

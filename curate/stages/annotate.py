@@ -11,6 +11,7 @@ just the changed ones from the stored text, without reading the input again.
 from __future__ import annotations
 
 import importlib
+import logging
 from pathlib import Path
 
 import orjson
@@ -28,6 +29,7 @@ from curate.io.readers import ReadSpec, read_documents
 from curate.signals.base import SignalContext
 
 STAGE = "annotate"
+log = logging.getLogger("curate.annotate")
 
 # (config attribute, module) in the order signals run
 SIGNAL_MODULES = (
@@ -242,7 +244,29 @@ def _display(ctx: RunContext, path: Path) -> str:
 def run(ctx: RunContext) -> dict:
     signal_fps = signal_fingerprints(ctx.cfg.annotate, ctx.root, ctx.seed)
     results = ctx.executor.map(STAGE, [make_task(ctx, f, signal_fps) for f in ctx.inputs()], desc="annotate")
-    return summarize(results)
+    out = summarize(results)
+    for name, rep in repeated_ids(ctx).items():
+        out["sources"][name]["repeated_ids"] = rep
+        log.warning("source %s: %s ids are given to more than one document (%s documents); ids stay as given, "
+                    "the held-out split and sampling are keyed by file and line instead", name, f"{rep['ids']:,}", f"{rep['docs']:,}")
+    return out
+
+
+def repeated_ids(ctx: RunContext) -> dict[str, dict[str, int]]:
+    """Per source, ids that more than one document carries: {"ids": how many such ids, "docs": documents carrying them}."""
+    by_source: dict[str, list] = {}
+    for f, path in ctx.annotated_files():
+        by_source.setdefault(f.source.name, []).append(path)
+    out = {}
+    for name, paths in by_source.items():
+        ids = pa.chunked_array([pq.read_table(p, columns=["id"]).column("id") for p in paths], pa.string())
+        if len(ids) < 2:
+            continue
+        counts = pc.value_counts(ids).field("counts")
+        many = pc.filter(counts, pc.greater(counts, 1))
+        if len(many):
+            out[name] = {"ids": len(many), "docs": int(pc.sum(many).as_py())}
+    return out
 
 
 def _add(into: dict, r: dict) -> None:

@@ -3,7 +3,7 @@ re-select its annotated documents at other thresholds), train the same proxy on 
 held-out loss per source and role (BloombergGPT/DoReMi/RegMix style).
 
 Why this shape:
-- Re-mixing reads RUN/tokens/<source>.{bin,idx} through `curate.mix.mix_to_dir`: nothing is
+- Re-mixing reads RUN/tokens/<source>/<role>/train.{bin,idx} through `curate.mix.mix_to_dir`: nothing is
   re-tokenized, so an arm costs seconds of mixing plus its proxy training.
 - Every arm gets the same token budget (one explicit mixture total; "all" becomes the largest
   total that every arm can meet within the epoch cap), the same model, steps, batch and seed(s);
@@ -181,6 +181,8 @@ class Parent:
         if not man_path.is_file():
             raise CurateError("no manifest.json: the run has not finished its mix stage", where=str(run), fix="run `curate run PIPELINE.yaml` first")
         self.manifest = read_json(man_path)
+        # the folder the parent's pipeline paths resolve against (older runs: the current directory)
+        self.config_dir = Path(self.manifest.get("config_dir") or Path.cwd())
         self.tokens_dir = run / "tokens"
         self.roles = source_roles(self.manifest)
         missing = [s for s, r in self.roles.items() if not token_prefix(self.tokens_dir, s, r).with_suffix(".idx").is_file()]
@@ -333,15 +335,15 @@ def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> d
         n = _link_tree(parent.dir / "annotated", run / "annotated")
         if (parent.dir / "dedup").is_dir():
             _link_tree(parent.dir / "dedup", run / "dedup")
-        found = len(RunContext(cfg=pcfg, run_dir=run, root=Path.cwd(), executor=None).annotated_files())  # type: ignore[arg-type]
+        found = len(RunContext(cfg=pcfg, run_dir=run, root=parent.config_dir, executor=None).annotated_files())  # type: ignore[arg-type]
         if n == 0 or found != n:
             shutil.rmtree(run)
-            raise CurateError(f"arm `{arm.name}`: {found} of the parent's {n} annotated files match its inputs from {Path.cwd()}",
+            raise CurateError(f"arm `{arm.name}`: {found} of the parent's {n} annotated files match its inputs from {parent.config_dir}",
                               where=str(parent.dir / "annotated"),
-                              fix="run `curate ablate` from the folder the parent run was made from, with its input files in place")
+                              fix="keep the parent run's input files in place (relative to its pipeline YAML's folder)")
         write_text(stamp, fp + "\n")
         mark_run_dir(run)  # a run directory curate made (so `run_pipeline` may write into it)
-    res = run_pipeline(pcfg, out=run, stages=["select", "tokenize"], progress=not quiet)
+    res = run_pipeline(pcfg, out=run, stages=["select", "tokenize"], progress=not quiet, root=parent.config_dir)
     info = {"fingerprint": fp, "tokens_dir": str(run / "tokens"), "selected_docs": res.stats["select"]["total"]["docs_out"],
             "tokens": {s: IndexedDataset(token_prefix(run / "tokens", s, r)).num_tokens for s, r in parent.roles.items()}}
     write_json(done, info)
@@ -499,10 +501,14 @@ def plot(agg: dict[str, dict], path: Path, title: str) -> None:
 
 def run_ablation(config_path: Path, quiet: bool = False) -> dict:
     cfg = load_config(config_path)
-    # relative paths resolve against the current directory, as in pipeline YAMLs
-    run_dir = Path(cfg.run).resolve()
+    # relative paths resolve against the ablation YAML's folder, as in pipeline YAMLs and recipes
+    here = Path(config_path).absolute().parent
+    run_dir = (here / cfg.run).resolve()
+    if not (run_dir / "manifest.json").is_file():
+        raise ConfigError(f"`run: {cfg.run}` is not a finished run: no {run_dir / 'manifest.json'}", where=str(config_path),
+                          fix=f"`run:` is relative to the ablation YAML's folder {here}; run `curate run PIPELINE.yaml` first")
     parent = Parent(run_dir)
-    root = Path(cfg.out).resolve() if cfg.out else run_dir / "ablations" / cfg.name
+    root = (here / cfg.out).resolve() if cfg.out else run_dir / "ablations" / cfg.name
     selections = {a.name: prepare_selection(parent, a, root / a.name, quiet) for a in cfg.arms if a.selects}
     mixes = equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent, {k: v["tokens"] for k, v in selections.items()})
     rows = [run_arm(cfg, parent, arm, mixes[arm.name], seed, root, quiet, selections.get(arm.name)) for arm in cfg.arms for seed in cfg.seeds]
