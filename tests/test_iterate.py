@@ -171,3 +171,13 @@ def test_relative_paths_resolve_from_the_yaml_folder_and_errors_print_the_resolv
         run_pipeline(p, out="r", workers=1, progress=False)
     assert f"looked for ['{corpus / 'conf' / 'in' / 'gen'}/*.jsonl']" in str(err.value)
     assert "relative paths are relative to the pipeline YAML's folder" in str(err.value)
+
+
+def test_a_marker_whose_output_vanished_is_redone(corpus):
+    """What a concurrent clean-up used to leave (a marker, no Parquet) is repaired by a rerun."""
+    run = corpus / "r"
+    first = run_pipeline(write(corpus), out=run, workers=1, progress=False)
+    victim = next((run / "annotated" / "gen").glob("*.parquet"))
+    victim.unlink()
+    again = run_pipeline(write(corpus), out=run, workers=1, progress=False)
+    assert victim.exists() and again.reuse["annotate"]["reused"] == 3 and again.stats == first.stats

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from curate.config import AnnotateConfig
 from curate.context import InputFile, RunContext
-from curate.exec.base import Task, read_marker
+from curate.exec.base import Task, marker_path, read_marker
 from curate.fingerprint import digest, files_fingerprint, input_identity, named_files
 from curate.io.atomic import atomic_path
 from curate.io.quarantine import Quarantine
@@ -243,6 +243,9 @@ def _display(ctx: RunContext, path: Path) -> str:
 
 def run(ctx: RunContext) -> dict:
     signal_fps = signal_fingerprints(ctx.cfg.annotate, ctx.root, ctx.seed)
+    for f in ctx.inputs():  # a marker without its output (deleted by hand, or by an old curate's clean-up) is not done
+        if not ctx.annotated_path(f).exists():
+            marker_path(ctx.run_dir, STAGE, f.key).unlink(missing_ok=True)
     results = ctx.executor.map(STAGE, [make_task(ctx, f, signal_fps) for f in ctx.inputs()], desc="annotate")
     out = summarize(results)
     for name, rep in repeated_ids(ctx).items():

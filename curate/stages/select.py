@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from curate.config import RuleConfig, SelectConfig
 from curate.context import RunContext
 from curate.errors import ConfigError
-from curate.exec.base import Task, marker_fingerprint, read_marker
+from curate.exec.base import Task, marker_fingerprint, marker_path, read_marker
 from curate.fingerprint import content_hash, digest
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
@@ -168,6 +168,8 @@ def run(ctx: RunContext) -> dict:
     scfg = ctx.cfg.select.model_dump(mode="json")
     drops_fp = content_hash(drops_path) if drops and ctx.cfg.select.drop_duplicates else None
     for f, path in annotated:
+        if not ctx.selected_path(f).exists():  # a marker without its output is not done
+            marker_path(ctx.run_dir, STAGE, f.key).unlink(missing_ok=True)
         marker = read_marker(ctx.run_dir, "annotate", f.key) or {}
         fp = digest("select", scfg, ctx.seed, marker_fingerprint(ctx.run_dir, "annotate", f.key), drops_fp, cutoffs)
         tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size, fingerprint=fp,
