@@ -18,10 +18,11 @@ from curate.stages.sections import RuleConfig, SelectConfig
 from curate import stats
 from curate.context import RunContext
 from curate.errors import ConfigError
-from curate.exec.base import Task
+from curate.exec.base import Task, marker_fingerprint, marker_path, read_marker
+from curate.fingerprint import content_hash, digest
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
-from curate.sampling import unit_hash
+from curate.sampling import doc_keys, unit_hash
 from curate.stages.base import Stage
 
 STAGE = "select"
@@ -50,8 +51,8 @@ def rule_keep_mask(table: pa.Table, rule: RuleConfig, cutoff: float | None, seed
         return col >= (cutoff if cutoff is not None else -np.inf)
     if rule.mode == "pareto":
         # GPT-3: keep iff np.random.pareto(alpha) > 1 - score. With Lomax X = U^(-1/alpha) - 1 this is
-        # U < (2 - score)^(-alpha); U in (0, 1] comes from a hash of (seed, rule, id) so it is order-free.
-        u = 1.0 - unit_hash(table.column("id").to_pylist(), seed, rule.name)
+        # U < (2 - score)^(-alpha); U in (0, 1] comes from a hash of (seed, rule, document key) so it is order-free.
+        u = 1.0 - unit_hash(doc_keys(table), seed, rule.name)
         score = np.clip(np.nan_to_num(col, neginf=0.0), 0.0, 1.0)
         return u < np.power(2.0 - score, -rule.alpha)
     raise AssertionError(rule.mode)
@@ -105,7 +106,8 @@ def load_dup_reasons(path: str | None, file_key: str) -> pa.Table | None:
     return t.select(["row", "reason"]).combine_chunks()
 
 
-def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None) -> dict:
+def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
+                reader: str = "") -> dict:
     scfg = SelectConfig.model_validate(cfg)
     pf = pq.ParquetFile(annotated)
     cols = [c for c in pf.schema_arrow.names if c not in HEAVY_COLUMNS]
@@ -115,7 +117,9 @@ def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, c
     with atomic_path(out) as tmp:
         pq.write_table(kept, tmp, compression="zstd")
     text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
-    return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons)
+    # `_kept` (which documents were kept: the reading and the kept rows) keys the tokenize fingerprint
+    return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons,
+                     _kept=digest("kept", reader, np.packbits(alive).tobytes().hex()))
 
 
 def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
@@ -153,16 +157,24 @@ class SelectStage(Stage):
     def run(self) -> dict:
         ctx = self.ctx
         drops_path = ctx.layout.drops
-        drops = str(drops_path) if drops_path.exists() else None
+        # the drops of a dedup stage this config still has (a run made with dedup, then without, must not apply them)
+        dedup_on = "dedup" in ctx.cfg.stage_list()
+        drops = str(drops_path) if dedup_on and drops_path.exists() else None
         cutoffs = compute_cutoffs(ctx, drops)
         tasks = []
         annotated = ctx.annotated_files()
+        scfg = ctx.cfg.select.model_dump(mode="json")
+        drops_fp = content_hash(drops_path) if drops and ctx.cfg.select.drop_duplicates else None
         for f, path in annotated:
-            tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
+            if not ctx.selected_path(f).exists():  # a marker without its output is not done
+                marker_path(ctx.run_dir, STAGE, f.key).unlink(missing_ok=True)
+            marker = read_marker(ctx.run_dir, "annotate", f.key) or {}
+            fp = digest("select", scfg, ctx.seed, marker_fingerprint(ctx.run_dir, "annotate", f.key), drops_fp, cutoffs)
+            tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size, fingerprint=fp,
                               kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
-                                          cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops)))
+                                          cfg=scfg, cutoffs=cutoffs, seed=ctx.seed, drops=drops, reader=marker.get("_reader", ""))))
         results = ctx.executor.map(STAGE, tasks, desc="select")
         # per input file (parts of a split file added up), as annotate reports them, so that
-        # `lines = kept + dropped + quarantined` can be checked file by file
-        rows = [{**r, "file": ctx.display(f.path)} for (f, _), r in zip(annotated, results)]
+        # `lines = kept + dropped + quarantined` can be checked file by file; bookkeeping (`_kept`) stays in the markers
+        rows = [{**{k: v for k, v in r.items() if not k.startswith("_")}, "file": ctx.display(f.path)} for (f, _), r in zip(annotated, results)]
         return stats.stage_stats(rows, sources=[s.name for s in ctx.cfg.sources], cutoffs=cutoffs)

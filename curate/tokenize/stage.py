@@ -15,17 +15,19 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import stats
 from curate.context import RunContext
 from curate.errors import CurateError
-from curate.exec.base import Task
+from curate.exec.base import Task, marker_fingerprint, marker_path, read_marker
+from curate.fingerprint import content_hash, digest
 from curate.stages.base import Stage
 from curate.io.atomic import write_json
 from curate.shards.megatron import MegatronWriter, concat_datasets
-from curate.sampling import unit_hash
+from curate.sampling import doc_keys, unit_hash
 from curate.tokenize.config import TokenizerConfig
 from curate.tokenize.tokenizer import (IdMismatch, LoadedTokenizer, cached_tokenizer, flatten,
                                      load_tokenizer, sample_texts, threads_per_worker, train_tokenizer)
@@ -52,8 +54,12 @@ def ensure_tokenizer(ctx: RunContext) -> LoadedTokenizer:
     cfg = ctx.cfg.tokenizer or TokenizerConfig()
     path = tokenizer_path(ctx)
     if not cfg.path:
-        files = [str(f) for s in ctx.cfg.sources for f in ctx.selected_files(s.name)]
-        res = ctx.executor.map("tokenizer", [Task("train", _train_task, dict(files=files, cfg=cfg.model_dump(mode="json"), seed=ctx.seed, out=str(path)))], desc="train tokenizer")[0]
+        inputs = [(f, p) for s in ctx.cfg.sources for f, p in ctx.selected_inputs(s.name)]
+        files = [str(p) for _, p in inputs]
+        train_cfg = cfg.model_dump(mode="json", exclude={"val_fraction", "verify_fraction", "batch_docs", "engine"})
+        fp = digest("tokenizer", train_cfg, ctx.seed, [[f.key, _kept(ctx, f)] for f, _ in inputs])  # never the run dir's own path
+        res = ctx.executor.map("tokenizer", [Task("train", _train_task, dict(files=files, cfg=cfg.model_dump(mode="json"), seed=ctx.seed, out=str(path)),
+                                                  fingerprint=fp)], desc="train tokenizer")[0]
         if not path.exists():
             raise CurateError("the tokenizer-training marker exists but the tokenizer file is gone", where=str(path),
                               fix=f"delete {ctx.layout.markers_dir / 'tokenizer'} and rerun")
@@ -80,8 +86,8 @@ def _tokenize_file(parquet, part, tok, enc, seed, val_fraction, verify_fraction,
     train_w = MegatronWriter(part, tok.dtype)
     val_w = MegatronWriter(part + ".val", tok.dtype)
     try:
-        for batch in pq.ParquetFile(parquet).iter_batches(batch_size=batch_docs, columns=["id", "text"]):
-            ids = batch.column("id").to_pylist()
+        for batch in pq.ParquetFile(parquet).iter_batches(batch_size=batch_docs, columns=["id", "text", "source", "file", "line"]):
+            keys = doc_keys(pa.Table.from_batches([batch]))
             texts = batch.column("text").to_pylist()
             out = enc.encode(texts, threads)
             n_check = int(np.ceil(len(texts) * verify_fraction))
@@ -89,7 +95,7 @@ def _tokenize_file(parquet, part, tok, enc, seed, val_fraction, verify_fraction,
             enc.check(texts, out, which)
             stats["verified_docs"] += int(which.size) if enc.engine == "tiktoken" else 0
             flat, lengths = flatten(out, tok.eos_id, tok.dtype)
-            is_val = unit_hash(ids, seed, "heldout") < val_fraction
+            is_val = unit_hash(keys, seed, "heldout") < val_fraction
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else lengths
             for w, mask in ((train_w, ~is_val), (val_w, is_val)):
                 if mask.all():
@@ -126,6 +132,11 @@ def _merge_task(parts: list[str], train: str, heldout: str, dtype: str) -> dict:
             "val_tokens": val["tokens"], "val_documents": val["documents"], "val_sha256": val["sha256"]}
 
 
+def _kept(ctx: RunContext, f) -> str | None:
+    """What the select task of input `f` kept (its marker's digest of reading + kept rows)."""
+    return (read_marker(ctx.run_dir, "select", f.key) or {}).get("_kept")
+
+
 class TokenizeStage(Stage):
     """Selected documents -> per-(source, role) token files, train and held-out, once per run."""
 
@@ -133,26 +144,36 @@ class TokenizeStage(Stage):
         ctx = self.ctx
         cfg = ctx.cfg.tokenizer or TokenizerConfig()
         tok = ensure_tokenizer(ctx)
+        tok_fp = content_hash(tok.path)
         probe = tok.encoder(cfg.engine)
         if probe.engine != "tiktoken" and cfg.engine == "auto":
             log.warning("tokenize: using `tokenizers` (fast path unavailable: %s)", probe.reason)
         parts_dir = ctx.layout.token_parts
         threads = threads_per_worker(ctx.executor.workers)
         tasks, by_source = [], {}
+        part_fps: dict[str, list[str]] = {}
         for src in ctx.cfg.sources:
-            for f in ctx.selected_files(src.name):
-                part = parts_dir / src.name / f.stem
+            for inp, f in ctx.selected_inputs(src.name):
+                part = parts_dir / inp.key
                 by_source.setdefault(src.name, []).append(str(part))
-                tasks.append(Task(id=f"{src.name}/{f.stem}", fn=tokenize_file, weight=f.stat().st_size, kwargs=dict(
+                fp = digest("tokenize", tok_fp, tok.eos, cfg.engine, cfg.val_fraction, cfg.verify_fraction, ctx.seed, _kept(ctx, inp))
+                part_fps.setdefault(src.name, []).append(fp)
+                tasks.append(Task(id=inp.key, fn=tokenize_file, weight=f.stat().st_size, fingerprint=fp, kwargs=dict(
                     parquet=str(f), part=str(part), tokenizer=str(tok.path), sha256=tok.sha256, eos=tok.eos, engine=cfg.engine,
                     seed=ctx.seed, val_fraction=cfg.val_fraction, verify_fraction=cfg.verify_fraction, batch_docs=cfg.batch_docs,
                     threads=threads)))
+        # parts are deleted once merged: a source whose merge must be redone needs every part again
+        merge_fps = {s.name: digest("merge", s.role, part_fps.get(s.name, [])) for s in ctx.cfg.sources}
+        for t in tasks:
+            name = t.id.split("/", 1)[0]
+            if marker_fingerprint(ctx.run_dir, STAGE + "-merge", name) != merge_fps[name] and not Path(t.kwargs["part"] + ".idx").exists():
+                marker_path(ctx.run_dir, STAGE, t.id).unlink(missing_ok=True)
         results = ctx.executor.map(STAGE, tasks, desc="tokenize")
         for src in ctx.cfg.sources:
             if src.name not in by_source:
                 log.warning("tokenize: source %s has no selected documents; its token files are empty", src.name)
         names = [s.name for s in ctx.cfg.sources]
-        merged = ctx.executor.map(STAGE + "-merge", [Task(id=src.name, fn=_merge_task, kwargs=dict(
+        merged = ctx.executor.map(STAGE + "-merge", [Task(id=src.name, fn=_merge_task, fingerprint=merge_fps[src.name], kwargs=dict(
             parts=by_source.get(src.name, []), train=str(ctx.layout.tokens(src.name, src.role, "train")),
             heldout=str(ctx.layout.tokens(src.name, src.role, "heldout")), dtype=tok.dtype.str)) for src in ctx.cfg.sources],
             desc="merge tokens")
