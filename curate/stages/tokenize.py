@@ -62,7 +62,7 @@ def ensure_tokenizer(ctx: RunContext) -> LoadedTokenizer:
         inputs = [(f, p) for s in ctx.cfg.sources for f, p in ctx.selected_inputs(s.name)]
         files = [str(p) for _, p in inputs]
         train_cfg = cfg.model_dump(mode="json", exclude={"val_fraction", "verify_fraction", "batch_docs", "engine"})
-        fp = digest("tokenizer", train_cfg, ctx.seed, str(path), [[f.key, _kept(ctx, f)] for f, _ in inputs])
+        fp = digest("tokenizer", train_cfg, ctx.seed, [[f.key, _kept(ctx, f)] for f, _ in inputs])  # never the run dir's own path
         res = ctx.executor.map("tokenizer", [Task("train", _train_task, dict(files=files, cfg=cfg.model_dump(mode="json"), seed=ctx.seed, out=str(path)),
                                                   fingerprint=fp)], desc="train tokenizer")[0]
         if not path.exists():
