@@ -134,7 +134,7 @@ def test_every_hostile_input_counted_per_file(tmp_path, monkeypatch):
     # a few hand-checked outcomes
     assert select["in/j/nul.jsonl"]["docs_out"] == 1 and select["in/j/bom_utf8.jsonl"]["docs_out"] == 2
     assert select["in/t/nul.txt"]["docs_out"] == 1 and select["in/p/nulls.parquet"]["docs_out"] == 2
-    (nul,) = (r.run_dir / "annotated" / "j").glob("*-nul.parquet")  # an escaped NUL is valid JSON: kept as text
+    (nul,) = (r.run_dir / "annotated" / "j").glob("nul.jsonl.parquet")  # an escaped NUL is valid JSON: kept as text
     assert "escaped \x00 NUL kept" in pq.read_table(nul).column("text").to_pylist()
     records = [orjson.loads(line) for q in (r.run_dir / "quarantine").rglob("*.jsonl") for line in q.read_bytes().splitlines()]
     assert all(rec["file"].startswith("in/") and "line" in rec and rec["reason"] for rec in records)
