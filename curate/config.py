@@ -40,6 +40,7 @@ class SourceConfig(_Strict):
     text_field: str = "text"
     id_field: str | None = "id"
     max_doc_bytes: int = Field(default=8_000_000, gt=0)
+    license: str | None = Field(default=None, description="the source's licence as you know it (shown in `curate export`'s dataset card)")
 
     @field_validator("format")
     @classmethod

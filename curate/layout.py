@@ -9,10 +9,11 @@
       annotated/<source>/<input>[@pKK].parquet   one per annotate task (<input>: curate.io.input_keys)
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
+      decontam/index.npz, items.parquet, hits/<same key>.parquet; decontam.json   (decontam stage)
       selected/<same key>.parquet         kept documents
       tokenizer/tokenizer.json            when the run trains its tokenizer
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
-      shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json
+      shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json, mix_order.parquet
       _markers/<stage>/<task id>.json     completion markers (task results and fingerprints)
 
 Nothing else in the project spells these names; stages, ablate, report, verify and the train
@@ -94,8 +95,12 @@ class RunLayout:
     def quarantine(self, key: str) -> Path:
         return self.root / "quarantine" / f"{key}.jsonl"
 
+    @property
+    def selected_dir(self) -> Path:
+        return self.root / "selected"
+
     def selected(self, key: str) -> Path:
-        return self.root / "selected" / f"{key}.parquet"
+        return self.selected_dir / f"{key}.parquet"
 
     # ---- dedup ----
     @property
@@ -113,6 +118,27 @@ class RunLayout:
     def dedup_work(self, partitions: int, fingerprint: str = "") -> Path:
         """Intermediate files of one dedup configuration (its fingerprint's head names it)."""
         return self.dedup_dir / (f"work-{fingerprint[:12]}-p{partitions:04d}" if fingerprint else f"work-p{partitions:04d}")
+
+    # ---- decontam ----
+    @property
+    def decontam_dir(self) -> Path:
+        return self.root / "decontam"
+
+    @property
+    def decontam_index(self) -> Path:
+        return self.decontam_dir / "index.npz"
+
+    @property
+    def decontam_items(self) -> Path:
+        return self.decontam_dir / "items.parquet"
+
+    def decontam_hits(self, key: str) -> Path:
+        """Contaminated rows of one annotated file (same key)."""
+        return self.decontam_dir / "hits" / f"{key}.parquet"
+
+    @property
+    def decontam_report(self) -> Path:
+        return self.root / "decontam.json"
 
     # ---- tokens ----
     @property
@@ -144,6 +170,11 @@ class RunLayout:
     @property
     def mixture(self) -> Path:
         return self.shards_dir / "mixture.json"
+
+    @property
+    def mix_order(self) -> Path:
+        """The training order of the mixed train shards (one row per document use)."""
+        return self.shards_dir / "mix_order.parquet"
 
     def train_shard(self, i: int) -> Path:
         return self.shards_dir / f"train_{i:05d}"

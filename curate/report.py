@@ -103,6 +103,40 @@ def mixture_chart(mixture: dict, path: Path) -> None:
     _save(fig, path)
 
 
+def pii_section(sel: dict, action: str | None) -> list[str]:
+    """PII found at select per source and type (redacted in selected/, or the documents dropped)."""
+    per = {src: s.get("pii", {}) for src, s in sel.get("sources", {}).items() if s.get("pii")}
+    if action is None or not sel:
+        return []
+    kinds = sorted({k for v in per.values() for k in v})
+    out = ["## PII", "", f"Action: **{action}** ({'replaced by typed placeholders in selected/' if action == 'redact' else 'documents dropped, reason `pii`'}).", ""]
+    if not kinds:
+        return out + ["No PII found in the selected documents.", ""]
+    out += ["| source | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
+    out += [f"| {src} | " + " | ".join(f"{v.get(k, 0):,}" for k in kinds) + " |" for src, v in per.items()]
+    return out + [""]
+
+
+def decontam_section(path: Path) -> list[str]:
+    """Which evaluation items were found in the corpus, and by which documents (from decontam.json)."""
+    if not path.exists():
+        return []
+    d = read_json(path)
+    out = ["## Decontamination", "", f"{d['n']}-gram overlap with the evaluation sets; action: **{d['action']}**; "
+           f"{d['total']['contaminated']:,} of {d['total']['docs_in']:,} documents overlap. Full list: `decontam.json`.", "",
+           "| evaluation set | items | too short to match | items found in the corpus |", "|---|---:|---:|---:|"]
+    out += [f"| {name} | {s['items']:,} | {s['too_short']:,} | {s['items_hit']:,} |" for name, s in d["eval_sets"].items()]
+    if d["items_hit"]:
+        out += ["", "| set | item | excerpt | documents | first documents (source, file:line) |", "|---|---|---|---:|---|"]
+        for it in d["items_hit"][:50]:
+            ex = it["excerpt"][:60].replace("|", "\\|").replace("\n", " ")
+            docs = "; ".join(f"{x['source']} {x['file']}:{x['line']}" for x in it["docs"][:3])
+            out.append(f"| {it['set']} | {it['id']} | {ex} | {it['documents']:,} | {docs} |")
+        if len(d["items_hit"]) > 50:
+            out.append(f"| … | {len(d['items_hit']) - 50:,} more in decontam.json | | | |")
+    return out + [""]
+
+
 def _num(v) -> str:
     return f"{v:,}" if isinstance(v, int) else (f"{v:.4g}" if isinstance(v, float) else str(v))
 
@@ -139,6 +173,9 @@ def write_report(ctx: RunContext, stats: dict) -> Path:
             for src, s in st.get("sources", {}).items():
                 lines.append(f"| {stage} | {src} | {s.get('docs_out', 0):,} | {s.get('bytes', 0) / 1e6:.2f} | {s.get('tokens', 0):,} |")
         lines.append("")
+    pii_cfg = getattr(ctx.cfg.select, "pii", None)
+    lines += pii_section(stats.get("select", {}), pii_cfg.action if pii_cfg else None)
+    lines += decontam_section(layout.decontam_report)
     cols = histograms(ctx, layout.chart("signals"))
     if cols:
         lines += ["## Signal distributions", "", "![signals](signals.png)", ""]

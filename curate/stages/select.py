@@ -22,6 +22,7 @@ from curate.exec.base import Task, marker_fingerprint, marker_path, read_marker
 from curate.fingerprint import content_hash, digest
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
+from curate.pii.engine import apply_to_table as apply_pii
 from curate.sampling import doc_keys, unit_hash
 from curate.stages.base import Stage
 
@@ -98,28 +99,47 @@ def _cutoff(cutoffs: dict, rule: RuleConfig, table: pa.Table) -> float | None:
     return per.get("*")
 
 
-def load_dup_reasons(path: str | None, file_key: str) -> pa.Table | None:
-    """Rows of one annotated file that the dedup stage dropped, with their reason."""
-    if not path or not Path(path).exists():
-        return None
-    t = pq.read_table(path, columns=["file", "row", "reason"], filters=[("file", "==", file_key)])
-    return t.select(["row", "reason"]).combine_chunks()
+def load_dup_reasons(path: str | None, file_key: str, contaminated: str | None = None) -> pa.Table | None:
+    """Rows of one annotated file that the dedup stage dropped, with their reason; plus the rows the
+    decontam stage flagged (reason `contaminated`) when `contaminated` names its hits file. A row
+    that is both counts once, as a duplicate."""
+    out = None
+    if path and Path(path).exists():
+        t = pq.read_table(path, columns=["file", "row", "reason"], filters=[("file", "==", file_key)])
+        out = t.select(["row", "reason"]).combine_chunks()
+    if contaminated and Path(contaminated).exists():
+        rows = pq.read_table(contaminated, columns=["row"]).column("row").combine_chunks()
+        if out is not None and out.num_rows:
+            rows = rows.filter(pc.invert(pc.is_in(rows, value_set=out.column("row").combine_chunks())))
+        extra = pa.table({"row": rows.cast(pa.int64()), "reason": pa.array(["contaminated"] * len(rows), pa.string())})
+        out = extra if out is None else pa.concat_tables([out.cast(extra.schema), extra]).combine_chunks()
+    return out
 
 
 def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
-                reader: str = "") -> dict:
+                contaminated: str | None = None, reader: str = "") -> dict:
     scfg = SelectConfig.model_validate(cfg)
     pf = pq.ParquetFile(annotated)
     cols = [c for c in pf.schema_arrow.names if c not in HEAVY_COLUMNS]
     table = pf.read(columns=cols)
-    alive, reasons = apply_rules(table, scfg, cutoffs, seed, load_dup_reasons(drops, key) if scfg.drop_duplicates else None, where=annotated)
+    alive, reasons = apply_rules(table, scfg, cutoffs, seed, load_dup_reasons(drops if scfg.drop_duplicates else None, key, contaminated),
+                                 where=annotated)
     kept = table.filter(pa.array(alive))
+    pii: dict[str, int] = {}
+    if scfg.pii is not None:  # after every rule: the text written to selected/ (and so to tokenize) is redacted
+        kept, keep, pii = apply_pii(kept, scfg.pii)
+        if not keep.all():
+            reasons["pii"] += int((~keep).sum())
+            kept = kept.filter(pa.array(keep))
     with atomic_path(out) as tmp:
         pq.write_table(kept, tmp, compression="zstd")
     text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
-    # `_kept` (which documents were kept: the reading and the kept rows) keys the tokenize fingerprint
-    return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons,
-                     _kept=digest("kept", reader, np.packbits(alive).tobytes().hex()))
+    extra = {"pii": pii} if scfg.pii is not None else {}  # items found per type (redacted, or in dropped documents)
+    # `_kept` (which documents were kept, and how their text was rewritten: the reading, the kept rows,
+    # the PII settings) keys the tokenize fingerprint
+    kept_fp = digest("kept", reader, np.packbits(alive).tobytes().hex(), cfg.get("pii"))
+    return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons, **extra,
+                     _kept=kept_fp)
 
 
 def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
@@ -136,7 +156,8 @@ def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
         for f, path in ctx.annotated_files():
             avail = pq.ParquetFile(path).schema_arrow.names
             t = pq.read_table(path, columns=[c for c in needed if c in avail])
-            alive, _ = apply_rules(t, scfg, out, ctx.seed, load_dup_reasons(drops, f.key) if scfg.drop_duplicates else None, str(path), upto=k)
+            alive, _ = apply_rules(t, scfg, out, ctx.seed, load_dup_reasons(drops if scfg.drop_duplicates else None, f.key, _contaminated(ctx, f.key)),
+                                   str(path), upto=k)
             alive &= scope_mask(t, rule)
             if rule.column not in t.column_names:
                 raise ConfigError(f"rule `{rule.name}` needs column `{rule.column}`", where=str(path))
@@ -149,6 +170,15 @@ def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
             cut[key] = float(v[n_keep - 1]) if n_keep > 0 else float("inf")
         out[rule.name] = cut
     return out
+
+
+def _contaminated(ctx: RunContext, key: str) -> str | None:
+    """The decontam hits file of one annotated file, when its rows are to be dropped."""
+    d = getattr(ctx.cfg, "decontam", None)
+    if d is None or d.action != "drop":
+        return None
+    p = ctx.layout.decontam_hits(key)
+    return str(p) if p.exists() else None
 
 
 class SelectStage(Stage):
@@ -169,10 +199,13 @@ class SelectStage(Stage):
             if not ctx.selected_path(f).exists():  # a marker without its output is not done
                 marker_path(ctx.run_dir, STAGE, f.key).unlink(missing_ok=True)
             marker = read_marker(ctx.run_dir, "annotate", f.key) or {}
-            fp = digest("select", scfg, ctx.seed, marker_fingerprint(ctx.run_dir, "annotate", f.key), drops_fp, cutoffs)
+            hits = _contaminated(ctx, f.key)  # the decontam stage's rows of this file, when it ran
+            fp = digest("select", scfg, ctx.seed, marker_fingerprint(ctx.run_dir, "annotate", f.key), drops_fp, cutoffs,
+                        content_hash(Path(hits)) if hits else None)
             tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size, fingerprint=fp,
                               kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
-                                          cfg=scfg, cutoffs=cutoffs, seed=ctx.seed, drops=drops, reader=marker.get("_reader", ""))))
+                                          cfg=scfg, cutoffs=cutoffs, seed=ctx.seed, drops=drops,
+                                          contaminated=_contaminated(ctx, f.key), reader=marker.get("_reader", ""))))
         results = ctx.executor.map(STAGE, tasks, desc="select")
         # per input file (parts of a split file added up), as annotate reports them, so that
         # `lines = kept + dropped + quarantined` can be checked file by file; bookkeeping (`_kept`) stays in the markers
