@@ -160,7 +160,7 @@ class RunLayout:
 
     @property
     def tokenizer_info(self) -> Path:
-        return self.tokens_dir / "tokenizer_info.json"
+        return tokenizer_info_path(self.tokens_dir)
 
     # ---- shards ----
     @property
@@ -205,6 +205,11 @@ class RunLayout:
 
     def read_manifest(self) -> dict:
         return read_json(self.manifest)
+
+
+def tokenizer_info_path(tokens_dir: str | Path) -> Path:
+    """The tokenizer record beside a tokens folder (a re-mix checks it has the right tokenizer)."""
+    return Path(tokens_dir) / "tokenizer_info.json"
 
 
 def token_prefix(tokens_dir: str | Path, source: str, role: str, split: str = "train") -> Path:

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from curate.context import RunContext  # noqa: E402
 from curate.io.atomic import atomic_path, read_json, write_text  # noqa: E402
+from curate.stages.base import ordered  # noqa: E402
 from curate.stats import CORE  # noqa: E402
 
 HIST_COLUMNS = ("word_count", "mean_word_length", "alpha_word_fraction", "lang_score", "duplicate_line_fraction",
@@ -30,10 +31,14 @@ def _save(fig, path: Path) -> None:
 
 
 def funnel(stats: dict) -> dict[str, dict[str, int]]:
-    """Documents per source: read by the first stage, then left after each stage (its docs_out)."""
+    """Documents per source: read by the first stage, then left after each stage (its docs_out),
+    up to the first stage that passes on more documents than it got (mixing repeats documents)."""
     rows: dict[str, dict[str, int]] = {}
     for k, (stage, st) in enumerate(stats.items()):
-        for src, s in st.get("sources", {}).items():
+        sources = st.get("sources", {})
+        if any(s.get("docs_out", 0) > s.get("docs_in", 0) for s in sources.values()):
+            break
+        for src, s in sources.items():
             r = rows.setdefault(src, {})
             if k == 0:
                 r["read"] = s.get("docs_in", 0)
@@ -144,6 +149,8 @@ def _num(v) -> str:
 def write_report(ctx: RunContext, stats: dict) -> Path:
     """report.md from the stages' stats (one shape for every stage, see curate.stats) and the stored columns."""
     layout = ctx.layout
+    order = [e.name for e in ordered()]  # run order (stats.json stores stages sorted by name)
+    stats = {k: stats[k] for k in sorted(stats, key=lambda k: order.index(k) if k in order else len(order))}
     lines = [f"# curate run report: {ctx.cfg.name}", "", f"Run directory: `{ctx.run_dir}`  ", f"Seed: {ctx.seed}", ""]
     rows = funnel(stats)
     if rows:

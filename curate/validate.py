@@ -36,9 +36,9 @@ def check_rules(cfg: PipelineConfig, columns: list[str], config_path: Path | Non
 
     lines = {}
     if config_path is not None and Path(config_path).is_file():
-        from curate.config import _line_index
+        from curate.yaml_model import line_index
 
-        lines = _line_index(Path(config_path).read_text(encoding="utf-8"))
+        lines = line_index(Path(config_path).read_text(encoding="utf-8"))
     for i, rule in enumerate(cfg.select.rules):
         line = lines.get(("select", "rules", i))
         where = f"{config_path}:{line}: " if line else (f"{config_path}: " if config_path else "")

@@ -30,7 +30,7 @@ import xxhash
 
 from curate.errors import ConfigError, CurateError
 from curate.io.atomic import read_json, tmp_path, write_json
-from curate.layout import RunLayout, token_prefix
+from curate.layout import RunLayout, token_prefix, tokenizer_info_path
 from curate.shards.megatron import IndexedDataset, MegatronWriter, dtype_for_vocab, paths_of
 from curate.mix.config import MixConfig
 from curate.io.atomic import sha256_file as file_sha256
@@ -204,7 +204,7 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
             raise CurateError(f"token file is {ds.dtype} but the tokenizer (vocab {tokenizer_info['vocab_size']}) needs {dtype}",
                               where=str(ds.path_idx), fix="the tokens come from another tokenizer: rerun the tokenize stage")
         datasets.append(ds)
-    info_path = tokens_dir / "tokenizer_info.json"
+    info_path = tokenizer_info_path(tokens_dir)
     if info_path.exists() and read_json(info_path).get("sha256") != tokenizer_info.get("sha256"):
         raise CurateError("the token files were made with a different tokenizer than the one given", where=str(info_path),
                           fix="pass the tokenizer the tokenize stage used, or re-tokenize")

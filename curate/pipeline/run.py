@@ -26,7 +26,7 @@ from curate import __version__
 from curate.config import PipelineBase, config_root, expand_source, load_config
 from curate.context import RunContext
 from curate.errors import ConfigError, CurateError
-from curate.exec import make_executor
+from curate.exec import EXECUTORS, make_executor
 from curate.io.atomic import remove_stale_tmp, write_json, write_text
 from curate.io.rundir import check_out_dir, clear_run_dir, mark_run_dir
 from curate.io.runlock import RunLock
@@ -124,7 +124,6 @@ def run_pipeline(
 ) -> RunResult:
     """`sets`: `KEY=VALUE` overrides applied to the YAML before validation (see curate.config);
     `root`: where the relative paths of a config given as an object resolve (default: the current directory)."""
-    """`sets`: `KEY=VALUE` overrides applied to the YAML before validation (see curate.config)."""
     if isinstance(config, PipelineBase):
         cfg, config_path = config, None
         root = Path(root) if root is not None else Path.cwd()
@@ -138,8 +137,9 @@ def run_pipeline(
     check_out_not_in_inputs(cfg, root, run_dir)
     check_out_dir(run_dir)  # before anything is created: never write into (or clear) a folder of user files
     strict = cfg.strict if strict is None else strict
+    EXECUTORS.get(executor)  # an unknown executor fails before anything is written
     for name in stages or ():
-        STAGES.get(name)  # an unknown stage fails before any work, naming the known ones
+        STAGES.get(name)  # so does an unknown stage
     stage_list = stages or cfg.stage_list()
     probe = RunContext(cfg=cfg, run_dir=run_dir, root=root, executor=None, config_path=config_path, strict=strict)  # type: ignore[arg-type]
     check_before_run(cfg, probe.inputs(), root, config_path, stage_list)  # nothing is written before this passes

@@ -41,7 +41,7 @@ from curate.shards.megatron import IndexedDataset, paths_of
 from curate.tokenize.config import TokenizerConfig
 from curate.train.ablate.config import AblationConfig, Arm, load_ablation
 from curate.train.ablate.report import aggregate, choose_best, plot, write_csv, write_markdown
-from curate.train.data import DataSpec, from_manifest, source_roles
+from curate.train.inputs import DataSpec, from_manifest, source_roles
 from curate.train.trainer import train
 
 
