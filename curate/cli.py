@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from curate.errors import CurateError
+from curate.errors import CurateError, disk_full_error
 
 # command name -> "module:attribute" (a click command or group)
 SUBCOMMANDS = {
@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "ablate": "curate.train.cli:ablate",
     "plan": "curate.plan.cli:plan",
     "export": "curate.export.cli:export",
+    "show": "curate.show:show",
 }
 
 HELP = {
@@ -34,6 +35,7 @@ HELP = {
     "ablate": "Run a mixture/threshold ablation sweep and report held-out loss per domain.",
     "plan": "Scaling-law planning: parameters, tokens, compute, memory, data needs.",
     "export": "Export a run's selected or mixed documents as a Hugging Face / Parquet / JSONL dataset with a card.",
+    "show": "Example documents of a run: what each rule dropped and kept, with their signal values.",
 }
 
 
@@ -78,6 +80,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         click.echo("interrupted; rerun the same command to resume", err=True)
         sys.exit(130)
+    except OSError as exc:  # a full disk under any command: say so, not a traceback
+        full = disk_full_error(exc)
+        if full is None:
+            raise
+        click.echo(f"error: {full}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@
       config.yaml                         the validated config
       stats.json, timings.json            per-stage stats (curate.stats shape); wall times and task reuse
       manifest.json                       seed, config, config_dir, tokenizer, mixture, shards with sha256
-      report.md, *.png                    the run report
+      report.md, *.png, report.html       the run reports (docs/report.md)
       annotated/<source>/<input>[@pKK].parquet   one per annotate task (<input>: curate.io.input_keys)
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
       decontam/index.npz, heldout_index.npz, items.parquet, hits/<same key>.parquet; decontam.json
       selected/<same key>.parquet         kept documents
+      decisions/<same key>.parquet        per annotated row: the reason select dropped it (null: kept) and
+                                          the values of the columns its rules read (the report's examples)
       tokenizer/tokenizer.json            when the run trains its tokenizer
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
       shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json, mix_order.parquet
@@ -62,6 +64,10 @@ class RunLayout:
     def report(self) -> Path:
         return self.root / "report.md"
 
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
     def chart(self, name: str) -> Path:
         return self.root / f"{name}.png"
 
@@ -93,7 +99,7 @@ class RunLayout:
         return self.annotated_dir / f"{key}.parquet"
 
     def quarantine(self, key: str) -> Path:
-        return self.root / "quarantine" / f"{key}.jsonl"
+        return self.quarantine_dir / f"{key}.jsonl"
 
     @property
     def selected_dir(self) -> Path:
@@ -101,6 +107,18 @@ class RunLayout:
 
     def selected(self, key: str) -> Path:
         return self.selected_dir / f"{key}.parquet"
+
+    @property
+    def decisions_dir(self) -> Path:
+        return self.root / "decisions"
+
+    def decisions(self, key: str) -> Path:
+        """Per annotated row: why select dropped it (null: kept) and the values its rules read."""
+        return self.decisions_dir / f"{key}.parquet"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
 
     # ---- dedup ----
     @property

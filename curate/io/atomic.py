@@ -15,6 +15,8 @@ from typing import Iterator
 
 import orjson
 
+from curate.errors import disk_full_error
+
 TMP_MARK = ".tmp-"
 TMP_NAME = re.compile(r".+\.tmp-[0-9]+$")  # exactly what tmp_path makes: NAME.tmp-<pid>
 
@@ -47,6 +49,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # out of space while writing `path`: a clear error naming it, not a traceback
+        if isinstance(exc, TempFileVanished):
+            raise
+        full = disk_full_error(exc, str(path))
+        if full is None:
+            raise
+        raise full from None
     finally:
         if tmp.exists():
             tmp.unlink()

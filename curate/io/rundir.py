@@ -22,8 +22,8 @@ LEGACY_IDENTITY = ("_markers", "config.fingerprint")
 
 # every top-level name a pipeline run writes (folders and files)
 OWNED = (
-    IDENTITY, "_markers", "annotated", "quarantine", "dedup", "decontam", "selected", "tokenizer", "tokens", "shards", "ablations",
-    "config.yaml", "decontam.json", "config.fingerprint", "ablation.fingerprint", "prepared.json", "fingerprints.json", "manifest.json", "stats.json", "timings.json", "report.md",
+    IDENTITY, "_markers", "annotated", "quarantine", "dedup", "decontam", "decisions", "selected", "tokenizer", "tokens", "shards", "ablations",
+    "config.yaml", "decontam.json", "config.fingerprint", "ablation.fingerprint", "prepared.json", "fingerprints.json", "manifest.json", "stats.json", "timings.json", "report.md", "report.html",
     "funnel.png", "signals.png", "mixture.png",
 )
 

@@ -86,3 +86,6 @@ def print_summary(result, failed: str | None = None) -> None:
         click.echo(f"  {failed}: FAILED (stats.json records the error)")
     if result.report:
         click.echo(f"report: {result.report}")
+        html = result.report.with_name("report.html")
+        if html.exists():
+            click.echo(f"        {html}  (open in a browser; `curate show {result.run_dir}` for the examples in the terminal)")

@@ -25,7 +25,7 @@ import yaml
 from curate import __version__
 from curate.config import PipelineBase, config_root, expand_source, load_config
 from curate.context import RunContext
-from curate.errors import ConfigError, CurateError
+from curate.errors import ConfigError, CurateError, disk_full_error
 from curate.exec import EXECUTORS, make_executor
 from curate.io.atomic import remove_stale_tmp, write_json, write_text
 from curate.io.rundir import check_out_dir, clear_run_dir, mark_run_dir
@@ -45,9 +45,9 @@ class RunResult:
 
 
 def config_fingerprint(cfg: PipelineBase) -> str:
-    """A hash of the config minus where it is written (ablations key their runs by it); a run
-    directory itself is keyed per task (curate.fingerprint), never by this."""
-    data = cfg.model_dump(mode="json", exclude={"out"})
+    """A hash of the config minus where it is written and what the report shows (ablations key their
+    runs by it); a run directory itself is keyed per task (curate.fingerprint), never by this."""
+    data = cfg.model_dump(mode="json", exclude={"out", "report"})
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -108,7 +108,18 @@ def check_out_not_in_inputs(cfg: PipelineBase, root: Path, run_dir: Path) -> Non
                                   fix="write the run elsewhere (--out) so outputs are never read back as inputs")
 
 
-def run_pipeline(
+def run_pipeline(config: str | Path | PipelineBase, out: str | Path | None = None, **kwargs) -> RunResult:
+    """Run a pipeline (see the module doc); a disk that fills up is a DiskFull error naming the path."""
+    try:
+        return _run_pipeline(config, out=out, **kwargs)
+    except OSError as exc:
+        full = disk_full_error(exc, str(out) if out else None)
+        if full is None:
+            raise
+        raise full from None
+
+
+def _run_pipeline(
     config: str | Path | PipelineBase,
     out: str | Path | None = None,
     executor: str = "local",
