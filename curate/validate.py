@@ -42,7 +42,7 @@ def check_rules(cfg: PipelineConfig, columns: list[str], config_path: Path | Non
     for i, rule in enumerate(cfg.select.rules):
         line = lines.get(("select", "rules", i))
         where = f"{config_path}:{line}: " if line else (f"{config_path}: " if config_path else "")
-        where += f"select.rules[{i}] (name: {rule.name})"
+        where += f"select.rules[{i}] rule `{rule.name}`"
         if rule.mode == "expr":
             compile_expr(rule.keep if rule.keep is not None else rule.drop, columns, where=where)
         elif rule.column not in columns:

@@ -124,11 +124,11 @@ def test_changed_input_reruns_only_its_tasks(corpus):
 def test_broken_select_expression_fails_before_anything_is_written(corpus):
     p = write(corpus)
     p.write_text(p.read_text().replace('keep: "word_count >= 5"', 'keep: "word_count >= 5 and kw_mony_hits > 0"'))
-    with pytest.raises(ConfigError, match=r"p.yaml:\d+: select.rules\[0\] \(name: short\).*unknown column `kw_mony_hits`"):
+    with pytest.raises(ConfigError, match=r"p.yaml:\d+: select.rules\[0\] rule `short`.*unknown column `kw_mony_hits`"):
         run_pipeline(p, out=corpus / "r", workers=1, progress=False)
     assert not (corpus / "r").exists()
     p.write_text(p.read_text().replace('kw_mony_hits > 0"', 'kw_money_hits >"'))
-    with pytest.raises(ConfigError, match="name: short.*cannot parse"):
+    with pytest.raises(ConfigError, match="rule `short`.*cannot parse"):
         run_pipeline(p, out=corpus / "r", workers=1, progress=False)
     assert not (corpus / "r").exists()
 
