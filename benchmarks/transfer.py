@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed-cap", type=int, default=3000)
     ap.add_argument("--neg-cap", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pos-share", type=float, default=0.1, help="share of finance documents in each pool")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
@@ -63,12 +64,14 @@ def main(argv: list[str] | None = None) -> int:
             extra["local_docs"] = local_docs(globs, args.neg_cap, rng)
         if split == "B" and args.pydoc_b:
             extra["pydoc"] = pydoc_docs(PYDOC_MODULES, args.neg_cap, rng)
-        pool = build_pool(args.corpora, split, extra, args.seed, args.seed_cap, args.neg_cap)
+        pool = build_pool(args.corpora, split, extra, args.seed, args.seed_cap, args.neg_cap, args.pos_share)
         genres = {g: int((pool.genres == g).sum()) for g in np.unique(pool.genres)}
         print(f"split {split}: seed {len(pool.seed_pos)} pos / {len(pool.seed_neg)} neg; pool {len(pool.texts)} docs, {pool.labels.mean():.3f} positive; {genres}", flush=True)
         t0 = time.perf_counter()
         rows = run_methods(pool, args.seed)
         for name, r in rows.items():
+            if name.startswith("_"):
+                continue
             print(f"  {name:44s} P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  (t={r.get('threshold', float('nan')):.4g})", flush=True)
         print(f"  [{time.perf_counter() - t0:.0f}s]", flush=True)
         results[split] = {"genres": genres, "rows": rows}
