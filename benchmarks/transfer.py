@@ -39,6 +39,20 @@ def at(y: np.ndarray, s: np.ndarray, t: float) -> dict:
     return {**prf(y, s >= t), "threshold": float(t)}
 
 
+def write_pool(folder: Path, pool) -> None:
+    """The pool as JSONL (id, text) for `curate run`, and its labels kept apart (id, finance, genre)."""
+    import gzip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = [f"{pool.name}-{i:06d}" for i in range(len(pool.texts))]
+    with gzip.open(folder / "pool.jsonl.gz", "wb", compresslevel=1) as fh:
+        for i, t in zip(ids, pool.texts.to_pylist()):
+            fh.write(orjson.dumps({"id": i, "text": t}) + b"\n")
+    with open(folder / "labels.jsonl", "wb") as fh:
+        for i, y, g in zip(ids, pool.labels.tolist(), pool.genres.tolist()):
+            fh.write(orjson.dumps({"id": i, "finance": bool(y), "genre": str(g)}) + b"\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpora", required=True, type=Path)
@@ -51,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pos-share", type=float, default=0.1, help="share of finance documents in each pool")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--write-pools", type=Path, help="also write each pool as DIR/<split>/pool.jsonl.gz + labels.jsonl (for curate run)")
+    ap.add_argument("--no-methods", action="store_true", help="only build (and write) the pools")
     args = ap.parse_args(argv)
 
     from transfer_methods import run_methods
@@ -67,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         pool = build_pool(args.corpora, split, extra, args.seed, args.seed_cap, args.neg_cap, args.pos_share)
         genres = {g: int((pool.genres == g).sum()) for g in np.unique(pool.genres)}
         print(f"split {split}: seed {len(pool.seed_pos)} pos / {len(pool.seed_neg)} neg; pool {len(pool.texts)} docs, {pool.labels.mean():.3f} positive; {genres}", flush=True)
+        if args.write_pools:
+            write_pool(args.write_pools / split, pool)
+        if args.no_methods:
+            continue
         t0 = time.perf_counter()
         rows = run_methods(pool, args.seed)
         for name, r in rows.items():
