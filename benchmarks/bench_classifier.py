@@ -1,6 +1,6 @@
 """Classifier scoring throughput (docs/s) with 1 and 2 processes, the way the annotate stage runs it.
 
-    python benchmarks/bench_classifier.py [--corpora ../shared/corpora] [--model M.ftz] [--docs 20000]
+    python benchmarks/bench_classifier.py --corpora CORPORA [--model M.ftz] [--docs 20000]
 
 Without --model, a fastText finance model is trained on the corpora first with the domain recipe's
 normalization (stop words + punctuation removed: the slower normalization). Each process loads the
@@ -76,7 +76,7 @@ def train_default(corpora: Path, tmp: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpora", type=Path, default=ROOT.parent / "shared" / "corpora")
+    ap.add_argument("--corpora", type=Path, required=True, help="folder of *.jsonl.gz benchmark corpora")
     ap.add_argument("--model", default=None, help="a curate classifier file (default: train a fastText finance model)")
     ap.add_argument("--docs", type=int, default=20000, help="documents to score (cycled from the corpora)")
     args = ap.parse_args()

@@ -1,6 +1,6 @@
 """Dedup benchmark: signature throughput, recall/precision on planted duplicates, peak memory vs corpus size.
 
-    python benchmarks/bench_dedup.py [--corpora ../shared/corpora] [--bases-per-file 400] [--workers 2]
+    python benchmarks/bench_dedup.py --corpora CORPORA [--bases-per-file 400] [--workers 2]
                                      [--scale 4] [--memory-mb 16] [--compare-libs]
 
 1. builds a seeded corpus with planted near-duplicates (benchmarks/planted_duplicates.py);
@@ -160,11 +160,11 @@ def _stage_main(run: str, cfg_json: str, workers: int) -> None:
     from curate.config import PipelineConfig
     from curate.context import RunContext
     from curate.exec.local import LocalExecutor
-    from curate.stages import dedup
+    from curate.dedup import stage as dedup
 
     cfg = PipelineConfig.model_validate(json.loads(cfg_json))
     ctx = RunContext(cfg=cfg, run_dir=Path(run), root=Path(run).parent, executor=LocalExecutor(Path(run), workers=workers, progress=False))
-    stats = dedup.run(ctx)
+    stats = dedup.DedupStage(ctx).run()
     stats["_peak_rss_kb"] = vm_hwm_kb()
     print(json.dumps(stats))
 
@@ -208,7 +208,7 @@ def evaluate(run: Path, docs: pa.Table, truth: list[dict], threshold: float = 0.
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--corpora", required=True, help="folder of real *.jsonl.gz corpora to plant duplicates in")
     ap.add_argument("--bases-per-file", type=int, default=400)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scale", type=int, default=4, help="corpus growth factor for the memory check (0: skip)")

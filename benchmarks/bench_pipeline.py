@@ -1,7 +1,7 @@
 """End-to-end throughput and peak memory of `curate run` on the shared corpora.
 
-    python benchmarks/bench_pipeline.py --corpora ../shared/corpora --workers 2 --scale 1
-    python benchmarks/bench_pipeline.py --corpora ../shared/corpora --workers 2 --scale 4 --stages annotate
+    python benchmarks/bench_pipeline.py --corpora CORPORA --workers 2 --scale 1
+    python benchmarks/bench_pipeline.py --corpora CORPORA --workers 2 --scale 4 --stages annotate
 
 `--scale K` lists every corpus file K times (as distinct inputs) to show that peak memory does not grow
 with corpus size. Peak memory is the max RSS of the driver and of the worker processes (children),
@@ -65,7 +65,7 @@ def build_config(corpora: Path, scale: int, work: Path, stages: list[str], full:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"))
+    ap.add_argument("--corpora", required=True, help="folder of *.jsonl.gz benchmark corpora")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--stages", nargs="+", default=["annotate"])

@@ -1,6 +1,6 @@
 """Ray executor vs the local process pool on the same pipeline: wall times, ratio, identical outputs.
 
-    python benchmarks/bench_ray.py [--corpora ../shared/corpora] [--pipeline pipelines/finance-51-49.yaml]
+    python benchmarks/bench_ray.py --corpora CORPORA [--pipeline pipelines/finance-51-49.yaml]
                                    [--workers 2] [--vocab-size 8000] [--sample-bytes 20000000]
 
 Runs the whole pipeline (annotate with heuristics + langid + keywords + dedup keys, dedup, select,
@@ -23,6 +23,16 @@ from curate.config import load_config
 from curate.pipeline import run_pipeline
 
 
+# source of pipelines/finance-51-49.yaml -> its files in the benchmark corpora folder
+FILES = {
+    "sec10k": ["gh_fin_sec10k_risk_factors.jsonl.gz"],
+    "fomc": ["gh_fin_fomc_minutes.jsonl.gz"],
+    "books": ["gh_gen_brown.jsonl.gz", "gh_gen_gutenberg_nltk.jsonl.gz"],
+    "speeches": ["gh_gen_us_speeches.jsonl.gz"],
+    "web": ["gh_hq_web_article_body.jsonl.gz", "gh_lq_web_fullpage_text.jsonl.gz", "gh_lq_nltk_webtext.jsonl.gz"],
+}
+
+
 def outputs_sha256(run: Path) -> dict[str, str]:
     files = sorted(run.glob("shards/*.bin")) + sorted(run.glob("shards/*.idx")) + [run / "manifest.json"]
     return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
@@ -30,7 +40,7 @@ def outputs_sha256(run: Path) -> dict[str, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpora", default="../shared/corpora", help="folder holding the corpora the pipeline names")
+    ap.add_argument("--corpora", required=True, help="folder holding the benchmark corpora (see FILES)")
     ap.add_argument("--pipeline", default="pipelines/finance-51-49.yaml")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--vocab-size", type=int, default=8000, help="smaller than the shipped 32k to keep the run short")
@@ -39,8 +49,8 @@ def main() -> None:
     args = ap.parse_args()
 
     cfg = load_config(args.pipeline, check_paths=False)
-    for src in cfg.sources:
-        src.paths = [p.replace("../shared/corpora", args.corpora) for p in src.paths]
+    for src in cfg.sources:  # the pipeline's paths are placeholders: point each source at its corpora
+        src.paths = [str(Path(args.corpora) / name) for name in FILES[src.name]]
     cfg.tokenizer.vocab_size = args.vocab_size
     cfg.tokenizer.sample_bytes = args.sample_bytes
     out = Path(args.out or tempfile.mkdtemp(prefix="bench_ray_"))

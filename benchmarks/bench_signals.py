@@ -31,7 +31,6 @@ from curate.signals.keywords import KeywordConfig, KeywordSignal
 from curate.signals.langid import LangIdConfig, LangIdSignal
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPORA = ROOT.parent / "shared" / "corpora"
 GROUPS = ("heuristics", "langid", "keywords", "all")
 
 _signals: list = []
@@ -108,7 +107,7 @@ def measure(group: str, processes: int, batches: list[pa.Table]) -> tuple[float,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("corpora", nargs="?", type=Path, default=DEFAULT_CORPORA)
+    ap.add_argument("corpora", type=Path, help="folder of *.jsonl.gz benchmark corpora")
     ap.add_argument("--batch-docs", type=int, default=2000)
     ap.add_argument("--processes", default="1,2", help="comma-separated pool sizes")
     ap.add_argument("--groups", default=",".join(GROUPS), help="comma-separated: " + ",".join(GROUPS))

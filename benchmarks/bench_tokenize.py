@@ -4,7 +4,7 @@ Trains one byte-level BPE (default 32k) on a seeded sample of the corpora, then 
 document with both engines (same thread count), checks the ids are identical, and prints MB/s and
 the ratio. Not part of pytest.
 
-    python benchmarks/bench_tokenize.py [/work/shared/corpora] [--vocab-size 32000] [--threads 2]
+    python benchmarks/bench_tokenize.py CORPORA [--vocab-size 32000] [--threads 2]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("corpora", nargs="?", default="/work/shared/corpora")
+    ap.add_argument("corpora", help="folder of *.jsonl.gz benchmark corpora")
     ap.add_argument("--vocab-size", type=int, default=32_000)
     ap.add_argument("--train-bytes", type=int, default=20_000_000, help="tokenizer training sample")
     ap.add_argument("--threads", type=int, default=2)
@@ -27,7 +27,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)  # before tokenizers starts its pool
 
-    from curate.shards.tokenizer import TokenizerConfig, _read_texts, load_tokenizer, sample_texts, train_tokenizer
+    from curate.tokenize.tokenizer import TokenizerConfig, _read_texts, load_tokenizer, sample_texts, train_tokenizer
 
     files = sorted(p for p in Path(args.corpora).glob("*.jsonl*"))
     texts = [t for f in files for _, batch in _read_texts(f, "text") for t in batch]

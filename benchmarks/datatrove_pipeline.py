@@ -2,7 +2,7 @@
 
 Runs under its own virtualenv (`.venv-bench`, see benchmarks/README.md), never under curate's:
 
-    .venv-bench/bin/python benchmarks/datatrove_pipeline.py --corpora ../shared/corpora --out OUT \
+    .venv-bench/bin/python benchmarks/datatrove_pipeline.py --corpora CORPORA --out OUT \
         --tokenizer tokenizer.json --lid-model lid.176.ftz --quality-model classifiers/quality.ftz
 
 Pipeline, in curate's select order:

@@ -1,6 +1,6 @@
-"""Quality bars for curate's classifiers, measured on ../shared/corpora with held-out splits.
+"""Quality bars for curate's classifiers, measured on real corpora with held-out splits.
 
-    python benchmarks/eval_classifiers.py [--corpora ../shared/corpora] [--backends fasttext,sklearn] [--json OUT]
+    python benchmarks/eval_classifiers.py --corpora CORPORA [--backends fasttext,sklearn] [--json OUT]
 
 Tasks (each trained through the same recipe path as `curate classifier train`):
   finance      10-K + FOMC vs Brown + Gutenberg + speeches; the recipe's own held-out split.
@@ -111,7 +111,7 @@ def keyword_density(texts: pa.Array) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpora", type=Path, default=ROOT.parent / "shared" / "corpora")
+    ap.add_argument("--corpora", type=Path, required=True, help="folder of the benchmark corpora (*.jsonl.gz)")
     ap.add_argument("--backends", default="fasttext,sklearn")
     ap.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
     args = ap.parse_args()

@@ -1,6 +1,6 @@
 """A seeded corpus with planted near-duplicates, for measuring dedup recall and precision.
 
-Base documents are real texts from `../shared/corpora` (one source per corpus file). Base documents
+Base documents are real texts from the benchmark corpora folder (one source per corpus file). Base documents
 that already resemble each other (5-word-shingle Jaccard >= 0.3, which the corpora have: yearly
 10-K sections, repeated spam) are removed first, so every true duplicate pair is a planted one.
 Then a fraction of bases get 1-3 variants, each made by one or more of:

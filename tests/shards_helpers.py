@@ -69,9 +69,10 @@ def make_context(root: Path, run_dir: Path, cfg: dict, workers: int = 1) -> RunC
 
 def build_run(root: Path, run_dir: Path, workers: int = 1, cfg: dict | None = None) -> RunContext:
     """Inputs -> selected -> tokenize -> mix; returns the context."""
-    from curate.stages import mix, tokenize
+    from curate.mix import stage as mix
+    from curate.tokenize import stage as tokenize
 
     cfg = cfg or make_inputs(root)
     ctx = make_context(root, run_dir, cfg, workers)
-    ctx.stats = {"tokenize": tokenize.run(ctx), "mix": mix.run(ctx)}
+    ctx.stats = {"tokenize": tokenize.TokenizeStage(ctx).run(), "mix": mix.MixStage(ctx).run()}
     return ctx

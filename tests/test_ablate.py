@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from curate.errors import CurateError
 from curate.io.atomic import read_json
-from curate.train.ablate import Constraint, Objective, Parent, arm_mix, choose_best, equal_budget, load_config
+from curate.layout import RunLayout
+from curate.train.ablate import Constraint, Objective, Parent, arm_mix, choose_best, equal_budget, load_ablation
 from curate.train.cli import ablate as ablate_cmd
 from train_helpers import make_run
 
@@ -83,25 +84,25 @@ def test_choose_best_with_constraints():
 def test_config_errors_name_the_key(tmp_path):
     path = _config(tmp_path, tmp_path, arms=[{"name": "x", "domain_share": 0.4, "mix": {"total_tokens": 5}}])
     with pytest.raises(CurateError, match=r"arms\.0"):
-        load_config(path)
+        load_ablation(path)
     path = _config(tmp_path, tmp_path, objective={"minimize": "domain", "subject_to": [{"loss": "general", "max_increase": 0.1, "vs": "nope"}]})
     with pytest.raises(CurateError, match="nope"):
-        load_config(path)
+        load_ablation(path)
 
 
 def test_equal_budget_is_the_largest_every_arm_can_meet(tmp_path):
     run = make_run(tmp_path / "run")  # 120 docs x 64 tokens per source: 7,680 tokens each
     parent = Parent(run)
-    cfg = load_config(_config(tmp_path, run, mix={"total_tokens": "all", "max_epochs": 1}))
+    cfg = load_ablation(_config(tmp_path, run, mix={"total_tokens": "all", "max_epochs": 1}))
     mixes = equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent)
     # at 1 epoch, d30 is capped by general and d70 by domain: floor(7,680 / 0.7) = 10,971, planned as
     # floor(0.3 x 10,971) + floor(0.7 x 10,971) = 3,291 + 7,679 = 10,970 tokens for every arm
     assert {m.total_tokens for m in mixes.values()} == {10970}
     assert mixes["d30"].target == pytest.approx({"domain": 0.3, "general": 0.7})
-    cfg = load_config(_config(tmp_path, run, mix={"total_tokens": 12000, "max_epochs": 1}))
+    cfg = load_ablation(_config(tmp_path, run, mix={"total_tokens": 12000, "max_epochs": 1}))
     with pytest.raises(CurateError, match="d30"):
         equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent)
-    cfg = load_config(_config(tmp_path, run, mix={"total_tokens": 12000, "max_epochs": 1, "on_shortfall": "warn"}))
+    cfg = load_ablation(_config(tmp_path, run, mix={"total_tokens": 12000, "max_epochs": 1, "on_shortfall": "warn"}))
     assert {m.total_tokens for m in equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent).values()} == {10970}
 
 
@@ -169,10 +170,10 @@ def test_selection_arms_reselect_annotated_data_at_other_thresholds(corpus, monk
         assert read_json(arun / "tokens" / "tokenizer_info.json")["sha256"] == read_json(run / "manifest.json")["tokenizer"]["sha256"]
         assert (out / arm / "seed0" / "train" / "summary.json").is_file()
         # no document of the parent's held-out split is in the arm's training tokens
-        for src in ("fin", "gen"):
-            held = _docs(IndexedDataset(run / "tokens" / f"{src}.val"))
-            assert held and not held & _docs(IndexedDataset(arun / "tokens" / src))
-            assert held & _docs(IndexedDataset(arun / "tokens" / f"{src}.val"))  # they land in its held-out split instead
+        for src, role in (("fin", "domain"), ("gen", "general")):
+            held = _docs(IndexedDataset(RunLayout(run).tokens(src, role, "heldout")))
+            assert held and not held & _docs(IndexedDataset(RunLayout(arun).tokens(src, role, "train")))
+            assert held & _docs(IndexedDataset(RunLayout(arun).tokens(src, role, "heldout")))  # they land in its held-out split instead
 
     # rerun: nothing is re-selected or re-trained
     stamp = {a: (out / a / "run" / "prepared.json").stat().st_mtime_ns for a in ("w60", "w120")}
@@ -187,7 +188,7 @@ def test_selection_arm_errors_name_the_arm_and_key(tmp_path):
            ({"name": "q", "select": {"rules": [{"name": "t", "mode": "threshold", "column": "x"}]}}, r"arms\.0\[q\]\.select\.rules\.0.*threshold")]
     for arm, msg in bad:
         with pytest.raises(CurateError, match=msg):
-            load_config(_config(tmp_path, tmp_path, arms=[arm]))
+            load_ablation(_config(tmp_path, tmp_path, arms=[arm]))
     from curate.config import SelectConfig
     from curate.train.ablate import Arm, arm_select
 

@@ -242,11 +242,11 @@ def test_readers_agree_across_formats(tmp_path):
 def test_bad_input_lines_name_the_file(tmp_path):
     p = tmp_path / "bad.jsonl"
     p.write_bytes(b'{"text": "ok"}\n{"text": "ok"\n')
-    with pytest.raises(InputError, match=r"bad\.jsonl: cannot parse JSONL"):
+    with pytest.raises(InputError, match=r"bad\.jsonl:2: malformed JSON"):
         list(read_texts(p))
     q = tmp_path / "missing_field.jsonl"
     q.write_bytes(b'{"text": "ok"}\n{"body": "no text"}\n')
-    with pytest.raises(InputError, match=r"missing_field\.jsonl:2: record has no string field `text`"):
+    with pytest.raises(InputError, match=r"missing_field\.jsonl:2: missing text field `text`"):
         list(read_texts(q))
 
 

@@ -15,7 +15,7 @@ from curate.classify.base import load_classifier
 from curate.cli import cli
 from curate.errors import CurateError
 from curate.signals.base import SignalContext
-from curate.signals.classifier import SIGNAL, ClassifierSignal, ClassifierSignalConfig
+from curate.signals.classifier import ClassifierSignal, ClassifierSignalConfig
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +86,10 @@ def test_train_bad_recipe_is_a_config_error(tmp_path):
 def test_signal_scores_batches_as_a_column(trained):
     d, model, _ = trained
     cfg = ClassifierSignalConfig(name="finance_domain", model="models/tiny.ftz")
-    sig = SIGNAL(cfg, SignalContext(root=d))
-    assert SIGNAL is ClassifierSignal
+    sig = ClassifierSignal(cfg, SignalContext(root=d))
+    from curate.signals.base import SIGNALS
+
+    assert SIGNALS.get(ClassifierSignal.name).load() is ClassifierSignal
     texts = finance_docs(25, 50) + general_docs(25, 51)
     table = pa.table({"id": [str(i) for i in range(50)], "text": pa.array(texts, pa.large_string())})
     cols = sig.columns(table)
@@ -99,7 +101,7 @@ def test_signal_scores_batches_as_a_column(trained):
     assert s[:25].mean() > 0.7 and s[25:].mean() < 0.3
     empty = sig.columns(table.slice(0, 0))["finance_domain_score"]
     assert len(empty) == 0
-    short = SIGNAL(ClassifierSignalConfig(name="f", model=str(model), prefix_chars=50), SignalContext(root=d))
+    short = ClassifierSignal(ClassifierSignalConfig(name="f", model=str(model), prefix_chars=50), SignalContext(root=d))
     assert not np.array_equal(short.columns(table)["f_score"].to_numpy(), s)
 
 

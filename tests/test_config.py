@@ -75,3 +75,35 @@ def test_duplicate_source_names(tmp_path, monkeypatch):
     p = write(tmp_path, "sources:\n  - {name: a, paths: [in/*.jsonl]}\n  - {name: a, paths: [in/*.jsonl]}\n")
     with pytest.raises(ConfigError, match="unique"):
         load_config(p)
+
+
+def test_set_overrides_before_validation(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "b.jsonl").write_text('{"text": "y"}\n')
+    p = write(tmp_path, "sources:\n  - name: a\n    paths: [nowhere/*.jsonl]\nselect:\n  rules:\n    - {name: short, keep: 'word_count >= 5'}\n")
+    cfg = load_config(p, sets=['sources.a.paths=["other/*.jsonl"]', "seed=7", "select.rules.short.keep=word_count >= 9",
+                               "mix.total_tokens=2M", "tokenizer={vocab_size: 500}"])
+    assert cfg.sources[0].paths == ["other/*.jsonl"] and cfg.seed == 7 and cfg.select.rules[0].keep == "word_count >= 9"
+    assert cfg.mix.total_tokens == 2_000_000 and cfg.tokenizer.vocab_size == 500
+    assert cfg.stage_list() == ["annotate", "select", "tokenize", "mix"]
+    # the overrides change what the run is, so they change the fingerprint
+    from curate.pipeline import config_fingerprint
+
+    base = load_config(p, sets=['sources.a.paths=["other/*.jsonl"]'])
+    assert config_fingerprint(base) != config_fingerprint(load_config(p, sets=['sources.a.paths=["other/*.jsonl"]', "seed=8"]))
+    with pytest.raises(ConfigError, match=r"--set sources.b.paths: `sources.b` names no item of the list(?s:.*)items: a"):
+        load_config(p, sets=["sources.b.paths=[x]"])
+    with pytest.raises(ConfigError, match=r"unknown key `sedd` — did you mean `seed`"):
+        load_config(p, sets=['sources.a.paths=["other/*.jsonl"]', "sedd=3"])
+    with pytest.raises(ConfigError, match="is not KEY=VALUE"):
+        load_config(p, sets=["seed"])
+
+
+@pytest.mark.parametrize("name", ["a.b", "..", "a/b", "x y", ""])
+def test_source_and_role_names_are_folder_safe(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.name"):
+        load_config(write(tmp_path, f"sources:\n  - name: '{name}'\n    paths: [in/*.jsonl]\n"))
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.role"):
+        load_config(write(tmp_path, f"sources:\n  - name: ok\n    role: '{name}'\n    paths: [in/*.jsonl]\n"))

@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import curate.stages.dedup as stage
+import curate.dedup.stage as stage
 from curate.config import PipelineConfig
 from curate.context import RunContext
-from curate.dedup import DedupConfig, group_pairs, num_partitions, union_find
+from curate.dedup.engine import DedupConfig, group_pairs, num_partitions, union_find
 from curate.errors import CurateError
 from curate.exec.base import TaskFailed
 from curate.exec.local import LocalExecutor
@@ -70,7 +70,7 @@ def make_ctx(tmp: Path, sources: dict, dedup: dict | None = None, workers: int =
 
 
 def drops(ctx: RunContext) -> list[dict]:
-    t = pq.read_table(ctx.dedup_dir / "drops.parquet")
+    t = pq.read_table(ctx.layout.dedup_dir / "drops.parquet")
     assert t.column("row").null_count == 0 and t.column("file").null_count == 0  # exact addresses for select
     return t.drop_columns(["file", "row"]).to_pylist()
 
@@ -78,7 +78,7 @@ def drops(ctx: RunContext) -> list[dict]:
 def test_planted_exact_and_near_duplicates_across_sources(tmp_path):
     assert jaccard5(BASE[2], NEAR) >= 0.8 and jaccard5(BASE[3], FAR) < 0.5
     ctx = make_ctx(tmp_path, SOURCES)
-    stats = stage.run(ctx)
+    stats = stage.DedupStage(ctx).run()
     # cluster {n0, n-copy, f-copy}: the domain copy is kept; cluster {n2, f-near}: domain f-near kept
     assert drops(ctx) == [
         {"id": "n-copy", "source": "news", "cluster": "f-copy", "cluster_source": "filings", "reason": "exact_duplicate"},
@@ -86,20 +86,21 @@ def test_planted_exact_and_near_duplicates_across_sources(tmp_path):
         {"id": "n2", "source": "news", "cluster": "f-near", "cluster_source": "filings", "reason": "near_duplicate"},
     ]
     t = stats["total"]
-    assert (t["docs_in"], t["drops"], t["exact_duplicates"], t["near_duplicates"], t["clusters"]) == (18, 3, 2, 1, 2)
+    assert (t["docs_in"], sum(t["drops"].values()), t["exact_duplicates"], t["near_duplicates"], t["clusters"]) == (18, 3, 2, 1, 2)
     assert t["empty_docs_skipped"] == 2  # the two empty docs are not "duplicates" of each other
     assert stats["cluster_sizes"] == {"2": 1, "3": 1}
-    assert stats["sources"]["news"] == {"docs_in": 14, "docs_out": 11, "drops": {"exact_duplicate": 2, "near_duplicate": 1}}
-    assert stats["sources"]["filings"] == {"docs_in": 4, "docs_out": 4, "drops": {}}
-    assert not (ctx.dedup_dir / f"work-p{t['partitions']:04d}").exists()  # intermediates removed
+    news, filings = stats["sources"]["news"], stats["sources"]["filings"]
+    assert (news["docs_in"], news["docs_out"], news["drops"]) == (14, 11, {"exact_duplicate": 2, "near_duplicate": 1})
+    assert (filings["docs_in"], filings["docs_out"], filings["drops"]) == (4, 4, {})
+    assert not (ctx.layout.dedup_dir / f"work-p{t['partitions']:04d}").exists()  # intermediates removed
 
 
 def test_exact_only_and_near_only(tmp_path):
     ctx = make_ctx(tmp_path, SOURCES, {"near": False}, run="exact")
-    stage.run(ctx)
+    stage.DedupStage(ctx).run()
     assert {d["id"] for d in drops(ctx)} == {"n0", "n-copy"}
     ctx = make_ctx(tmp_path, SOURCES, {"exact": False}, run="near")
-    stage.run(ctx)
+    stage.DedupStage(ctx).run()
     assert {(d["id"], d["reason"]) for d in drops(ctx)} == {("n0", "exact_duplicate"), ("n-copy", "exact_duplicate"), ("n2", "near_duplicate")}
 
 
@@ -112,28 +113,28 @@ def test_keep_policy(tmp_path):
     }
     # prefer_roles [domain]: the domain doc wins even though a general one is longer
     ctx = make_ctx(tmp_path, sources, run="r1")
-    stage.run(ctx)
+    stage.DedupStage(ctx).run()
     assert {d["id"]: d["cluster"] for d in drops(ctx)} == {"w-long": "f-z", "w-b": "f-z", "w-a": "f-z"}
     # no role preference: the longer text wins; the others are near duplicates of it
     ctx = make_ctx(tmp_path, sources, {"prefer_roles": []}, run="r2")
-    stage.run(ctx)
+    stage.DedupStage(ctx).run()
     got = {d["id"]: (d["cluster"], d["reason"]) for d in drops(ctx)}
     assert got == {"w-b": ("w-long", "near_duplicate"), "w-a": ("w-long", "near_duplicate"), "f-z": ("w-long", "near_duplicate")}
     # equal role and length: the smallest id wins, and identical texts are exact duplicates of it
     ctx = make_ctx(tmp_path, {"web": ("general", [("w-b", doc), ("w-c", doc), ("w-a", doc)])}, run="r3")
-    stage.run(ctx)
+    stage.DedupStage(ctx).run()
     assert {d["id"]: (d["cluster"], d["reason"]) for d in drops(ctx)} == {"w-b": ("w-a", "exact_duplicate"), "w-c": ("w-a", "exact_duplicate")}
 
 
 def test_partitions_and_workers_do_not_change_the_result(tmp_path):
     ref = make_ctx(tmp_path, SOURCES, {"num_partitions": 1}, run="p1")
-    ref_stats = stage.run(ref)
-    ref_bytes = (ref.dedup_dir / "drops.parquet").read_bytes()
+    ref_stats = stage.DedupStage(ref).run()
+    ref_bytes = (ref.layout.dedup_dir / "drops.parquet").read_bytes()
     # more partitions than there are bucket rows in some partitions; two worker processes
     for dedup, workers, name in (({"num_partitions": 13}, 1, "p13"), ({"num_partitions": 5}, 2, "p5w2")):
         ctx = make_ctx(tmp_path, SOURCES, dedup, workers=workers, run=name)
-        stats = stage.run(ctx)
-        assert (ctx.dedup_dir / "drops.parquet").read_bytes() == ref_bytes
+        stats = stage.DedupStage(ctx).run()
+        assert (ctx.layout.dedup_dir / "drops.parquet").read_bytes() == ref_bytes
         assert stats["cluster_sizes"] == ref_stats["cluster_sizes"] and stats["sources"] == ref_stats["sources"]
         assert stats["total"]["partitions"] == dedup["num_partitions"]
 
@@ -147,7 +148,7 @@ def test_memory_budget_sets_partition_count():
 
 def test_resume_skips_finished_passes(tmp_path, monkeypatch):
     ref = make_ctx(tmp_path, SOURCES, {"num_partitions": 3}, run="clean")
-    stage.run(ref)
+    stage.DedupStage(ref).run()
     ctx = make_ctx(tmp_path, SOURCES, {"num_partitions": 3}, run="crash")
     calls = []
     real_bucket = stage.bucket_file
@@ -162,16 +163,16 @@ def test_resume_skips_finished_passes(tmp_path, monkeypatch):
     monkeypatch.setattr(stage, "bucket_file", counting_bucket)
     monkeypatch.setattr(stage, "cluster", crash)
     with pytest.raises(TaskFailed):
-        stage.run(ctx)
+        stage.DedupStage(ctx).run()
     assert calls == [0, 1]
-    assert not (ctx.dedup_dir / "drops.parquet").exists()
+    assert not (ctx.layout.dedup_dir / "drops.parquet").exists()
     monkeypatch.undo()
     monkeypatch.setattr(stage, "bucket_file", counting_bucket)
-    stage.run(ctx)
+    stage.DedupStage(ctx).run()
     assert calls == [0, 1]  # pass 1 was not run again: its markers were found
-    assert (ctx.dedup_dir / "drops.parquet").read_bytes() == (ref.dedup_dir / "drops.parquet").read_bytes()
-    again = stage.run(ctx)  # a finished stage reruns from markers alone, with the same stats
-    assert calls == [0, 1] and again == stage.run(ref)
+    assert (ctx.layout.dedup_dir / "drops.parquet").read_bytes() == (ref.layout.dedup_dir / "drops.parquet").read_bytes()
+    again = stage.DedupStage(ctx).run()  # a finished stage reruns from markers alone, with the same stats
+    assert calls == [0, 1] and again == stage.DedupStage(ref).run()
 
 
 def test_missing_signal_columns_are_a_clear_error(tmp_path):
@@ -179,14 +180,14 @@ def test_missing_signal_columns_are_a_clear_error(tmp_path):
     f, path = ctx.annotated_files()[0]
     pq.write_table(pq.read_table(path).drop_columns(["minhash"]), path)
     with pytest.raises(CurateError) as err:
-        stage.run(ctx)
+        stage.DedupStage(ctx).run()
     assert str(path) in str(err.value) and "dedup_keys" in str(err.value)
 
 
 def test_bands_rows_validated_against_signature(tmp_path):
     ctx = make_ctx(tmp_path, SOURCES, {"bands": 20, "rows": 8})  # 160 > 128
     with pytest.raises(CurateError, match="exceeds the signature length 128"):
-        stage.run(ctx)
+        stage.DedupStage(ctx).run()
     with pytest.raises(ValueError):
         DedupConfig(bands=10)
 
@@ -220,6 +221,6 @@ def test_group_pairs_fanout():
 
 def test_no_duplicates_writes_an_empty_drops_file(tmp_path):
     ctx = make_ctx(tmp_path, {"a": ("general", [("x", text()), ("y", text()), ("z", "")])})
-    stats = stage.run(ctx)
-    assert drops(ctx) == [] and stats["total"]["drops"] == 0 and stats["cluster_sizes"] == {}
-    assert pq.read_schema(ctx.dedup_dir / "drops.parquet").names == ["id", "source", "cluster", "cluster_source", "reason", "file", "row"]
+    stats = stage.DedupStage(ctx).run()
+    assert drops(ctx) == [] and stats["total"]["drops"] == {} and stats["cluster_sizes"] == {}
+    assert pq.read_schema(ctx.layout.dedup_dir / "drops.parquet").names == ["id", "source", "cluster", "cluster_source", "reason", "file", "row"]

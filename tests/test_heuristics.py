@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from curate.signals.base import SignalContext
-from curate.signals.heuristics import SIGNAL, HeuristicsConfig, HeuristicsSignal, group_counts
+from curate.signals.heuristics import HeuristicsConfig, HeuristicsSignal, group_counts
 
 approx = pytest.approx
 
@@ -181,7 +181,9 @@ def test_column_names_and_types():
     assert cols["word_count"].type == pa.int64()
     assert cols["mean_word_length"].type == pa.float64()
     assert cols["has_lorem_ipsum"].type == pa.bool_()
-    assert SIGNAL is HeuristicsSignal
+    from curate.signals.base import SIGNALS
+
+    assert SIGNALS.get(HeuristicsSignal.name).load() is HeuristicsSignal
 
 
 def test_config_defaults_and_validation():

@@ -127,10 +127,10 @@ def test_every_hostile_input_counted_per_file(tmp_path, monkeypatch):
     assert sorted(annotate) == sorted(expect) == sorted(select)
     for name, (records, reasons) in expect.items():
         a, s = annotate[name], select[name]
-        assert a["quarantined"] == reasons, name
+        assert a["drops"] == reasons, name
         assert s["docs_in"] == a["docs_out"], name
         # nothing lost: every record is kept, dropped with a reason, or quarantined with a reason
-        assert records == s["docs_out"] + sum(s["drops"].values()) + sum(a["quarantined"].values()), name
+        assert records == s["docs_out"] + sum(s["drops"].values()) + sum(a["drops"].values()), name
     # a few hand-checked outcomes
     assert select["in/j/nul.jsonl"]["docs_out"] == 1 and select["in/j/bom_utf8.jsonl"]["docs_out"] == 2
     assert select["in/t/nul.txt"]["docs_out"] == 1 and select["in/p/nulls.parquet"]["docs_out"] == 2
@@ -196,7 +196,7 @@ def test_huge_line_quarantined_with_bounded_memory(tmp_path, size_mb=300):  # ~2
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     (f,) = out["files"]  # one entry per input file, even when several tasks read it (annotate.split_mb)
-    assert f["docs_in"] == 3 and f["docs_out"] == 2 and f["quarantined"] == {"document larger than max_doc_bytes": 1}
+    assert f["docs_in"] == 3 and f["docs_out"] == 2 and f["drops"] == {"document larger than max_doc_bytes": 1}
     grown_mb = (out["after_kb"] - out["before_kb"]) / 1024
     # the reader keeps at most the limit (1 MiB) plus its 1 MiB buffers; allow for allocator slack
     assert grown_mb < 16, f"peak RSS grew by {grown_mb:.1f} MB reading a {size_mb} MB line"
@@ -226,7 +226,7 @@ def test_symlink_loop_in_input_folder_terminates(tmp_path):
         want = ["in/loop/a.jsonl", "in/loop/sub/b.jsonl"] + (["in/loop/t.txt"] if paths == ["in/loop"] else [])
         assert sorted(f["file"] for f in files) == want  # each file once, symlink loops not walked
         if paths == ["in/loop"]:  # the folder walk also lists the .txt: read as JSONL (format: jsonl), quarantined
-            assert next(f for f in files if f["file"] == "in/loop/t.txt")["quarantined"] == {"malformed JSON": 1}
+            assert next(f for f in files if f["file"] == "in/loop/t.txt")["drops"] == {"malformed JSON": 1}
     # the text-folder reader on the same folder: terminates, one document per real .txt file
     q = Quarantine("in/loop")
     tables = list(read_text_dir(d, ReadSpec(source="s", role="general"), q))

@@ -14,7 +14,6 @@ from curate.errors import ConfigError
 from curate.signals.base import SignalContext
 from curate.signals.keywords import (
     DEFAULT_LEXICON,
-    SIGNAL,
     KeywordConfig,
     KeywordSignal,
     leftmost_longest,
@@ -81,7 +80,9 @@ def test_columns_weighted_hits_per_1k_and_distinct(tmp_path):
     assert cols["hits"] == [5.0, 0.0, 0.0, 0.0]  # 2 + 2 + 1
     assert cols["per_1k"] == [pytest.approx(5 / 8 * 1000), 0.0, 0.0, 0.0]  # 8 words
     assert cols["distinct"] == [2, 0, 0, 0]
-    assert SIGNAL is KeywordSignal
+    from curate.signals.base import SIGNALS
+
+    assert SIGNALS.get(KeywordSignal.name).load() is KeywordSignal
 
 
 def test_phrases_match_across_any_whitespace(tmp_path):

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from curate.errors import ConfigError
 from curate.signals.base import SignalContext
-from curate.signals.langid import SIGNAL, LangIdConfig, LangIdSignal, bundled_model_path
+from curate.signals.langid import LangIdConfig, LangIdSignal, bundled_model_path
 
 SENTENCES = {
     "en": "The central bank raised interest rates again this quarter, citing persistent inflation.",
@@ -95,4 +95,6 @@ def test_config():
         LangIdConfig.model_validate({"prefix_chars": 0})
     with pytest.raises(ValidationError):
         LangIdConfig.model_validate({"threshold": 0.5})
-    assert SIGNAL is LangIdSignal
+    from curate.signals.base import SIGNALS
+
+    assert SIGNALS.get(LangIdSignal.name).load() is LangIdSignal

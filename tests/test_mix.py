@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from curate.errors import CurateError
 from curate.io.atomic import read_json
-from curate.mix import MixConfig, _split, choose_repeats, mix_to_dir, plan_mixture
+from curate.layout import token_prefix
+from curate.mix.engine import MixConfig, _split, choose_repeats, mix_to_dir, plan_mixture
 from curate.shards.megatron import IndexedDataset, MegatronWriter
 
 EOS = 0
@@ -29,8 +30,8 @@ def _docs(seed: int, n: int, base: int) -> list[np.ndarray]:
 def tokens_dir(tmp_path: Path) -> Path:
     d = tmp_path / "tokens"
     for k, (name, n) in enumerate((("fin", 60), ("news", 30), ("web", 300), ("wiki", 150))):
-        for suffix, count, seed in (("", n, k), (".val", 3, 100 + k)):
-            w = MegatronWriter(d / f"{name}{suffix}", np.uint16)
+        for split, count, seed in (("train", n, k), ("heldout", 3, 100 + k)):
+            w = MegatronWriter(token_prefix(d, name, SOURCES[name]["role"], split), np.uint16)
             w.add_many(_docs(seed, count, 100 * (k + 1)))
             w.finalize()
     return d
@@ -150,7 +151,7 @@ def test_mix_exact_51_49(tokens_dir: Path, tmp_path: Path):
     for name in SOURCES:
         s = mix["sources"][name]
         assert s["tokens"] == per[name]
-        assert s["available_tokens"] == IndexedDataset(tokens_dir / name).num_tokens
+        assert s["available_tokens"] == IndexedDataset(token_prefix(tokens_dir, name, SOURCES[name]["role"])).num_tokens
         assert s["epochs"] <= 4.0 + 1e-9
     # the domain role is the binding one under "all": it is upsampled to (almost) 4 epochs
     assert mix["epochs"]["fin"] > 3.9 and mix["epochs"]["web"] < 4.0
@@ -161,7 +162,7 @@ def test_mix_exact_51_49(tokens_dir: Path, tmp_path: Path):
     assert before[-1] <= total - 1 < (len(train)) * 2000
     val = {s["source"]: s for s in res["shards"] if s["split"] == "val"}
     assert set(val) == set(SOURCES)
-    assert (out / val["fin"]["path"]).read_bytes() == (tokens_dir / "fin.val.bin").read_bytes()
+    assert (out / val["fin"]["path"]).read_bytes() == token_prefix(tokens_dir, "fin", "domain", "heldout").with_suffix(".bin").read_bytes()
     m = read_json(out / "manifest.json")
     assert m["seed"] == 7 and m["tokenizer"] == TOK_INFO and m["config"]["mix"]["target"] == {"domain": 0.51, "general": 0.49}
 
@@ -200,7 +201,7 @@ def test_mix_checks_dtype_against_tokenizer(tokens_dir: Path, tmp_path: Path):
 
 def test_total_tokens_from_the_planner():
     """`plan_params` sizes the mixture like `curate plan --params N --rule R` (20 tokens/param by default)."""
-    from curate.mix import MixConfig
+    from curate.mix.engine import MixConfig
     from curate.plan import EPOCH
 
     assert MixConfig(plan_params="125M").total_tokens == 2_500_000_000

@@ -82,7 +82,7 @@ def test_quarantine_counts_and_strict(pipeline, corpus):
         fh.write(b'{"id": "broken"\n{"id": "notext"}\n')
     r = run_pipeline(pipeline, out=corpus / "r", workers=1, progress=False)
     a = r.stats["annotate"]["sources"]["gen"]
-    assert a["quarantined"] == {"malformed JSON": 1, "missing text field `text`": 1}
+    assert a["drops"] == {"malformed JSON": 1, "missing text field `text`": 1}
     assert a["docs_in"] == 157 and a["docs_out"] == 155
     q = list((r.run_dir / "quarantine").rglob("*.jsonl"))
     assert len(q) == 1 and b'"line":7' in q[0].read_bytes()

@@ -18,7 +18,7 @@ from curate.plan import (
     data_plan, effective_tokens, evaluate, gpu_days, gpus_for_training, make_plan, memory_plan,
     micro_batch_for_activations, pf_days, read_manifest, training_flops,
 )
-from curate.plan_cli import plan as plan_cmd
+from curate.plan.cli import plan as plan_cmd
 
 A100 = GPUS["a100"]
 

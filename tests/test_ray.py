@@ -100,7 +100,7 @@ def test_bad_input_fails_its_task_naming_the_file(cluster, tmp_path, monkeypatch
     # without --strict the corrupt rows are quarantined and counted, and the run completes
     r = run_pipeline(cfg, out=tmp_path / "lenient", executor="ray", workers=2, progress=False)
     gen = next(f for f in r.stats["annotate"]["files"] if f["file"].endswith("broken.parquet"))
-    assert gen["docs_out"] == 0 and gen["quarantined"] == {"truncated or corrupt Parquet data": 3000}
+    assert gen["docs_out"] == 0 and gen["drops"] == {"truncated or corrupt Parquet data": 3000}
 
 
 def flaky(counter: str, fail_times: int, value: int) -> dict:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import make_docs, write_jsonl
 from curate.cli import cli
 from curate.shards.megatron import IndexedDataset
-from curate.shards.tokenizer import file_sha256, load_tokenizer
+from curate.tokenize.tokenizer import file_sha256, load_tokenizer
 from shards_helpers import build_run
 
 

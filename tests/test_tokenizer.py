@@ -12,10 +12,10 @@ from tokenizers import decoders, models, normalizers, pre_tokenizers
 
 from conftest import make_docs
 from curate.errors import CurateError
-from curate.shards.fastbpe import FastPathUnsupported, tiktoken_encoding
+from curate.tokenize.fastbpe import FastPathUnsupported, tiktoken_encoding
 from curate.shards.megatron import IndexedDataset
 from curate.sampling import unit_hash
-from curate.shards.tokenizer import Encoder, IdMismatch, TokenizerConfig, flatten, load_tokenizer, train_tokenizer
+from curate.tokenize.tokenizer import Encoder, IdMismatch, TokenizerConfig, flatten, load_tokenizer, train_tokenizer
 from shards_helpers import TRICKY, build_run, make_context, make_inputs
 
 LONG_RANDOM = "".join(chr(c) for c in range(0x20, 0x2000, 3))
@@ -113,7 +113,7 @@ def test_mismatch_is_detected_and_falls_back(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curate.stages.tokenize import tokenize_file
+    from curate.tokenize.stage import tokenize_file
 
     pq.write_table(pa.table({"id": ["x", "y"], "text": texts}), tmp_path / "f.parquet")
     stats = tokenize_file(parquet=str(tmp_path / "f.parquet"), part=str(tmp_path / "part"), tokenizer=str(tok.path), sha256=tok.sha256,
@@ -154,7 +154,7 @@ def test_tokenize_stage_is_independent_of_worker_count(tmp_path):
             assert (one.run_dir / f).read_bytes() == (two.run_dir / f).read_bytes(), f
     assert (one.run_dir / "manifest.json").read_bytes() == (two.run_dir / "manifest.json").read_bytes()
     st = one.stats["tokenize"]
-    assert st["engine_files"] == {"tiktoken": 4} and st["total"]["verified_docs"] == st["total"]["docs"]
+    assert st["engine_files"] == {"tiktoken": 4} and st["total"]["verified_docs"] == st["total"]["docs_in"]
 
 
 def test_tokenize_stage_contents(tmp_path):
@@ -167,7 +167,8 @@ def test_tokenize_stage_contents(tmp_path):
         docs = [r for f in ctx.selected_files(name) for r in pq.read_table(f).to_pylist()]
         val = unit_hash([d["id"] for d in docs], ctx.seed, "heldout") < 0.1
         ref = enc.reference([d["text"] for d in docs])
-        train_ds, val_ds = IndexedDataset(ctx.tokens_dir / name), IndexedDataset(ctx.tokens_dir / f"{name}.val")
+        role = ctx.source(name).role
+        train_ds, val_ds = IndexedDataset(ctx.layout.tokens(name, role, "train")), IndexedDataset(ctx.layout.tokens(name, role, "heldout"))
         want_train = [r + [tok.eos_id] for r, v in zip(ref, val) if not v]
         want_val = [r + [tok.eos_id] for r, v in zip(ref, val) if v]
         assert [train_ds[i].tolist() for i in range(len(train_ds))] == want_train
@@ -176,11 +177,11 @@ def test_tokenize_stage_contents(tmp_path):
 
 
 def test_resume_skips_finished_work(tmp_path):
-    from curate.stages import tokenize
+    from curate.tokenize import stage as tokenize
 
     cfg = make_inputs(tmp_path)
     ctx = build_run(tmp_path, tmp_path / "run", cfg=cfg)
     before = {p: p.read_bytes() for p in (ctx.run_dir / "tokens").rglob("*") if p.is_file()}
     ctx2 = make_context(tmp_path, tmp_path / "run", cfg)
-    assert tokenize.run(ctx2) == ctx.stats["tokenize"]
+    assert tokenize.TokenizeStage(ctx2).run() == ctx.stats["tokenize"]
     assert before == {p: p.read_bytes() for p in (ctx.run_dir / "tokens").rglob("*") if p.is_file()}

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.mix import MixConfig, mix_to_dir
+from curate.layout import RunLayout
+from curate.mix.engine import MixConfig, mix_to_dir
 from curate.shards.megatron import MegatronWriter
 
 VOCAB = 256
@@ -40,14 +41,14 @@ def write_shard(prefix: Path, docs: list[np.ndarray]) -> dict:
 
 def make_run(root: Path, sources: dict[str, str] | None = None, train_docs: int = 120, val_docs: int = 12, doc_len: int = 63,
              domain_share: float = 0.51) -> Path:
-    """RUN/ with tokens/<source>.{bin,idx} + .val, then mixed by the real `mix_to_dir` (shards/ and
+    """RUN/ with tokens/<source>/<role>/{train,heldout}.{bin,idx}, then mixed by the real `mix_to_dir` (shards/ and
     manifest.json) at `domain_share`, using about all available tokens."""
     sources = sources or {"fin": "domain", "web": "general"}
     run = Path(root)
     for i, name in enumerate(sources):
         docs = markov_docs(1000 + i, train_docs + val_docs, doc_len)
-        write_shard(run / "tokens" / name, docs[:train_docs])
-        write_shard(run / "tokens" / f"{name}.val", docs[train_docs:])
+        write_shard(RunLayout(run).tokens(name, sources[name], "train"), docs[:train_docs])
+        write_shard(RunLayout(run).tokens(name, sources[name], "heldout"), docs[train_docs:])
     total = len(sources) * train_docs * (doc_len + 1)
     cfg = MixConfig(target={"domain": domain_share, "general": 1 - domain_share}, total_tokens=total)
     tokenizer = {"path": "tokenizer.json", "sha256": "0" * 64, "vocab_size": VOCAB, "eos_id": EOS}

@@ -9,7 +9,6 @@ train / held-out split).
 
 from __future__ import annotations
 
-import glob
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +17,17 @@ from typing import Callable, Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pj
 import pyarrow.parquet as pq
 import xxhash
 
 from curate.classify.base import sha256_file
 from curate.classify.recipe import FileInput, Input, RunInput
-from curate.errors import ConfigError, InputError
+from curate.config import glob_paths
+from curate.errors import ConfigError
 from curate.expr import compile_expr, evaluate, names_in
-
-JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst", ".ndjson.gz", ".ndjson.zst")
-BLOCK = 8 << 20  # JSON reader block size: documents larger than this are rejected by pyarrow
+from curate.io.formats import file_stem
+from curate.io.texts import read_texts
+from curate.layout import RunLayout
 
 
 @dataclass
@@ -99,7 +98,7 @@ def iter_input(spec: Input, root: Path, text_field: str) -> Iterator[Batch]:
 def resolve_glob(pattern: str, root: Path, what: str) -> list[Path]:
     p = Path(pattern)
     full = p if p.is_absolute() else root / p
-    files = sorted(Path(f) for f in glob.glob(str(full), recursive=True) if Path(f).is_file())
+    files = [f for f in glob_paths(full) if f.is_file()]
     if not files:
         raise ConfigError(f"{what} `{pattern}` matches no file (looked for {full})", where=what, fix="paths are relative to the recipe's folder; check the name or the glob")
     return files
@@ -108,53 +107,15 @@ def resolve_glob(pattern: str, root: Path, what: str) -> list[Path]:
 def _iter_files(spec: FileInput, root: Path, default_field: str) -> Iterator[Batch]:
     text_field = spec.text_field or default_field
     for path in resolve_glob(spec.path, root, "input"):
-        name = spec.name or _stem(path)
+        name = spec.name or file_stem(path)
         for texts in read_texts(path, text_field):
             yield Batch(texts, name)
-
-
-def _stem(path: Path) -> str:
-    name = path.name
-    for suf in sorted(JSONL_SUFFIXES + (".parquet",), key=len, reverse=True):
-        if name.endswith(suf):
-            return name[: -len(suf)]
-    return path.stem
-
-
-def read_texts(path: Path, text_field: str = "text") -> Iterator[pa.Array]:
-    """Stream the text field of a JSONL(.gz/.zst) or Parquet file as Arrow arrays (native readers)."""
-    name = path.name
-    if name.endswith(".parquet"):
-        try:
-            pf = pq.ParquetFile(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"cannot read Parquet: {exc}", where=str(path), fix="check the file is complete Parquet") from None
-        if text_field not in pf.schema_arrow.names:
-            raise InputError(f"no column `{text_field}` (columns: {', '.join(pf.schema_arrow.names)})", where=str(path), fix="set text_field for this input")
-        for rb in pf.iter_batches(batch_size=8192, columns=[text_field]):
-            yield pc.fill_null(rb.column(0).cast(pa.large_string()), "")
-        return
-    if not name.endswith(JSONL_SUFFIXES):
-        raise InputError("unsupported file type", where=str(path), fix=f"use one of {', '.join(JSONL_SUFFIXES)} or .parquet")
-    opts = pj.ParseOptions(explicit_schema=pa.schema([(text_field, pa.large_string())]), unexpected_field_behavior="ignore")
-    try:
-        reader = pj.open_json(pa.input_stream(str(path), compression="detect"), read_options=pj.ReadOptions(block_size=BLOCK), parse_options=opts)
-        rows = 0
-        for rb in reader:
-            col = rb.column(0)
-            if col.null_count:
-                first = rows + int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0]) + 1
-                raise InputError(f"record has no string field `{text_field}`", where=f"{path}:{first}", fix="set text_field for this input, or clean the file")
-            rows += rb.num_rows
-            yield col
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"cannot parse JSONL: {exc}", where=str(path), fix="each line must be one JSON object with a text field") from None
 
 
 def _iter_run(spec: RunInput, root: Path) -> Iterator[Batch]:
     run = Path(spec.run)
     run = run if run.is_absolute() else root / run
-    base = run / "annotated"
+    base = RunLayout(run).annotated_dir
     if not base.is_dir():
         raise ConfigError(f"run `{spec.run}` has no annotated/ folder (looked in {base})", where="run input", fix="run the pipeline's annotate stage first, or fix the run path")
     sources = spec.sources or sorted(p.name for p in base.iterdir() if p.is_dir())

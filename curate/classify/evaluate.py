@@ -137,7 +137,8 @@ def evaluate_files(model_path: str | Path, pos: list[str], neg: list[str], thres
     of each file (bounded memory and time on large sets).
     """
     from curate.classify.base import load_classifier, read_meta
-    from curate.classify.data import _stem, read_texts, resolve_glob
+    from curate.classify.data import read_texts, resolve_glob
+    from curate.io.formats import file_stem
     from curate.io.atomic import write_json
 
     model_path = Path(model_path)
@@ -156,7 +157,7 @@ def evaluate_files(model_path: str | Path, pos: list[str], neg: list[str], thres
                     n += len(texts)
                     if max_docs is not None and n >= max_docs:
                         break
-                name = _stem(path)
+                name = file_stem(path)
                 by_source[name] = np.concatenate([by_source.get(name, np.zeros(0)), *parts])
                 labels[name] = label
     y = np.concatenate([np.full(len(v), labels[k]) for k, v in sorted(by_source.items())]).astype(bool)

@@ -1,7 +1,7 @@
 """fastText supervised classifier (the DCLM-style bigram setup), quantized to a small `.ftz`.
 
 Why these choices:
-* `fasttext-wheel` 0.9.2 is the build that trains without NaN on this CPU (DESIGN.md); its Python
+* `fasttext-wheel` 0.9.2 is the build that trains without NaN on the CPUs we measured (newer builds gave NaN losses); its Python
   `predict()` breaks under numpy 2 and its batch `multilinePredict` returns wrong probabilities
   (every row repeats one value), so scoring calls the native per-line `model.f.predict` on a list
   that Arrow already normalized: the tokenizing and the dot products stay in C++.

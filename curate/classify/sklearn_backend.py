@@ -57,9 +57,6 @@ class SklearnClassifier(Classifier):
             norm="l2", lowercase=False, dtype=np.float32,
         )
 
-    def _features(self, texts: TextsLike):
-        return self._vec.transform(self.normalizer(texts).to_pylist())
-
     def fit(self, texts: TextsLike, labels: np.ndarray) -> "SklearnClassifier":
         y = np.asarray(labels, dtype=bool)
         if y.all() or not y.any():

@@ -7,7 +7,6 @@ of stats), so a resumed run skips the task and still reports identical stats.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from tqdm import tqdm
 
 from curate.errors import CurateError
 from curate.io.atomic import read_json, write_json
+from curate.layout import RunLayout
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,7 @@ class Task:
 
 
 def marker_path(run_dir: Path, stage: str, task_id: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task_id)
-    return Path(run_dir) / "_markers" / stage / f"{safe}.json"
+    return RunLayout(run_dir).marker(stage, task_id)
 
 
 def read_marker(run_dir: Path, stage: str, task_id: str) -> dict | None:
@@ -95,7 +94,12 @@ def save_failure(run_dir: Path, stage: str, task_id: str, exc: BaseException) ->
 
 
 class Executor:
-    """Runs a stage's tasks, skipping finished ones; subclasses say how work is spread."""
+    """Runs a stage's tasks, skipping finished ones; subclasses say how work is spread.
+
+    The contract for a subclass: `_run(stage, tasks, desc, skipped)` yields `(task, result)` as
+    tasks finish (any order), asks `should_retry(exc, attempt)` after a task raises, and raises
+    `self._failure(...)` for the first task that fails for good, after letting running tasks
+    finish. `map` writes the markers and orders the results, so every executor resumes alike."""
 
     name = "base"
 
@@ -105,7 +109,7 @@ class Executor:
         self.progress = progress
         self.retries = retries
 
-    def map(self, stage: str, tasks: list[Task], desc: str | None = None, unit: str = "task") -> list[dict]:
+    def map(self, stage: str, tasks: list[Task], desc: str | None = None) -> list[dict]:
         ids = [t.id for t in tasks]
         if len(set(ids)) != len(ids):
             raise ValueError(f"duplicate task ids in stage {stage}")
@@ -122,6 +126,11 @@ class Executor:
                 write_marker(self.run_dir, stage, task.id, result)
                 results[task.id] = result
         return [results[i] for i in ids]
+
+    def should_retry(self, exc: BaseException, attempt: int) -> bool:
+        """The one retry rule of every executor: a CurateError names its input and a fix, so it is
+        not retried; any other error is retried while `attempt` (0 = the first run) < `retries`."""
+        return not isinstance(exc, CurateError) and attempt < self.retries
 
     def _failure(self, stage: str, task: Task, exc: BaseException, logged: BaseException | None = None) -> Exception:
         """What a failed task raises: its CurateError as is (it names file/line and a fix), else a

@@ -6,8 +6,6 @@ import multiprocessing as mp
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-
-from curate.errors import CurateError
 from curate.exec.base import Executor, Progress, Task, run_task
 
 
@@ -58,7 +56,7 @@ class LocalExecutor(Executor):
                     try:
                         result = fut.result()
                     except Exception as exc:  # retry, then report with the task (= file) named
-                        if attempt < self.retries and failure is None:
+                        if failure is None and self.should_retry(exc, attempt):
                             pending[pool.submit(run_task, t)] = (t, attempt + 1)
                             continue
                         if failure is None:
@@ -75,12 +73,11 @@ class LocalExecutor(Executor):
             bar.close()
 
     def _attempt(self, stage: str, t: Task) -> dict:
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             try:
                 return run_task(t)
-            except CurateError:  # already names its file/line and a fix
-                raise
             except Exception as exc:
-                if attempt >= self.retries:
+                if not self.should_retry(exc, attempt):
                     raise self._failure(stage, t, exc) from None
-        raise AssertionError("unreachable")
+                attempt += 1

@@ -8,7 +8,6 @@ shared mount); the driver writes completion markers, so a rerun skips what any n
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
@@ -67,7 +66,7 @@ class RayExecutor(Executor):
                 except Exception as exc:
                     cause = getattr(exc, "cause", None) or exc
                     attempts[t.id] = attempts.get(t.id, 0) + 1
-                    if not isinstance(cause, CurateError) and attempts[t.id] <= self.retries and failure is None:
+                    if failure is None and self.should_retry(cause, attempts[t.id] - 1):
                         queue.insert(0, t)
                     elif failure is None:  # `exc` (not `cause`) carries the remote traceback for the log
                         failure = self._failure(stage, t, cause, logged=exc)
@@ -85,7 +84,3 @@ class RayExecutor(Executor):
         if self.started_here:
             _ray().shutdown()
 
-
-def cluster_cpus() -> int:
-    ray = _ray()
-    return int(ray.cluster_resources().get("CPU", os.cpu_count() or 1))

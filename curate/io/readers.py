@@ -22,6 +22,7 @@ import zstandard
 
 from curate import schema
 from curate.errors import InputError
+from curate.io.formats import FunctionReader, Reader, detect_format, get_reader, register_reader
 from curate.io.quarantine import Quarantine
 
 CHUNK = 1 << 20
@@ -83,22 +84,6 @@ class _Batcher:
         )
         self.ids, self.texts, self.lines = [], [], []
         return t
-
-
-def detect_format(path: Path) -> str:
-    name = path.name.lower()
-    if path.is_dir():
-        return "hf" if (path / "dataset_info.json").exists() or (path / "state.json").exists() else "text"
-    for ext, fmt in ((".parquet", "parquet"), (".txt", "text"), (".warc", "warc"), (".warc.gz", "warc"), (".wet", "warc"), (".wet.gz", "warc")):
-        if name.endswith(ext):
-            return fmt
-    if any(name.endswith(e) for e in (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson", ".ndjson.gz")):
-        return "jsonl"
-    raise InputError(
-        f"cannot tell the format of {path.name}",
-        where=str(path),
-        fix="set `format:` on the source (jsonl, parquet, text, hf, warc) or use a known extension (.jsonl[.gz|.zst], .parquet, .txt, .warc[.gz])",
-    )
 
 
 def open_maybe_compressed(path: Path) -> io.BufferedIOBase:
@@ -398,19 +383,28 @@ def read_warc(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
         yield t
 
 
-READERS = {
-    "jsonl": read_jsonl,
-    "parquet": read_parquet,
-    "text": read_text_dir,
-    "hf": read_hf_dataset,
-    "warc": read_warc,
-}
-
-
-def read_documents(path: Path, fmt: str, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
-    """Stream `path` as Arrow tables with the base schema; bad records go to `q`."""
+def read_documents(path: Path, fmt: str | Reader, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
+    """Stream `path` as Arrow tables with the base schema; bad records go to `q`. `fmt`: a
+    registered format name, `auto`, or a Reader."""
     if fmt == "auto":
         fmt = detect_format(path)
     if path.is_file() and path.stat().st_size == 0:
         return
-    yield from READERS[fmt](path, spec, q)
+    yield from (fmt if isinstance(fmt, Reader) else get_reader(fmt)).read(path, spec, q)
+
+
+def _is_hf_dir(path: Path) -> bool:
+    return path.is_dir() and ((path / "dataset_info.json").exists() or (path / "state.json").exists())
+
+
+def _is_text(path: Path) -> bool:
+    return (path.is_dir() and not _is_hf_dir(path)) or path.name.lower().endswith(".txt")
+
+
+# the project's own formats, in the order `format: auto` tries them
+register_reader("parquet", FunctionReader(read_parquet, (".parquet",), splittable=True))
+register_reader("warc", FunctionReader(read_warc, (".warc", ".warc.gz", ".wet", ".wet.gz")))
+register_reader("jsonl", FunctionReader(read_jsonl, (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson",
+                                                     ".ndjson.gz"), splittable=True))
+register_reader("hf", FunctionReader(read_hf_dataset, detect=_is_hf_dir))
+register_reader("text", FunctionReader(read_text_dir, (".txt",), detect=_is_text))

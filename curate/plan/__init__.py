@@ -6,7 +6,7 @@ parameter decides the hardware, and repeating a small source too often wastes co
 turns a model size, a FLOP budget or a GPU-hour budget into those numbers, and checks them against
 the tokens a curate run actually produced (its ``manifest.json``).
 
-Pure library: dataclasses and functions, no printing. ``curate.plan_cli`` renders the results.
+Pure library: dataclasses and functions, no printing. ``curate.plan.cli`` renders the results.
 Every public name is re-exported here, so ``from curate.plan import X`` is the stable import path;
 the modules only say where each part lives:
 
@@ -18,7 +18,7 @@ the modules only say where each part lives:
 - ``data``: tokens per source at a mixture, epochs, repeated-data value, largest supported model.
 - ``planner``: ``make_plan``, which combines the above into one ``Plan``.
 
-Sources (numbers quoted in /work/shared/REFERENCES.md):
+Sources of the numbers:
 - C ≈ 6·N·D training FLOPs; 1 PF-day = 1e15 · 86,400 = 8.64e19 FLOPs (Kaplan et al. 2020;
   Hoffmann et al. 2022 App. F).
 - 20 tokens/parameter: Hoffmann et al. 2022 (Chinchilla) Table 3, approach 1.

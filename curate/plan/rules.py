@@ -104,4 +104,4 @@ EPOCH = LossLaw(
     citation="Besiroglu et al. 2024 (Epoch AI), 'Chinchilla Scaling: A replication attempt'",
 )
 RULES: dict[str, Rule] = {r.name: r for r in (EPOCH, TWENTY_X, CHINCHILLA)}
-DEFAULT_RULE = "epoch"  # REFERENCES.md §2: default to the Epoch refit (or 20x), not the published A3
+DEFAULT_RULE = "epoch"  # default to the Epoch refit (or 20x), not the published approach-3 constants (see docs/plan.md)

@@ -1,7 +1,7 @@
 """Megatron-LM indexed dataset files (`NAME.bin` + `NAME.idx`): writer and memory-mapped reader.
 
 Why this format: it is what Megatron-LM, NeMo and GPT-NeoX read directly, so our shards are the
-hand-off to any GPU trainer without conversion. Layout (DESIGN.md "Contracts"):
+hand-off to any GPU trainer without conversion. Layout:
 
     NAME.bin   token ids of every sequence, back to back, in the index's dtype
     NAME.idx   b"MMIDIDX\\x00\\x00"            9-byte magic
@@ -262,10 +262,6 @@ class IndexedDataset:
             raise IndexError(f"sequence {i} out of range for {n} sequences in {self.path_idx}")
         s = int(self._starts[i])
         return self.tokens[s : s + int(self.sizes[i])]
-
-    @property
-    def num_documents(self) -> int:
-        return int(self.doc_idx.size - 1)
 
 
 def concat_datasets(prefixes: Sequence[Path | str], out_prefix: Path | str) -> dict:

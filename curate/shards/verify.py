@@ -16,8 +16,9 @@ import numpy as np
 
 from curate.errors import CurateError
 from curate.io.atomic import read_json
+from curate.layout import RunLayout
 from curate.shards.megatron import IndexedDataset, dtype_for_vocab, paths_of
-from curate.shards.tokenizer import file_sha256
+from curate.io.atomic import sha256_file as file_sha256
 
 
 @dataclass
@@ -33,8 +34,9 @@ class VerifyReport:
 def find_manifest(path: str | Path) -> Path | None:
     """manifest.json of a run directory, given the run directory or its shards/ folder."""
     p = Path(path)
-    for cand in (p / "manifest.json", p.parent / "manifest.json") if p.is_dir() else (p,):
-        if cand.is_file() and cand.name == "manifest.json":
+    name = RunLayout(p).manifest.name
+    for cand in (RunLayout(p).manifest, RunLayout(p.parent).manifest) if p.is_dir() else (p,):
+        if cand.is_file() and cand.name == name:
             return cand
     return None
 

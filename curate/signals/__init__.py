@@ -1,1 +1,4 @@
-"""Signal families: each adds columns to a batch of documents (annotate once, select many times)."""
+"""Annotate signals. Each module defines one `Signal` subclass registered with `@register_signal`;
+importing this package registers the project's own, in the order annotate runs them."""
+
+from curate.signals import heuristics, langid, keywords, classifier, minhash  # noqa: F401  (registration)

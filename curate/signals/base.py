@@ -1,9 +1,29 @@
-"""What every signal gets: where relative paths resolve, the seed, shared settings."""
+"""The Signal contract: a class that turns a batch of documents into new columns.
+
+    @register_signal("my_signal", config=MyConfig)          # the annotate section key
+    class MySignal(Signal):
+        def __init__(self, cfg: MyConfig, ctx: SignalContext): ...   # once per worker process
+        def columns(self, table: pa.Table) -> dict[str, pa.Array]: ... # one value per row
+
+`annotate:` in a pipeline YAML gets one key per registered signal: a mapping (one instance) or,
+with `many=True`, a list of mappings each with a unique `name` (several instances, e.g. one per
+lexicon). `default=True` turns a signal on when its key is absent. The project's own signals are
+registered by the modules listed in `curate/signals/__init__.py`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from curate.registry import Registry
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pydantic import BaseModel
+
+SIGNALS = Registry("signal", builtins="curate.signals")
 
 
 @dataclass(frozen=True)
@@ -14,3 +34,30 @@ class SignalContext:
     def resolve(self, path: str | Path) -> Path:
         p = Path(path)
         return p if p.is_absolute() else (self.root / p)
+
+
+class Signal:
+    """Base class of annotate signals. Subclasses set nothing but `__init__` and `columns`;
+    `register_signal` fills `name` and `config_model`."""
+
+    name: ClassVar[str] = ""
+    config_model: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, cfg: Any, ctx: SignalContext):
+        self.cfg = cfg
+        self.ctx = ctx
+
+    def columns(self, table: pa.Table) -> dict[str, pa.Array]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def register_signal(name: str, *, config: type[BaseModel], many: bool = False, default: bool = False):
+    """Class decorator: register a Signal under `annotate.<name>` with its config model."""
+
+    def deco(cls: type[Signal]) -> type[Signal]:
+        cls.name = name
+        cls.config_model = config
+        SIGNALS.register(name, cls, config=config, many=many, default=default)
+        return cls
+
+    return deco

@@ -11,7 +11,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate import schema
-from curate.signals.base import SignalContext
+from curate.signals.base import Signal, SignalContext, register_signal
 
 
 class ClassifierSignalConfig(BaseModel):
@@ -22,7 +22,8 @@ class ClassifierSignalConfig(BaseModel):
     prefix_chars: int | None = Field(None, ge=1, description="score the first N characters; default: what the model was trained with")
 
 
-class ClassifierSignal:
+@register_signal("classifiers", config=ClassifierSignalConfig, many=True)
+class ClassifierSignal(Signal):
     def __init__(self, cfg: ClassifierSignalConfig, ctx: SignalContext):
         from curate.classify.base import load_classifier
 
@@ -35,6 +36,3 @@ class ClassifierSignal:
     def columns(self, table: pa.Table) -> dict[str, pa.Array]:
         scores = self.model.predict_proba(table.column(schema.TEXT))
         return {self.column: pa.array(scores, type=pa.float64())}
-
-
-SIGNAL = ClassifierSignal

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from curate.signals.base import SignalContext
+from curate.signals.base import Signal, SignalContext, register_signal
 from curate.signals.text_stats import (
     Words,
     char_lengths,
@@ -199,7 +199,8 @@ def _line_flags(values: pa.Array, pattern: str, *, ignore_case: bool = False) ->
     return np.asarray(pc.match_substring_regex(values, pattern, ignore_case=ignore_case), dtype=bool)
 
 
-class HeuristicsSignal:
+@register_signal("heuristics", config=HeuristicsConfig, default=True)
+class HeuristicsSignal(Signal):
     """Adds the heuristic columns listed in docs/signals.md (plain names, no prefix)."""
 
     def __init__(self, cfg: HeuristicsConfig, ctx: SignalContext):
@@ -295,6 +296,3 @@ class HeuristicsSignal:
         out["has_lorem_ipsum"] = pc.match_substring(texts, "lorem ipsum", ignore_case=True)
         out["has_curly_bracket"] = pc.match_substring(texts, "{")
         return out
-
-
-SIGNAL = HeuristicsSignal

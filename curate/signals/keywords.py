@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import ahocorasick
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate import schema
 from curate.errors import ConfigError
-from curate.signals.base import SignalContext
+from curate.signals.base import Signal, SignalContext, register_signal
 from curate.signals.text_stats import text_array
 
 # the lexicon used when a keywords entry names none: the finance lexicon shipped in this repository
@@ -219,7 +218,8 @@ def prepare(table: pa.Table, *, case_sensitive: bool, nfc: bool) -> Scan:
     return scans[(case_sensitive, nfc)]
 
 
-class KeywordSignal:
+@register_signal("keywords", config=KeywordConfig, many=True)
+class KeywordSignal(Signal):
     """Adds kw_<name>_hits (weighted), kw_<name>_per_1k (per 1,000 words) and kw_<name>_distinct."""
 
     def __init__(self, cfg: KeywordConfig, ctx: SignalContext):
@@ -236,6 +236,8 @@ class KeywordSignal:
         self._length = np.array([len(t) for t in terms], dtype=np.int64)
         self._left_edge = np.array([is_spaced_word_char(t[0]) for t in terms], dtype=bool)
         self._right_edge = np.array([is_spaced_word_char(t[-1]) for t in terms], dtype=bool)
+        import ahocorasick  # imported here: loading a pipeline config lists this signal without building automata
+
         self._automaton = ahocorasick.Automaton()
         for i, term in enumerate(terms):
             self._automaton.add_word(term, i)
@@ -277,6 +279,3 @@ class KeywordSignal:
             prefix + "per_1k": pa.array(per_1k, pa.float64()),
             prefix + "distinct": pa.array(distinct, pa.int64()),
         }
-
-
-SIGNAL = KeywordSignal

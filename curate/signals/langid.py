@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import ConfigError
-from curate.signals.base import SignalContext
+from curate.signals.base import Signal, SignalContext, register_signal
 from curate.signals.text_stats import text_array
 
 UNDETERMINED = "und"  # ISO 639-2 code written for documents without any non-space character
@@ -81,7 +81,8 @@ def load_fasttext(path: Path) -> Any:
     return model
 
 
-class LangIdSignal:
+@register_signal("langid", config=LangIdConfig, default=True)
+class LangIdSignal(Signal):
     """Adds `lang` (label such as "en", or "und" for blank text) and `lang_score` (its probability)."""
 
     def __init__(self, cfg: LangIdConfig, ctx: SignalContext):
@@ -113,6 +114,3 @@ class LangIdSignal:
             lang[todo] = [lab[len(_LABEL_PREFIX) :] if lab.startswith(_LABEL_PREFIX) else lab for lab in labels]
             score[todo] = np.clip(probs, 0.0, 1.0)  # softmax output can exceed 1 by a rounding error
         return {"lang": pa.array(lang, pa.string()), "lang_score": pa.array(score, pa.float64())}
-
-
-SIGNAL = LangIdSignal

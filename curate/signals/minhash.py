@@ -28,7 +28,7 @@ import xxhash
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.schema import TEXT
-from curate.signals.base import SignalContext
+from curate.signals.base import Signal, SignalContext, register_signal
 
 HASH_COLUMN = "dedup_hash"
 MINHASH_COLUMN = "minhash"
@@ -61,7 +61,8 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
-class MinHashSignal:
+@register_signal("dedup_keys", config=DedupKeysConfig)
+class MinHashSignal(Signal):
     """Adds `dedup_hash` (uint64) and `minhash` (fixed_size_list<uint32>[num_perm]) to a batch."""
 
     def __init__(self, cfg: DedupKeysConfig, ctx: SignalContext):
@@ -186,6 +187,3 @@ class MinHashSignal:
             docs = doc_of[s + seg]
             mins = np.minimum.reduceat(h, seg, axis=1).T.astype(np.uint32)
             out[docs] = np.minimum(out[docs], mins)
-
-
-SIGNAL = MinHashSignal

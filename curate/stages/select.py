@@ -14,14 +14,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.config import RuleConfig, SelectConfig
+from curate.stages.sections import RuleConfig, SelectConfig
+from curate import stats
 from curate.context import RunContext
 from curate.errors import ConfigError
 from curate.exec.base import Task
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
 from curate.sampling import unit_hash
-from curate.stages.annotate import _display
+from curate.stages.base import Stage
 
 STAGE = "select"
 HEAVY_COLUMNS = ("minhash",)  # not needed downstream of select
@@ -113,15 +114,8 @@ def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, c
     kept = table.filter(pa.array(alive))
     with atomic_path(out) as tmp:
         pq.write_table(kept, tmp, compression="zstd")
-    text_bytes = lambda t: int(pc.sum(pc.binary_length(t.column("text"))).as_py() or 0)  # noqa: E731
-    return {
-        "source": source,
-        "docs_in": table.num_rows,
-        "docs_out": kept.num_rows,
-        "bytes_in": text_bytes(table),
-        "bytes_out": text_bytes(kept),
-        "drops": dict(sorted(reasons.items())),
-    }
+    text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
+    return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons)
 
 
 def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
@@ -153,34 +147,22 @@ def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
     return out
 
 
-def run(ctx: RunContext) -> dict:
-    drops_path = ctx.dedup_dir / "drops.parquet"
-    drops = str(drops_path) if drops_path.exists() else None
-    cutoffs = compute_cutoffs(ctx, drops)
-    tasks = []
-    annotated = ctx.annotated_files()
-    for f, path in annotated:
-        tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
-                          kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
-                                      cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops)))
-    results = ctx.executor.map(STAGE, tasks, desc="select")
-    # per input file (parts of a split file added up), as annotate reports them, so that
-    # `lines = kept + dropped + quarantined` can be checked file by file; then per source and in total
-    files: dict[str, dict] = {}
-    for (f, _), r in zip(annotated, results):
-        _add(files.setdefault(_display(ctx, f.path), {"file": _display(ctx, f.path), "source": r["source"]}), r)
-    sources: dict[str, dict] = {}
-    for r in files.values():
-        _add(sources.setdefault(r["source"], {}), r)
-    total: dict = {}
-    for s in sources.values():
-        _add(total, s)
-    return {"sources": sources, "total": total, "cutoffs": cutoffs, "files": list(files.values())}
+class SelectStage(Stage):
+    """Rules over the stored columns; writes each annotated file's kept rows to selected/."""
 
-
-def _add(into: dict, r: dict) -> None:
-    for k in ("docs_in", "docs_out", "bytes_in", "bytes_out"):
-        into[k] = into.get(k, 0) + r[k]
-    drops = into.setdefault("drops", {})
-    for k, v in r["drops"].items():
-        drops[k] = drops.get(k, 0) + v
+    def run(self) -> dict:
+        ctx = self.ctx
+        drops_path = ctx.layout.drops
+        drops = str(drops_path) if drops_path.exists() else None
+        cutoffs = compute_cutoffs(ctx, drops)
+        tasks = []
+        annotated = ctx.annotated_files()
+        for f, path in annotated:
+            tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
+                              kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
+                                          cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops)))
+        results = ctx.executor.map(STAGE, tasks, desc="select")
+        # per input file (parts of a split file added up), as annotate reports them, so that
+        # `lines = kept + dropped + quarantined` can be checked file by file
+        rows = [{**r, "file": ctx.display(f.path)} for (f, _), r in zip(annotated, results)]
+        return stats.stage_stats(rows, sources=[s.name for s in ctx.cfg.sources], cutoffs=cutoffs)

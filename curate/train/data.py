@@ -16,6 +16,7 @@ import numpy as np
 
 from curate.errors import InputError
 from curate.io.atomic import read_json
+from curate.layout import RunLayout
 from curate.train.loader import ShardSet, open_shard
 
 
@@ -51,7 +52,7 @@ def source_roles(manifest: dict) -> dict[str, str]:
 
 
 def from_manifest(run: Path) -> DataSpec:
-    path = run / "manifest.json"
+    path = RunLayout(run).manifest
     try:
         man = read_json(path)
         shards = man["shards"]
@@ -86,9 +87,9 @@ def from_folder(folder: Path) -> DataSpec:
 def resolve(path: str | Path) -> DataSpec:
     """A run dir (manifest.json), its shards/ folder, a folder of shards, or one shard prefix."""
     p = Path(path)
-    if (p / "manifest.json").is_file():
+    if RunLayout(p).manifest.is_file():
         return from_manifest(p)
-    if p.is_dir() and (p.parent / "manifest.json").is_file() and p.name == "shards":
+    if p.is_dir() and RunLayout(p.parent).manifest.is_file() and p.name == RunLayout(p.parent).shards_dir.name:
         return from_manifest(p.parent)
     if p.is_dir():
         return from_folder(p)

@@ -89,7 +89,7 @@ class Runtime(BaseModel):
     quiet: bool = False
 
 
-def default_threads() -> int:
+def usable_cores() -> int:
     """Cores this process may use (affinity/cgroup aware), capped at 16: more rarely helps a proxy."""
     try:
         n = len(os.sched_getaffinity(0))
@@ -154,7 +154,7 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         else:
-            torch.set_num_threads(self.rt.threads or default_threads())
+            torch.set_num_threads(self.rt.threads or usable_cores())
         self.rank, self.world = _dist()
         weights, sets = train_sets(self.specs)
         self.loader = PackedLoader(Blend(weights, sets), cfg.seq_len, cfg.batch_size, cfg.seed, self.rank, self.world)

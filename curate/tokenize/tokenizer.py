@@ -3,7 +3,7 @@
 Why here: every shard's ids, dtype and EOS come from one tokenizer.json, identified in the manifest
 by its sha256. Training uses a seeded sample of the *selected* documents (what the model will see),
 as BloombergGPT trained its own. Encoding goes through tiktoken's core when the tokenizer converts
-exactly (`curate.shards.fastbpe`) and is always checked against `tokenizers` on a sample; the
+exactly (`curate.tokenize.fastbpe`) and is always checked against `tokenizers` on a sample; the
 `tokenizers` result is the reference, the fast path only an accelerator.
 
 Documents are encoded with special-token strings treated as ordinary text (a literal
@@ -18,21 +18,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import Iterable, Iterator
 
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import tokenizers
-from pydantic import BaseModel, ConfigDict, Field
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
 from curate.io.atomic import sha256_file as file_sha256
-from curate.errors import CurateError, InputError
+from curate.errors import CurateError
 from curate.io.atomic import atomic_path
-from curate.io.quarantine import Quarantine
-from curate.io.readers import ReadSpec, detect_format, read_documents
-from curate.shards.fastbpe import FastPathUnsupported, tiktoken_encoding
+from curate.tokenize.config import TokenizerConfig
+from curate.io.texts import read_tables
+from curate.tokenize.fastbpe import FastPathUnsupported, tiktoken_encoding
 from curate.shards.megatron import dtype_for_vocab
 from curate.sampling import unit_hash
 
@@ -40,25 +39,6 @@ log = logging.getLogger("curate.tokenizer")
 
 # BloombergGPT's pre-tokenization (§2.3): letter runs keep their spaces, every digit alone.
 BLOOMBERG_PATTERN = r"[ A-Za-z]+|[0-9]|[^A-Za-z0-9]+"
-
-
-class TokenizerConfig(BaseModel):
-    """The pipeline's `tokenizer:` section (also the tokenize stage's settings)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    path: str | None = None  # a local tokenizer.json to use; unset: train one on the selected data
-    kind: Literal["bpe", "unigram"] = "bpe"  # what to train (byte-level either way)
-    vocab_size: int = Field(default=32_000, ge=300, le=1 << 20)
-    min_frequency: int = Field(default=2, ge=1)  # BPE: pairs seen fewer times are not merged
-    pre_tokenizer: Literal["gpt2", "bloomberg"] = "gpt2"  # GPT-2 regex, or BloombergGPT's digit-splitting one
-    eos: str = "<|endoftext|>"  # appended to every document; must be a token of the tokenizer
-    sample_bytes: int = Field(default=100_000_000, gt=0)  # training sample size, drawn across sources
-    out: str | None = None  # where a trained tokenizer goes (default RUN/tokenizer/tokenizer.json)
-    engine: Literal["auto", "tiktoken", "tokenizers"] = "auto"  # auto: tiktoken when ids are identical
-    verify_fraction: float = Field(default=0.01, ge=0, le=1)  # docs per batch re-encoded by `tokenizers` to compare
-    val_fraction: float = Field(default=0.01, ge=0, lt=1)  # held-out documents per source (seeded by id)
-    batch_docs: int = Field(default=1024, gt=0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -103,12 +83,7 @@ def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig, out_path: str | 
 def _read_texts(path: Path, text_field: str) -> Iterator[tuple[list[str], list[str]]]:
     """(ids, texts) batches of a Parquet, JSONL(.gz/.zst) or plain-text file (any other name is one
     document), read by the pipeline's readers: a bad or truncated record is an error naming file:line."""
-    try:
-        fmt = detect_format(path)
-    except InputError:
-        fmt = "text"
-    spec = ReadSpec(source=path.name, role="", text_field=text_field, max_doc_bytes=1 << 31, batch_size=4096, display=str(path))
-    for table in read_documents(path, fmt, spec, Quarantine(str(path), strict=True)):
+    for table in read_tables(path, text_field, fallback="text", batch_size=4096):
         yield table.column("id").to_pylist(), table.column("text").to_pylist()
 
 
@@ -252,6 +227,6 @@ def flatten(ids: list[list[int]], eos_id: int, dtype: np.dtype) -> tuple[np.ndar
     return flat, lengths + 1
 
 
-def default_threads(workers: int) -> int:
+def threads_per_worker(workers: int) -> int:
     """Threads per worker process for the fast engine: share the machine's cores."""
     return max(1, (os.cpu_count() or 1) // max(1, workers))

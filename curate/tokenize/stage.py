@@ -1,5 +1,5 @@
-"""Tokenize stage: each source's selected documents, once, into `tokens/<source>.{bin,idx}` plus a
-held-out split `tokens/<source>.val.{bin,idx}`.
+"""Tokenize stage: each source's selected documents, once, into `tokens/<source>/<role>/train.{bin,idx}`
+plus a held-out split `tokens/<source>/<role>/heldout.{bin,idx}` (paths from RunLayout).
 
 Why once per source: mixing (and every ablation's re-mix) only gathers documents from these files,
 so changing a ratio never re-tokenizes. Work is one task per selected file (parallel, resumable),
@@ -18,14 +18,17 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate import stats
 from curate.context import RunContext
 from curate.errors import CurateError
 from curate.exec.base import Task
+from curate.stages.base import Stage
 from curate.io.atomic import write_json
 from curate.shards.megatron import MegatronWriter, concat_datasets
 from curate.sampling import unit_hash
-from curate.shards.tokenizer import (IdMismatch, LoadedTokenizer, TokenizerConfig, cached_tokenizer, default_threads, flatten,
-                                     load_tokenizer, sample_texts, train_tokenizer)
+from curate.tokenize.config import TokenizerConfig
+from curate.tokenize.tokenizer import (IdMismatch, LoadedTokenizer, cached_tokenizer, flatten,
+                                     load_tokenizer, sample_texts, threads_per_worker, train_tokenizer)
 
 STAGE = "tokenize"
 log = logging.getLogger("curate.tokenize")
@@ -33,14 +36,7 @@ log = logging.getLogger("curate.tokenize")
 
 def tokenizer_path(ctx: RunContext) -> Path:
     """Where this run's tokenizer.json is: the configured one, or the trained one."""
-    cfg = ctx.cfg.tokenizer or TokenizerConfig()
-    if cfg.path:
-        p = Path(cfg.path)
-        return p if p.is_absolute() else ctx.root / p
-    if cfg.out:
-        p = Path(cfg.out)
-        return p if p.is_absolute() else ctx.root / p
-    return ctx.run_dir / "tokenizer" / "tokenizer.json"
+    return (ctx.cfg.tokenizer or TokenizerConfig()).tokenizer_file(ctx.root, ctx.layout.tokenizer)
 
 
 def _train_task(files: list[str], cfg: dict, seed: int, out: str) -> dict:
@@ -60,7 +56,7 @@ def ensure_tokenizer(ctx: RunContext) -> LoadedTokenizer:
         res = ctx.executor.map("tokenizer", [Task("train", _train_task, dict(files=files, cfg=cfg.model_dump(mode="json"), seed=ctx.seed, out=str(path)))], desc="train tokenizer")[0]
         if not path.exists():
             raise CurateError("the tokenizer-training marker exists but the tokenizer file is gone", where=str(path),
-                              fix=f"delete {ctx.run_dir / '_markers' / 'tokenizer'} and rerun")
+                              fix=f"delete {ctx.layout.markers_dir / 'tokenizer'} and rerun")
         log.info("tokenizer %s: %s docs / %s bytes sampled", path, res["sample_docs"], res["sample_bytes"])
     return load_tokenizer(path, cfg.eos)
 
@@ -118,56 +114,61 @@ def _tokenize_file(parquet, part, tok, enc, seed, val_fraction, verify_fraction,
     return stats
 
 
-def _merge_task(parts: list[str], out: str, dtype: str) -> dict:
+def _merge_task(parts: list[str], train: str, heldout: str, dtype: str) -> dict:
     """Concatenate a source's parts in file order; a source with no kept documents gets empty files."""
+    out = train
     if parts:
         train = concat_datasets(parts, out)
-        val = concat_datasets([p + ".val" for p in parts], out + ".val")
+        val = concat_datasets([p + ".val" for p in parts], heldout)
     else:
-        train, val = MegatronWriter(out, np.dtype(dtype)).finalize(), MegatronWriter(out + ".val", np.dtype(dtype)).finalize()
+        train, val = MegatronWriter(out, np.dtype(dtype)).finalize(), MegatronWriter(heldout, np.dtype(dtype)).finalize()
     return {"tokens": train["tokens"], "documents": train["documents"], "sha256": train["sha256"],
             "val_tokens": val["tokens"], "val_documents": val["documents"], "val_sha256": val["sha256"]}
 
 
-def run(ctx: RunContext) -> dict:
-    cfg = ctx.cfg.tokenizer or TokenizerConfig()
-    tok = ensure_tokenizer(ctx)
-    probe = tok.encoder(cfg.engine)
-    if probe.engine != "tiktoken" and cfg.engine == "auto":
-        log.warning("tokenize: using `tokenizers` (fast path unavailable: %s)", probe.reason)
-    parts_dir = ctx.tokens_dir / "_parts"
-    threads = default_threads(ctx.executor.workers)
-    tasks, by_source = [], {}
-    for src in ctx.cfg.sources:
-        for f in ctx.selected_files(src.name):
-            part = parts_dir / src.name / f.stem
-            by_source.setdefault(src.name, []).append(str(part))
-            tasks.append(Task(id=f"{src.name}/{f.stem}", fn=tokenize_file, weight=f.stat().st_size, kwargs=dict(
-                parquet=str(f), part=str(part), tokenizer=str(tok.path), sha256=tok.sha256, eos=tok.eos, engine=cfg.engine,
-                seed=ctx.seed, val_fraction=cfg.val_fraction, verify_fraction=cfg.verify_fraction, batch_docs=cfg.batch_docs,
-                threads=threads)))
-    results = ctx.executor.map(STAGE, tasks, desc="tokenize", unit="file")
-    for src in ctx.cfg.sources:
-        if src.name not in by_source:
-            log.warning("tokenize: source %s has no selected documents; its token files are empty", src.name)
-    names = [s.name for s in ctx.cfg.sources]
-    merged = ctx.executor.map(STAGE + "-merge", [Task(id=name, fn=_merge_task, kwargs=dict(
-        parts=by_source.get(name, []), out=str(ctx.tokens_dir / name), dtype=tok.dtype.str)) for name in names], desc="merge tokens")
-    shutil.rmtree(parts_dir, ignore_errors=True)  # every source's merge marker is written by now
-    write_json(ctx.tokens_dir / "tokenizer_info.json", tok.info(ctx.run_dir))  # lets a re-mix check it has the right tokenizer
+class TokenizeStage(Stage):
+    """Selected documents -> per-(source, role) token files, train and held-out, once per run."""
 
-    zero = {"docs": 0, "tokens": 0, "bytes": 0, "val_docs": 0, "val_tokens": 0, "verified_docs": 0}
-    sources: dict[str, dict] = {name: dict(zero) for name in names}
-    engines: dict[str, int] = {}
-    reasons: list[str] = []
-    for t, r in zip(tasks, results):
-        s = sources[t.id.split("/", 1)[0]]
-        for k in zero:
-            s[k] += r[k]
-        engines[r["engine"]] = engines.get(r["engine"], 0) + 1
-        if r["fallback_reason"] and r["fallback_reason"] not in reasons:
-            reasons.append(r["fallback_reason"])
-    for name, m in zip(names, merged):
-        sources[name]["train_sha256"] = m["sha256"]
-    total = {k: sum(s[k] for s in sources.values()) for k in zero}
-    return {"sources": sources, "total": total, "tokenizer": tok.info(ctx.run_dir), "engine_files": engines, "fallback_reasons": reasons}
+    def run(self) -> dict:
+        ctx = self.ctx
+        cfg = ctx.cfg.tokenizer or TokenizerConfig()
+        tok = ensure_tokenizer(ctx)
+        probe = tok.encoder(cfg.engine)
+        if probe.engine != "tiktoken" and cfg.engine == "auto":
+            log.warning("tokenize: using `tokenizers` (fast path unavailable: %s)", probe.reason)
+        parts_dir = ctx.layout.token_parts
+        threads = threads_per_worker(ctx.executor.workers)
+        tasks, by_source = [], {}
+        for src in ctx.cfg.sources:
+            for f in ctx.selected_files(src.name):
+                part = parts_dir / src.name / f.stem
+                by_source.setdefault(src.name, []).append(str(part))
+                tasks.append(Task(id=f"{src.name}/{f.stem}", fn=tokenize_file, weight=f.stat().st_size, kwargs=dict(
+                    parquet=str(f), part=str(part), tokenizer=str(tok.path), sha256=tok.sha256, eos=tok.eos, engine=cfg.engine,
+                    seed=ctx.seed, val_fraction=cfg.val_fraction, verify_fraction=cfg.verify_fraction, batch_docs=cfg.batch_docs,
+                    threads=threads)))
+        results = ctx.executor.map(STAGE, tasks, desc="tokenize")
+        for src in ctx.cfg.sources:
+            if src.name not in by_source:
+                log.warning("tokenize: source %s has no selected documents; its token files are empty", src.name)
+        names = [s.name for s in ctx.cfg.sources]
+        merged = ctx.executor.map(STAGE + "-merge", [Task(id=src.name, fn=_merge_task, kwargs=dict(
+            parts=by_source.get(src.name, []), train=str(ctx.layout.tokens(src.name, src.role, "train")),
+            heldout=str(ctx.layout.tokens(src.name, src.role, "heldout")), dtype=tok.dtype.str)) for src in ctx.cfg.sources],
+            desc="merge tokens")
+        shutil.rmtree(parts_dir, ignore_errors=True)  # every source's merge marker is written by now
+        write_json(ctx.layout.tokenizer_info, tok.info(ctx.run_dir))  # lets a re-mix check it has the right tokenizer
+
+        engines: dict[str, int] = {}
+        reasons: list[str] = []
+        rows = []
+        for t, r in zip(tasks, results):
+            rows.append(stats.row(t.id.split("/", 1)[0], t.id, docs_in=r["docs"], docs_out=r["docs"], bytes=r["bytes"], tokens=r["tokens"],
+                                  heldout_docs=r["val_docs"], heldout_tokens=r["val_tokens"], verified_docs=r["verified_docs"]))
+            engines[r["engine"]] = engines.get(r["engine"], 0) + 1
+            if r["fallback_reason"] and r["fallback_reason"] not in reasons:
+                reasons.append(r["fallback_reason"])
+        out = stats.stage_stats(rows, sources=names, tokenizer=tok.info(ctx.run_dir), engine_files=engines, fallback_reasons=reasons)
+        for name, m in zip(names, merged):
+            out["sources"][name]["train_sha256"] = m["sha256"]
+        return out

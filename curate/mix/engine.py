@@ -12,7 +12,7 @@ training, and documents vary in length by orders of magnitude. The plan:
 4. all document instances are shuffled globally with the seed and cut into shards of about
    `shard_tokens` at document boundaries.
 
-Nothing here re-tokenizes: `mix_to_dir` reads `tokens_dir/<source>.{bin,idx}`, so an ablation can
+Nothing here re-tokenizes: `mix_to_dir` reads `tokens/<source>/<role>/train.{bin,idx}`, so an ablation can
 re-mix at another ratio in seconds. Same inputs + config + seed => byte-identical shards.
 """
 
@@ -24,82 +24,18 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import xxhash
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from curate.errors import ConfigError, CurateError
 from curate.io.atomic import read_json, tmp_path, write_json
+from curate.layout import RunLayout, token_prefix
 from curate.shards.megatron import IndexedDataset, MegatronWriter, dtype_for_vocab, paths_of
-from curate.plan.compute import parse_count
-from curate.shards.tokenizer import file_sha256
+from curate.mix.config import MixConfig
+from curate.io.atomic import sha256_file as file_sha256
 
 log = logging.getLogger("curate.mix")
-
-def _parse_count(v: str, what: str) -> float:
-    n = parse_count(v)
-    if n is None:
-        raise ValueError(f"use {what}")
-    return n
-
-
-class MixConfig(BaseModel):
-    """The pipeline's `mix:` section."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    by: Literal["role", "source"] = "role"  # what `target` is keyed by
-    target: dict[str, float] = Field(default_factory=lambda: {"domain": 0.51, "general": 0.49})  # token shares, sum 1
-    total_tokens: int | Literal["all"] = "all"  # a number ("2B", "500M" accepted) or the largest total the cap allows
-    max_epochs: float = Field(default=4.0, gt=0)  # most passes over any source (data-constrained scaling: <= 4)
-    on_shortfall: Literal["error", "warn"] = "error"  # a target that cannot be met: stop, or shrink the total and warn
-    shard_tokens: int = Field(default=50_000_000, gt=0)  # tokens per mixed train shard (cut at document ends)
-    tolerance: float = Field(default=0.005, ge=0, le=1)  # allowed |achieved - target| share (0.005 = 0.5 pp)
-    # size the mixture for a model: total_tokens = the compute-optimal tokens of `plan_params` under
-    # `plan_rule` (as `curate plan --params N --rule R` prints them)
-    plan_params: float | None = Field(default=None, gt=0)
-    plan_rule: Literal["epoch", "20x", "chinchilla"] = "20x"
-
-    @field_validator("plan_params", mode="before")
-    @classmethod
-    def _parse_params(cls, v):
-        return _parse_count(v, "a parameter count (e.g. 125000000, 125M, 1.3B)") if isinstance(v, str) else v
-
-    @field_validator("total_tokens", mode="before")
-    @classmethod
-    def _parse_total(cls, v):
-        if isinstance(v, str) and v != "all":
-            return int(round(_parse_count(v, "a token count (e.g. 2000000, 2M, 1.5B) or `all`")))
-        return v
-
-    @field_validator("target")
-    @classmethod
-    def _check_target(cls, v: dict[str, float]):
-        if not v:
-            raise ValueError("give at least one share, e.g. {domain: 0.51, general: 0.49}")
-        bad = {k: s for k, s in v.items() if not (s >= 0 and math.isfinite(s))}
-        if bad:
-            raise ValueError(f"shares must be >= 0: {bad}")
-        total = sum(v.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"shares must sum to 1 (they sum to {total:g})")
-        return v
-
-    @model_validator(mode="after")
-    def _check_total(self):
-        if isinstance(self.total_tokens, int) and self.total_tokens <= 0:
-            raise ValueError("total_tokens must be positive (or `all`)")
-        if self.plan_params is not None:
-            from curate.plan import RULES
-
-            planned = int(round(RULES[self.plan_rule].tokens_for_params(self.plan_params)))
-            if isinstance(self.total_tokens, int) and self.total_tokens != planned:
-                raise ValueError(f"give either total_tokens or plan_params, not both (plan_params gives {planned:,} tokens)")
-            self.total_tokens = planned
-        return self
-
 
 @dataclass
 class MixPlan:
@@ -237,18 +173,19 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
                tokenizer_info: dict, config: dict | None = None, chunk_tokens: int = 1 << 23) -> dict:
     """Mix per-source token files into `out_dir/shards/` and write `out_dir/manifest.json`.
 
-    `sources`: name -> {"role": ...}; token files are `tokens_dir/<name>.{bin,idx}` and held-out
-    `tokens_dir/<name>.val.{bin,idx}`. Returns {"mixture": ..., "shards": [...]} (the manifest's parts).
+    `sources`: name -> {"role": ...}; token files are `tokens_dir/<name>/<role>/train.{bin,idx}` and
+    held-out `.../heldout.{bin,idx}` (curate.layout). Returns {"mixture": ..., "shards": [...]} (the manifest's parts).
     `config` is recorded in the manifest (default: just this mix section).
     """
     tokens_dir, out_dir = Path(tokens_dir), Path(out_dir)
+    out = RunLayout(out_dir)
     names = list(sources)
     if not names:
         raise ConfigError("no sources to mix", where="sources")
     dtype = dtype_for_vocab(int(tokenizer_info["vocab_size"]))
     datasets = []
     for name in names:
-        ds = IndexedDataset(tokens_dir / name)
+        ds = IndexedDataset(token_prefix(tokens_dir, name, sources[name]["role"], "train"))
         if ds.dtype != dtype:
             raise CurateError(f"token file is {ds.dtype} but the tokenizer (vocab {tokenizer_info['vocab_size']}) needs {dtype}",
                               where=str(ds.path_idx), fix="the tokens come from another tokenizer: rerun the tokenize stage")
@@ -294,7 +231,7 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
         log.warning("mix: %s", w)
 
     # write mixed train shards, cut at document ends every ~shard_tokens
-    shards_dir = out_dir / "shards"
+    shards_dir = out.shards_dir
     shards_dir.mkdir(parents=True, exist_ok=True)
     lengths = np.zeros(src.size, dtype=np.int64)
     for s, ds in enumerate(datasets):
@@ -307,7 +244,7 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
     shards: list[dict] = []
     written: set[str] = set()
     for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
-        prefix = shards_dir / f"train_{i:05d}"
+        prefix = out.train_shard(i)
         w = MegatronWriter(prefix, dtype)
         with w:
             cum = np.cumsum(lengths[a:b])
@@ -316,11 +253,11 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
                 flat, lens = _gather(datasets, src[c0:c1], doc[c0:c1], dtype)
                 w.add_many(flat, lens)
             res = w.finalize()
-        shards.append({"path": f"shards/{prefix.name}.bin", "sha256": res["sha256"], "tokens": res["tokens"],
+        shards.append({"path": out.rel(paths_of(prefix)[0]), "sha256": res["sha256"], "tokens": res["tokens"],
                        "documents": res["documents"], "split": "train", "source": None})
         written.add(prefix.name)
     for name in names:
-        val = tokens_dir / f"{name}.val"
+        val = token_prefix(tokens_dir, name, sources[name]["role"], "heldout")
         if not paths_of(val)[1].exists():
             warnings.append(f"source `{name}` has no held-out file {val}.idx")
             continue
@@ -328,9 +265,9 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
         if len(vds) == 0:
             warnings.append(f"source `{name}` has no held-out documents (raise tokenizer.val_fraction)")
             continue
-        prefix = shards_dir / f"val_{name}"
+        prefix = out.val_shard(name)
         _copy_pair(val, prefix)
-        shards.append({"path": f"shards/{prefix.name}.bin", "sha256": file_sha256(paths_of(prefix)[0]), "tokens": vds.num_tokens,
+        shards.append({"path": out.rel(paths_of(prefix)[0]), "sha256": file_sha256(paths_of(prefix)[0]), "tokens": vds.num_tokens,
                        "documents": len(vds), "split": "val", "source": name})
         written.add(prefix.name)
     for p in sorted(shards_dir.glob("*.idx")) + sorted(shards_dir.glob("*.bin")):
@@ -351,8 +288,7 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
         "warnings": warnings,
     }
     result = {"mixture": mixture, "shards": shards}
-    # the pipeline's manifest writer merges this part; manifest.json makes a standalone re-mix complete
-    write_json(shards_dir / "mixture.json", {"seed": seed, "tokenizer": tokenizer_info, **result})
-    write_json(out_dir / "manifest.json", {"seed": seed, "tokenizer": tokenizer_info,
-                                          "config": config if config is not None else {"mix": cfg.model_dump(mode="json")}, **result})
+    # the manifest merges this part; writing the manifest here too makes a standalone re-mix complete
+    write_json(out.mixture, {"seed": seed, "tokenizer": tokenizer_info, **result})
+    out.write_manifest(seed, config if config is not None else {"mix": cfg.model_dump(mode="json")})
     return result

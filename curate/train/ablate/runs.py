@@ -20,155 +20,29 @@ Why this shape:
 Outputs in RUN/ablations/<name>/: results.csv (one row per arm and seed), results.md (means per
 arm, best arm), results.json, and loss_vs_domain_share.png.
 """
-
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import math
 import os
 import shutil
 from pathlib import Path
 
 import orjson
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from curate.config import PipelineConfig, RuleConfig, SelectConfig
 from curate.context import RunContext
 from curate.errors import ConfigError, CurateError
 from curate.io.atomic import TMP_MARK, read_json, write_json, write_text
-from curate.mix import MixConfig, mix_to_dir, plan_mixture
-from curate.shards.megatron import IndexedDataset
-from curate.shards.tokenizer import TokenizerConfig
+from curate.layout import RunLayout
+from curate.mix.config import MixConfig
+from curate.mix.engine import mix_to_dir, plan_mixture
+from curate.shards.megatron import IndexedDataset, paths_of
+from curate.tokenize.config import TokenizerConfig
+from curate.train.ablate.config import AblationConfig, Arm, load_ablation
+from curate.train.ablate.report import aggregate, choose_best, plot, write_csv, write_markdown
 from curate.train.data import DataSpec, from_manifest, source_roles
-from curate.train.trainer import Runtime, TrainConfig, train
-
-
-RULE_KEYS = set(RuleConfig.model_fields)
-
-
-class Arm(BaseModel):
-    """One arm. Its mixture: `domain_share` (the domain role's share; other roles keep their relative
-    weights from the base target) or a full `target`, plus any other mix overrides. Its selection
-    (optional; default: the parent's selected tokens): `select` replaces the parent's whole select
-    section, or `set_rule` patches named rules of it ({name: low_quality, threshold: 0.9}, or a list)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    domain_share: float | None = Field(None, ge=0, le=1)
-    target: dict[str, float] | None = None
-    mix: dict = Field(default_factory=dict)  # other MixConfig fields (not total_tokens: budgets are equal)
-    select: SelectConfig | None = None
-    set_rule: list[dict] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_patch_is_a_list(cls, data):
-        if isinstance(data, dict) and isinstance(data.get("set_rule"), dict):
-            data = {**data, "set_rule": [data["set_rule"]]}
-        return data
-
-    @model_validator(mode="after")
-    def _one_way(self):
-        if self.domain_share is not None and self.target is not None:
-            raise ValueError("give either domain_share or target, not both")
-        if "total_tokens" in self.mix or "target" in self.mix:
-            raise ValueError("arms share one token budget: set total_tokens in the top-level `mix`, and shares via domain_share/target")
-        if self.select is not None and self.set_rule is not None:
-            raise ValueError(f"arm `{self.name}`: give either `select` (all rules) or `set_rule` (patch named rules), not both")
-        for i, patch in enumerate(self.set_rule or []):
-            if not isinstance(patch.get("name"), str):
-                raise ValueError(f"arm `{self.name}`: set_rule.{i} needs `name:` (the parent rule to change)")
-            bad = sorted(set(patch) - RULE_KEYS)
-            if bad:
-                raise ValueError(f"arm `{self.name}`: set_rule.{i} has unknown key(s) {bad}; rule keys are {sorted(RULE_KEYS)}")
-        return self
-
-    @property
-    def selects(self) -> bool:
-        return self.select is not None or self.set_rule is not None
-
-    def describe_selection(self) -> str:
-        if self.select is not None:
-            return f"select: {len(self.select.rules)} rules"
-        if self.set_rule:
-            return "; ".join(p["name"] + " " + " ".join(f"{k}={v}" for k, v in p.items() if k != "name") for p in self.set_rule)
-        return "parent"
-
-
-class Constraint(BaseModel):
-    """Held-out loss of `loss` (a role or source) must be <= max, or <= arm `vs` + max_increase."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    loss: str
-    max: float | None = None
-    max_increase: float | None = None
-    vs: str | None = None
-
-    @model_validator(mode="after")
-    def _complete(self):
-        if (self.max is None) == (self.max_increase is None):
-            raise ValueError("give exactly one of max or max_increase")
-        if self.max_increase is not None and self.vs is None:
-            raise ValueError("max_increase needs `vs: <arm name>`")
-        return self
-
-
-class Objective(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    minimize: str = "domain"  # a role or source name: its held-out loss
-    subject_to: list[Constraint] = Field(default_factory=list)
-
-
-class AblationConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    run: str  # a finished run directory (tokens/ + manifest.json), relative to this YAML
-    name: str = Field("ablation", pattern=r"^[A-Za-z0-9_.-]+$")
-    out: str | None = None  # default RUN/ablations/<name>
-    domain_role: str = "domain"
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    mix: dict = Field(default_factory=dict)  # base MixConfig overrides shared by all arms
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    runtime: Runtime = Field(default_factory=Runtime)
-    arms: list[Arm] = Field(min_length=1)
-    objective: Objective = Field(default_factory=Objective)
-
-    @model_validator(mode="after")
-    def _unique(self):
-        names = [a.name for a in self.arms]
-        if len(set(names)) != len(names):
-            raise ValueError(f"arm names must be unique: {names}")
-        for c in self.objective.subject_to:
-            if c.vs is not None and c.vs not in names:
-                raise ValueError(f"objective constraint compares with unknown arm {c.vs!r} (arms: {names})")
-        return self
-
-
-def load_config(path: Path) -> AblationConfig:
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-        return AblationConfig.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", where=str(path)) from None
-    except ValidationError as exc:
-        msg = "; ".join(f"{_loc(raw, e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(msg, where=str(path), fix="see pipelines/ablation-finance.yaml and docs/training.md") from None
-
-
-def _loc(raw, loc: tuple) -> str:
-    """`arms.1[q90].set_rule.0`: a validation error's key path, with the arm's name after its index."""
-    text = ".".join(str(x) for x in loc)
-    if len(loc) >= 2 and loc[0] == "arms" and isinstance(loc[1], int) and isinstance(raw, dict):
-        arms = raw.get("arms")
-        if isinstance(arms, list) and loc[1] < len(arms) and isinstance(arms[loc[1]], dict) and "name" in arms[loc[1]]:
-            text = ".".join(["arms", f"{loc[1]}[{arms[loc[1]]['name']}]", *(str(x) for x in loc[2:])])
-    return text
+from curate.train.trainer import train
 
 
 class Parent:
@@ -176,13 +50,14 @@ class Parent:
 
     def __init__(self, run: Path):
         self.dir = run
-        man_path = run / "manifest.json"
+        self.layout = RunLayout(run)
+        man_path = self.layout.manifest
         if not man_path.is_file():
             raise CurateError("no manifest.json: the run has not finished its mix stage", where=str(run), fix="run `curate run PIPELINE.yaml` first")
         self.manifest = read_json(man_path)
-        self.tokens_dir = run / "tokens"
+        self.tokens_dir = self.layout.tokens_dir
         self.roles = source_roles(self.manifest)
-        missing = [s for s in self.roles if not (self.tokens_dir / f"{s}.idx").is_file()]
+        missing = [s for s, r in self.roles.items() if not paths_of(self.layout.tokens(s, r))[1].is_file()]
         if not self.roles or missing:
             raise CurateError(f"per-source token files missing for {missing or 'every source'}", where=str(self.tokens_dir),
                               fix="re-run the tokenize stage of this run")
@@ -192,14 +67,15 @@ class Parent:
     def _heldout(self) -> DataSpec:
         spec = from_manifest(self.dir)
         if not spec.val:  # fall back to the tokenize stage's held-out files
-            spec.val = {s: [str(self.tokens_dir / f"{s}.val")] for s in self.roles if (self.tokens_dir / f"{s}.val.idx").is_file()}
+            spec.val = {s: [str(self.layout.tokens(s, r, "heldout"))] for s, r in self.roles.items()
+                        if paths_of(self.layout.tokens(s, r, "heldout"))[1].is_file()}
         if not spec.val:
             raise CurateError("the run has no held-out tokens to evaluate on", where=str(self.dir), fix="set tokenizer.val_fraction > 0 and re-run tokenize/mix")
         spec.roles = self.roles
         return spec
 
     def available(self) -> dict[str, int]:
-        return {s: IndexedDataset(self.tokens_dir / s).num_tokens for s in self.roles}
+        return {s: IndexedDataset(self.layout.tokens(s, r)).num_tokens for s, r in self.roles.items()}
 
     def pipeline_config(self, where: str) -> PipelineConfig:
         """The config the parent ran with (its manifest), which a selection arm re-selects from."""
@@ -214,11 +90,11 @@ class Parent:
         return p if p.is_absolute() else self.dir / p
 
     def config_fingerprint(self) -> str:
-        fp = self.dir / "config.fingerprint"
+        fp = self.layout.fingerprint
         return fp.read_text().strip() if fp.is_file() else _fingerprint(self.manifest.get("config"))
 
     def selected_docs(self) -> int | None:
-        stats = self.dir / "stats.json"
+        stats = self.layout.stats
         sel = (read_json(stats).get("stages") or {}).get("select") if stats.is_file() else None
         return sel["total"]["docs_out"] if sel else None
 
@@ -327,19 +203,19 @@ def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> d
     if run.exists() and not (stamp.is_file() and stamp.read_text().strip() == fp):
         shutil.rmtree(run)  # another selection (or a re-made parent): nothing in it may be reused
     if not stamp.is_file():
-        n = _link_tree(parent.dir / "annotated", run / "annotated")
-        if (parent.dir / "dedup").is_dir():
-            _link_tree(parent.dir / "dedup", run / "dedup")
-        found = len(RunContext(cfg=pcfg, run_dir=run, root=Path.cwd(), executor=None).annotated_files())  # type: ignore[arg-type]
+        n = _link_tree(parent.layout.annotated_dir, RunLayout(run).annotated_dir)
+        if parent.layout.dedup_dir.is_dir():
+            _link_tree(parent.layout.dedup_dir, RunLayout(run).dedup_dir)
+        found = len(RunContext(cfg=pcfg, run_dir=run, root=Path.cwd()).annotated_files())
         if n == 0 or found != n:
             shutil.rmtree(run)
             raise CurateError(f"arm `{arm.name}`: {found} of the parent's {n} annotated files match its inputs from {Path.cwd()}",
-                              where=str(parent.dir / "annotated"),
+                              where=str(parent.layout.annotated_dir),
                               fix="run `curate ablate` from the folder the parent run was made from, with its input files in place")
         write_text(stamp, fp + "\n")
     res = run_pipeline(pcfg, out=run, stages=["select", "tokenize"], progress=not quiet)
-    info = {"fingerprint": fp, "tokens_dir": str(run / "tokens"), "selected_docs": res.stats["select"]["total"]["docs_out"],
-            "tokens": {s: IndexedDataset(run / "tokens" / s).num_tokens for s in parent.roles}}
+    info = {"fingerprint": fp, "tokens_dir": str(RunLayout(run).tokens_dir), "selected_docs": res.stats["select"]["total"]["docs_out"],
+            "tokens": {s: IndexedDataset(RunLayout(run).tokens(s, r)).num_tokens for s, r in parent.roles.items()}}
     write_json(done, info)
     return info
 
@@ -363,7 +239,7 @@ def run_arm(cfg: AblationConfig, parent: Parent, arm: Arm, mix: MixConfig, seed:
         mix_to_dir(tokens_dir, {s: {"role": r} for s, r in parent.roles.items()}, mix, adir, seed,
                    parent.manifest["tokenizer"], config={"mix": mix.model_dump(mode="json"), "ablation": cfg.name, "arm": arm.name})
         write_json(mark, {"fingerprint": fp})
-    mixture = read_json(adir / "manifest.json")["mixture"]
+    mixture = RunLayout(adir).read_manifest()["mixture"]
     summary = train([(1.0, adir)], tcfg, adir / "train", cfg.runtime.model_copy(update={"quiet": quiet or cfg.runtime.quiet}),
                     heldout=parent.heldout)
     domain = sum(s["tokens"] for n, s in mixture["sources"].items() if s["role"] == cfg.domain_role) / mixture["total_tokens"]
@@ -379,122 +255,8 @@ def run_arm(cfg: AblationConfig, parent: Parent, arm: Arm, mix: MixConfig, seed:
     return row
 
 
-def _mean_std(xs: list[float]) -> tuple[float, float]:
-    m = sum(xs) / len(xs)
-    return m, (math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0)
-
-
-SELECTION_COLS = ("selection", "selected_docs", "available_tokens")  # in rows only when some arm re-selects
-
-
-def aggregate(rows: list[dict], arms: list[Arm]) -> dict[str, dict]:
-    """Per arm: mean (and std over seeds) of every held-out loss, keyed `<role>` / `<source>` / `val_loss`."""
-    out = {}
-    for arm in arms:
-        mine = [r for r in rows if r["arm"] == arm.name]
-        keys = ["val_loss"] + sorted(mine[0]["role"]) + sorted(mine[0]["source"])
-        vals = {k: [r["val_loss"] if k == "val_loss" else r["role"].get(k, r["source"].get(k)) for r in mine] for k in keys}
-        out[arm.name] = {"domain_share": sum(r["domain_share"] for r in mine) / len(mine), "seeds": len(mine),
-                         "roles": sorted(mine[0]["role"]), "sources": sorted(mine[0]["source"]),
-                         "mean": {k: _mean_std(v)[0] for k, v in vals.items()}, "std": {k: _mean_std(v)[1] for k, v in vals.items()}}
-        out[arm.name].update({k: mine[0][k] for k in SELECTION_COLS if k in mine[0]})
-    return out
-
-
-def choose_best(agg: dict[str, dict], objective: Objective) -> dict:
-    """The arm with the lowest mean `minimize` loss among those meeting every constraint."""
-    def loss(arm: str, key: str) -> float:
-        if key not in agg[arm]["mean"]:
-            raise ConfigError(f"objective names {key!r}, which is no role or source here ({sorted(agg[arm]['mean'])})", where="objective")
-        return agg[arm]["mean"][key]
-
-    feasible, why = [], {}
-    for arm in agg:
-        broken = []
-        for c in objective.subject_to:
-            limit = c.max if c.max is not None else loss(c.vs, c.loss) + c.max_increase
-            if loss(arm, c.loss) > limit:
-                broken.append(f"{c.loss} loss {loss(arm, c.loss):.4f} > {limit:.4f}")
-        (why.__setitem__(arm, broken) if broken else feasible.append(arm))
-    pool = feasible or list(agg)
-    best = min(pool, key=lambda a: (loss(a, objective.minimize), a))
-    return {"arm": best, "feasible": bool(feasible), "minimize": objective.minimize, "value": loss(best, objective.minimize), "infeasible": why}
-
-
-def write_csv(rows: list[dict]) -> str:
-    roles = sorted({k for r in rows for k in r["role"]})
-    sources = sorted({k for r in rows for k in r["source"]})
-    cols = ["arm", "seed", *(c for c in SELECTION_COLS if c in rows[0]), "domain_share_target", "domain_share", "mix_budget", "mix_tokens", "train_tokens", "val_loss"] + \
-        [f"val_{k}" for k in roles] + [f"val_src_{k}" for k in sources] + ["final_train_loss", "tokens_per_s"]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(cols)
-    for r in rows:
-        flat = {**r, **{f"val_{k}": v for k, v in r["role"].items()}, **{f"val_src_{k}": v for k, v in r["source"].items()}}
-        w.writerow([f"{flat[c]:.6g}" if isinstance(flat.get(c), float) else flat.get(c) for c in cols])
-    return buf.getvalue()
-
-
-def write_markdown(cfg: AblationConfig, agg: dict[str, dict], best: dict, rows: list[dict]) -> str:
-    keys = list(next(iter(agg.values()))["mean"])
-    multi = any(a["seeds"] > 1 for a in agg.values())
-    sel = "selection" in next(iter(agg.values()))
-    fmt = (lambda a, k: f"{agg[a]['mean'][k]:.4f} ± {agg[a]['std'][k]:.4f}") if multi else (lambda a, k: f"{agg[a]['mean'][k]:.4f}")
-    t = cfg.train
-    lines = [
-        f"# Ablation `{cfg.name}`", "",
-        f"Run: `{cfg.run}`. Same budget for every arm: {rows[0]['mix_budget']:,} mixed tokens (achieved to document granularity), {rows[0]['train_tokens']:,} "
-        f"trained tokens ({t.model} {t.objective}, {t.steps} steps x {t.batch_size} x {t.seq_len}, grad accum {t.grad_accum}, lr {t.lr:g}), "
-        f"seeds {cfg.seeds}. Held-out loss (nats/token) on the run's held-out shards; lower is better.", "",
-        "| arm | " + ("selection | kept docs | tokens available | " if sel else "") + "domain share | " + " | ".join(keys) + " |",
-        "|---|" + ("---|---:|---:|" if sel else "") + "---:|" + "---:|" * len(keys),
-    ]
-    for a in agg:
-        mark = " **(best)**" if a == best["arm"] else ""
-        docs = agg[a].get("selected_docs")
-        extra = f"{agg[a]['selection']} | {'?' if docs is None else f'{docs:,}'} | {agg[a]['available_tokens']:,} | " if sel else ""
-        lines.append(f"| {a}{mark} | {extra}{agg[a]['domain_share']:.3f} | " + " | ".join(fmt(a, k) for k in keys) + " |")
-    cons = "; ".join(f"{c.loss} <= {c.max}" if c.max is not None else f"{c.loss} <= {c.vs} + {c.max_increase}" for c in cfg.objective.subject_to)
-    lines += ["", f"Objective: minimize held-out `{best['minimize']}` loss" + (f" subject to {cons}" if cons else "") + ".",
-              f"Best arm: **{best['arm']}** ({best['minimize']} loss {best['value']:.4f})" +
-              ("" if best["feasible"] else " - no arm met the constraints; this is the unconstrained best") + "."]
-    for arm, broken in best["infeasible"].items():
-        lines.append(f"- {arm} excluded: {'; '.join(broken)}")
-    return "\n".join(lines) + "\n"
-
-
-def plot(agg: dict[str, dict], path: Path, title: str) -> None:
-    """Held-out loss vs domain share: one line per role (solid) and per source (dashed). When arms
-    share a domain share (selection arms), they are placed side by side in config order instead."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shares = [round(agg[a]["domain_share"], 4) for a in agg]
-    by_share = len(set(shares)) == len(shares)
-    arms = sorted(agg, key=lambda a: agg[a]["domain_share"]) if by_share else list(agg)
-    x = [agg[a]["domain_share"] for a in arms] if by_share else list(range(len(arms)))
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    first = agg[arms[0]]
-    for keys, fmt in ((first["roles"], "-o"), (first["sources"], "--.")):
-        for k in keys:
-            y = [agg[a]["mean"][k] for a in arms]
-            e = [agg[a]["std"][k] for a in arms]
-            ax.errorbar(x, y, yerr=e if any(e) else None, fmt=fmt, label=k, capsize=3)
-    ax.set_xticks(x, [f"{agg[a]['domain_share']:.2f}\n{a}" for a in arms], fontsize=8)
-    ax.set_xlabel("domain share of mixed tokens" if by_share else "arm (domain share)")
-    ax.set_ylabel("held-out loss (nats/token)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
 def run_ablation(config_path: Path, quiet: bool = False) -> dict:
-    cfg = load_config(config_path)
+    cfg = load_ablation(config_path)
     # relative paths resolve against the current directory, as in pipeline YAMLs
     run_dir = Path(cfg.run).resolve()
     parent = Parent(run_dir)

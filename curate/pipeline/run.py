@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import importlib
 import os
 import shutil
 import time
@@ -23,19 +22,13 @@ import orjson
 import yaml
 
 from curate import __version__
-from curate.config import PipelineConfig, config_root, expand_source, load_config
+from curate.config import PipelineBase, config_root, expand_source, load_config
 from curate.context import RunContext
 from curate.errors import ConfigError
 from curate.exec import make_executor
-from curate.io.atomic import read_json, remove_stale_tmp, write_json, write_text
-
-STAGE_MODULES = {
-    "annotate": "curate.stages.annotate",
-    "dedup": "curate.stages.dedup",
-    "select": "curate.stages.select",
-    "tokenize": "curate.stages.tokenize",
-    "mix": "curate.stages.mix",
-}
+from curate.io.atomic import remove_stale_tmp, write_json, write_text
+from curate.layout import RunLayout
+from curate.stages.base import STAGES, load_stage
 
 
 @dataclass
@@ -46,17 +39,18 @@ class RunResult:
     manifest: Path
 
 
-def config_fingerprint(cfg: PipelineConfig) -> str:
+def config_fingerprint(cfg: PipelineBase) -> str:
     """What decides a run's outputs: the config minus where it is written and how it is executed."""
     data = cfg.model_dump(mode="json", exclude={"out"})
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def prepare_run_dir(cfg: PipelineConfig, run_dir: Path, fresh: bool) -> None:
+def prepare_run_dir(cfg: PipelineBase, run_dir: Path, fresh: bool) -> None:
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    fp_path = run_dir / "config.fingerprint"
+    layout = RunLayout(run_dir)
+    fp_path = layout.fingerprint
     fp = config_fingerprint(cfg)
     if fp_path.exists() and fp_path.read_text().strip() != fp:
         raise ConfigError(
@@ -65,11 +59,11 @@ def prepare_run_dir(cfg: PipelineConfig, run_dir: Path, fresh: bool) -> None:
             fix="choose another --out, or pass --fresh to delete it and start over",
         )
     write_text(fp_path, fp + "\n")
-    write_text(run_dir / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    write_text(layout.config_yaml, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     remove_stale_tmp(run_dir)
 
 
-def check_out_not_in_inputs(cfg: PipelineConfig, root: Path, run_dir: Path) -> None:
+def check_out_not_in_inputs(cfg: PipelineBase, root: Path, run_dir: Path) -> None:
     """Refuse a run directory that holds an input, or that lies inside an input folder (where a
     later run's glob or folder walk would read its outputs back as inputs). Checked before the run
     directory is created, so a refused run leaves nothing behind in the input folder."""
@@ -94,7 +88,7 @@ def check_out_not_in_inputs(cfg: PipelineConfig, root: Path, run_dir: Path) -> N
 
 
 def run_pipeline(
-    config: str | Path | PipelineConfig,
+    config: str | Path | PipelineBase,
     out: str | Path | None = None,
     executor: str = "local",
     workers: int | None = None,
@@ -104,13 +98,15 @@ def run_pipeline(
     stages: list[str] | None = None,
     address: str | None = None,
     retries: int = 0,
+    sets: list[str] | None = None,
 ) -> RunResult:
-    if isinstance(config, PipelineConfig):
+    """`sets`: `KEY=VALUE` overrides applied to the YAML before validation (see curate.config)."""
+    if isinstance(config, PipelineBase):
         cfg, config_path = config, None
         root = Path.cwd()
     else:
         config_path = Path(config)
-        cfg = load_config(config_path)
+        cfg = load_config(config_path, sets=sets)
         root = config_root()
     run_dir = Path(out or cfg.out or f"runs/{cfg.name}")
     if not run_dir.is_absolute():
@@ -121,32 +117,23 @@ def run_pipeline(
     ex = make_executor(executor, run_dir, workers=workers, progress=progress, address=address, retries=retries)
     ctx = RunContext(cfg=cfg, run_dir=run_dir, root=root, executor=ex, config_path=config_path,
                      strict=cfg.strict if strict is None else strict, progress=progress)
-    stats_path = run_dir / "stats.json"
+    layout = ctx.layout
     stats: dict = {}
     timings: dict = {}
+    for name in stages or ():
+        STAGES.get(name)  # an unknown stage fails before any work, naming the known ones
     try:
         for stage in stages or cfg.stage_list():
             t0 = time.perf_counter()
-            stats[stage] = importlib.import_module(STAGE_MODULES[stage]).run(ctx)
+            stats[stage] = load_stage(stage)(ctx).run()
             timings[stage] = round(time.perf_counter() - t0, 3)
     finally:
         ex.close()
     # stats.json holds only deterministic content; wall times go to timings.json
-    write_json(stats_path, {"curate_version": __version__, "seed": cfg.seed, "stages": stats})
-    write_json(run_dir / "timings.json", timings)
-    manifest_path = write_manifest(ctx, stats)
+    write_json(layout.stats, {"curate_version": __version__, "seed": cfg.seed, "stages": stats})
+    write_json(layout.timings, timings)
+    manifest_path = layout.write_manifest(cfg.seed, cfg.model_dump(mode="json"))
     from curate.report import write_report
 
     report = write_report(ctx, stats)
     return RunResult(run_dir=run_dir, stats=stats, report=report, manifest=manifest_path)
-
-
-def write_manifest(ctx: RunContext, stats: dict) -> Path:
-    """manifest.json: the mix stage's hand-off (tokenizer, mixture, shards) plus seed and config."""
-    path = ctx.run_dir / "manifest.json"
-    mix_part = ctx.run_dir / "shards" / "mixture.json"
-    manifest = {"curate_version": __version__, "seed": ctx.seed, "config": ctx.cfg.model_dump(mode="json")}
-    if mix_part.exists():
-        manifest.update(read_json(mix_part))
-    write_json(path, manifest)
-    return path

@@ -1,7 +1,7 @@
 """A tiktoken engine for byte-level BPE tokenizers trained with HF `tokenizers`.
 
 Why: tokenization dominates pipeline time, and tiktoken's Rust core encodes the same byte-level
-BPE about 3x faster than `tokenizers.encode_batch` on this machine (DESIGN.md). The conversion maps
+BPE about 3x faster than `tokenizers.encode_batch` on our benchmark machine (benchmarks/bench_tokenize.py). The conversion maps
 the BPE vocabulary to tiktoken "mergeable ranks" (rank = token id) and the pre-tokenizer to its
 regex. tiktoken merges by the rank of the merged token while `tokenizers` merges by merge-list
 position, so the two agree when merge order follows id order, which this module checks; anything

@@ -1,0 +1,133 @@
+"""Dedup stage: exact + MinHash near-duplicate removal across every source, in bounded memory.
+
+Reads only `dedup_hash`/`minhash` (pass 1) and id/source/role/length of clustered documents
+(pass 3) from the annotated Parquet; writes `RUN/dedup/drops.parquet` (id, source, cluster,
+cluster_source, reason) that the select stage applies, and `RUN/dedup/clusters.json`.
+The three passes are described in `curate/dedup/engine.py` and docs/dedup.md. Each pass's tasks write
+completion markers, so a rerun resumes; outputs depend on the seed and config, never on workers.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate import stats
+from curate.context import RunContext
+from curate.dedup.config import DedupConfig, candidate_probability
+from curate.dedup.engine import (
+    bucket_file,
+    cluster,
+    num_partitions,
+    pair_partition,
+)
+from curate.errors import CurateError
+from curate.exec.base import Task
+from curate.stages.base import Stage
+from curate.signals.minhash import HASH_COLUMN, MINHASH_COLUMN, DedupKeysConfig, MinHashSignal
+
+STAGE_KEYS, STAGE_PAIRS, STAGE_CLUSTERS = "dedup_keys", "dedup_pairs", "dedup_clusters"
+LENGTH_COLUMNS = ("char_count",)  # preferred stored length; otherwise the text's length is computed
+
+
+def _check_inputs(ctx: RunContext, cfg: DedupConfig, files: list) -> tuple[list[dict], int, str | None, dict[str, int]]:
+    """Every annotated file must hold the dedup columns; returns (files, num_perm, length column, docs per source)."""
+    need = ([HASH_COLUMN] if cfg.exact else []) + ([MINHASH_COLUMN] if cfg.near else [])
+    out, widths, docs = [], set(), {}
+    have_length = True
+    for ordinal, (f, path) in enumerate(files):
+        meta = pq.read_metadata(path)
+        docs[f.source.name] = docs.get(f.source.name, 0) + meta.num_rows
+        if meta.num_rows == 0:
+            continue
+        schema = meta.schema.to_arrow_schema()
+        missing = [c for c in need if c not in schema.names]
+        if missing:
+            raise CurateError(
+                f"annotated file has no column(s) {missing} that dedup needs",
+                where=str(path),
+                fix="add `dedup_keys: {}` under `annotate:` in the pipeline YAML and rerun annotate (or turn off dedup.exact/near)",
+            )
+        if cfg.near:
+            typ = schema.field(MINHASH_COLUMN).type
+            if not pa.types.is_fixed_size_list(typ):
+                raise CurateError(f"column `minhash` has type {typ}, expected fixed_size_list<uint32>", where=str(path),
+                                  fix="re-annotate with curate.signals.minhash")
+            widths.add(typ.list_size)
+        have_length &= all(c in schema.names for c in LENGTH_COLUMNS)
+        out.append({"ordinal": ordinal, "path": str(path), "source": f.source.name, "key": f.key})
+    if len(widths) > 1:
+        raise CurateError(f"annotated files disagree on the MinHash length: {sorted(widths)}", where=str(ctx.layout.annotated_dir),
+                          fix="re-annotate every file with one annotate.dedup_keys.num_perm")
+    num_perm = widths.pop() if widths else (ctx.cfg.annotate.dedup_keys or DedupKeysConfig()).num_perm
+    return out, num_perm, (LENGTH_COLUMNS[0] if have_length else None), docs
+
+
+class DedupStage(Stage):
+    """Exact and near-duplicate clusters across every source; writes dedup/drops.parquet for select."""
+
+    def run(self) -> dict:
+        ctx = self.ctx
+        cfg = ctx.cfg.dedup or DedupConfig()
+        annotated = ctx.annotated_files()
+        if not annotated:
+            raise CurateError("no annotated files to deduplicate", where=str(ctx.layout.annotated_dir),
+                              fix="run the annotate stage first (list `annotate` before `dedup` in `stages:`)")
+        files, num_perm, length_column, docs_by_source = _check_inputs(ctx, cfg, annotated)
+        bands, rows = cfg.banding(num_perm)
+        if cfg.near and bands * rows > num_perm:
+            raise CurateError(f"dedup.bands * dedup.rows = {bands * rows} exceeds the signature length {num_perm}", where="dedup",
+                              fix=f"choose bands*rows <= {num_perm} (e.g. bands: {num_perm // 8}, rows: 8), or raise annotate.dedup_keys.num_perm")
+        docs_in = sum(docs_by_source.values())
+        parts = num_partitions(cfg, docs_in, bands if cfg.near else 0)
+        work = ctx.layout.dedup_work(parts)
+        keys_cfg = ctx.cfg.annotate.dedup_keys or DedupKeysConfig()
+        empty_hash = int(MinHashSignal(keys_cfg, ctx.signal_context()).columns(pa.table({"text": [""]}))[HASH_COLUMN][0].as_py())
+
+        # pass 1: band keys and exact hashes -> partitions on disk (one task per annotated file)
+        keys = ctx.executor.map(STAGE_KEYS, [
+            Task(id=f"{f['ordinal']:05d}-p{parts:04d}", fn=bucket_file, weight=1.0, kwargs=dict(
+                path=f["path"], ordinal=f["ordinal"], buckets=str(work / "buckets"), sigs=str(work / "sigs"), partitions=parts,
+                bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash))
+            for f in files], desc="dedup: band keys")
+        # pass 2: candidate pairs per partition, verified by signature agreement
+        edges = [str(work / "edges" / f"part-{p:04d}.parquet") for p in range(parts)]
+        pairs = ctx.executor.map(STAGE_PAIRS, [
+            Task(id=f"part-{p:04d}-of-{parts:04d}", fn=pair_partition, kwargs=dict(
+                part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)))
+            for p in range(parts)], desc="dedup: candidate pairs")
+        # pass 3: clusters and the keep policy
+        (clusters,) = ctx.executor.map(STAGE_CLUSTERS, [
+            Task(id=f"clusters-p{parts:04d}", fn=cluster, kwargs=dict(
+                edges=edges, files=files, drops=str(ctx.layout.drops), clusters=str(ctx.layout.clusters),
+                prefer_roles=list(cfg.prefer_roles), length_column=length_column, with_hash=cfg.exact or _all_have_hash(files)))],
+            desc="dedup: clusters")
+        if not cfg.keep_intermediate:
+            shutil.rmtree(work, ignore_errors=True)
+
+        drops_by_source = clusters["drops_by_source"]
+        per_source = [stats.row(src, docs_in=n, docs_out=n - sum(drops_by_source.get(src, {}).values()), drops=drops_by_source.get(src, {}))
+                for src, n in docs_by_source.items()]
+        details = {
+            "empty_docs_skipped": sum(k["empty"] for k in keys),
+            "exact_duplicates": clusters["exact_duplicates"],
+            "near_duplicates": clusters["near_duplicates"],
+            "clusters": clusters["clusters"],
+            "docs_in_clusters": clusters["docs_in_clusters"],
+            "candidate_pairs": sum(p["candidate_pairs"] for p in pairs),
+            "verified_pairs": sum(p["verified_pairs"] for p in pairs),
+            "partitions": parts,
+            "bands": bands if cfg.near else 0,
+            "rows": rows if cfg.near else 0,
+            "threshold": cfg.threshold,
+            "accept_estimate": round(cfg.accept_threshold(num_perm), 4),
+            "p_candidate_at_accept": round(candidate_probability(cfg.accept_threshold(num_perm), bands, rows), 4) if cfg.near else 0.0,
+        }
+        return stats.stage_stats(per_source, sources=[s.name for s in ctx.cfg.sources], total_extra=details,
+                                 cluster_sizes=clusters["cluster_sizes"])
+
+
+def _all_have_hash(files: list[dict]) -> bool:
+    return all(HASH_COLUMN in pq.read_schema(f["path"]).names for f in files)

@@ -1,0 +1,174 @@
+"""RunLayout: every path of a run directory, and the one writer of its manifest.json.
+
+    RUN/
+      config.yaml, config.fingerprint     the validated config; what decides the outputs
+      stats.json, timings.json            per-stage stats (curate.stats shape); wall times
+      manifest.json                       seed, config, tokenizer, mixture, shards with sha256
+      report.md, *.png                    the run report
+      annotated/<source>/<NNNNN>-<stem>[.pKK].parquet   one per annotate task
+      quarantine/<same key>.jsonl         bad records with file, line and reason
+      dedup/drops.parquet, clusters.json, work-pNNNN/   (work is removed after the stage)
+      selected/<same key>.parquet         kept documents
+      tokenizer/tokenizer.json            when the run trains its tokenizer
+      tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
+      shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json
+      _markers/<stage>/<task>.json        completion markers (task results)
+
+Nothing else in the project spells these names; stages, ablate, report, verify and the train
+data loader ask a RunLayout.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from curate.io.atomic import read_json, write_json
+
+SPLITS = ("train", "heldout")
+
+
+class RunLayout:
+    def __init__(self, run_dir: str | Path):
+        self.root = Path(run_dir)
+
+    def __repr__(self) -> str:
+        return f"RunLayout({str(self.root)!r})"
+
+    # ---- run-level files ----
+    @property
+    def config_yaml(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def fingerprint(self) -> Path:
+        return self.root / "config.fingerprint"
+
+    @property
+    def stats(self) -> Path:
+        return self.root / "stats.json"
+
+    @property
+    def timings(self) -> Path:
+        return self.root / "timings.json"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.md"
+
+    def chart(self, name: str) -> Path:
+        return self.root / f"{name}.png"
+
+    def stage_dir(self, stage: str) -> Path:
+        """A folder of the run for an extension stage's own outputs (`RUN/<stage>/`), created."""
+        d = self.root / stage
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    # ---- completion markers ----
+    @property
+    def markers_dir(self) -> Path:
+        return self.root / "_markers"
+
+    def marker(self, stage: str, task_id: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task_id)
+        return self.markers_dir / stage / f"{safe}.json"
+
+    # ---- per-task outputs (key = `<source>/<NNNNN>-<stem>[.pKK]`) ----
+    @property
+    def annotated_dir(self) -> Path:
+        return self.root / "annotated"
+
+    def annotated(self, key: str) -> Path:
+        return self.annotated_dir / f"{key}.parquet"
+
+    def quarantine(self, key: str) -> Path:
+        return self.root / "quarantine" / f"{key}.jsonl"
+
+    def selected(self, key: str) -> Path:
+        return self.root / "selected" / f"{key}.parquet"
+
+    # ---- dedup ----
+    @property
+    def dedup_dir(self) -> Path:
+        return self.root / "dedup"
+
+    @property
+    def drops(self) -> Path:
+        return self.dedup_dir / "drops.parquet"
+
+    @property
+    def clusters(self) -> Path:
+        return self.dedup_dir / "clusters.json"
+
+    def dedup_work(self, partitions: int) -> Path:
+        return self.dedup_dir / f"work-p{partitions:04d}"
+
+    # ---- tokens ----
+    @property
+    def tokenizer(self) -> Path:
+        """Where a tokenizer trained by the run is written."""
+        return self.root / "tokenizer" / "tokenizer.json"
+
+    @property
+    def tokens_dir(self) -> Path:
+        return self.root / "tokens"
+
+    def tokens(self, source: str, role: str, split: str = "train") -> Path:
+        """Prefix of one (source, role)'s token files (`.bin`/`.idx` are added by the writer)."""
+        return token_prefix(self.tokens_dir, source, role, split)
+
+    @property
+    def token_parts(self) -> Path:
+        return self.tokens_dir / "_parts"
+
+    @property
+    def tokenizer_info(self) -> Path:
+        return self.tokens_dir / "tokenizer_info.json"
+
+    # ---- shards ----
+    @property
+    def shards_dir(self) -> Path:
+        return self.root / "shards"
+
+    @property
+    def mixture(self) -> Path:
+        return self.shards_dir / "mixture.json"
+
+    def train_shard(self, i: int) -> Path:
+        return self.shards_dir / f"train_{i:05d}"
+
+    def val_shard(self, source: str) -> Path:
+        return self.shards_dir / f"val_{source}"
+
+    def rel(self, path: Path) -> str:
+        """A path inside the run as the manifest records it (relative, `/`-separated)."""
+        return Path(path).relative_to(self.root).as_posix()
+
+    # ---- the manifest ----
+    def write_manifest(self, seed: int, config: dict) -> Path:
+        """manifest.json = seed + config + the mix stage's part (tokenizer, mixture, shards) when
+        there is one. The only writer of manifest.json."""
+        manifest: dict = {"seed": seed, "config": config}
+        from curate import __version__
+
+        manifest = {"curate_version": __version__, **manifest}
+        if self.mixture.exists():
+            part = read_json(self.mixture)
+            part.pop("seed", None)
+            manifest.update(part)
+        write_json(self.manifest, manifest)
+        return self.manifest
+
+    def read_manifest(self) -> dict:
+        return read_json(self.manifest)
+
+
+def token_prefix(tokens_dir: str | Path, source: str, role: str, split: str = "train") -> Path:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    return Path(tokens_dir) / source / role / split
