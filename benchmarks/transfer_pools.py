@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from curate.classify.data import read_texts
+from curate.io.texts import read_texts
 
 FIN_10K = "gh_fin_sec10k_risk_factors"
 FIN_FOMC = "gh_fin_fomc_minutes"

@@ -8,6 +8,7 @@
       annotated/<source>/<NNNNN>-<stem>[.pKK].parquet   one per annotate task
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-pNNNN/   (work is removed after the stage)
+      adapt/<task>/columns/<same key>.parquet  learned columns (same rows as annotated/), models + card in adapt/<task>/
       selected/<same key>.parquet         kept documents
       tokenizer/tokenizer.json            when the run trains its tokenizer
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
@@ -91,6 +92,19 @@ class RunLayout:
 
     def selected(self, key: str) -> Path:
         return self.root / "selected" / f"{key}.parquet"
+
+    # ---- adapt (learned columns) ----
+    @property
+    def adapt_dir(self) -> Path:
+        return self.root / "adapt"
+
+    def adapt_task_dir(self, task: str) -> Path:
+        """Models and cards of one adapt task."""
+        return self.adapt_dir / task
+
+    def adapt_sidecar(self, task: str, key: str) -> Path:
+        """One annotated file's learned columns (same rows, same order) from one adapt task."""
+        return self.adapt_dir / task / "columns" / f"{key}.parquet"
 
     # ---- dedup ----
     @property

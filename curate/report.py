@@ -139,6 +139,20 @@ def write_report(ctx: RunContext, stats: dict) -> Path:
             for src, s in st.get("sources", {}).items():
                 lines.append(f"| {stage} | {src} | {s.get('docs_out', 0):,} | {s.get('bytes', 0) / 1e6:.2f} | {s.get('tokens', 0):,} |")
         lines.append("")
+    routed = [(stage, src, s["roles"], s.get("role_tokens", {})) for stage, st in stats.items()
+              for src, s in st.get("sources", {}).items() if s.get("roles")]
+    if routed:
+        lines += ["## Documents per role", "", "Roles come from the source's `role`, or per document from its `routes` (select).", "",
+                  "| stage | source | role | documents | tokens |", "|---|---|---|---:|---:|"]
+        lines += [f"| {stage} | {src} | {role} | {n:,} | {toks.get(role, 0):,} |" for stage, src, roles, toks in routed for role, n in roles.items()]
+        lines.append("")
+    adapt = stats.get("adapt", {}).get("tasks", {})
+    for task, rep in adapt.items():
+        lines += [f"## adapt: {task}", "", f"Learned on {rep.get('learned_on', 0):,} of {rep.get('documents', 0):,} documents; priors "
+                  f"{', '.join(rep.get('priors_used', []))}. Card: `{layout.rel(layout.adapt_task_dir(task))}/card.md`.", "",
+                  "| round | pool positives | pool negatives | share >= 0.5 |", "|---:|---:|---:|---:|"]
+        lines += [f"| {r['round']} | {r['pool_positives']:,} | {r['pool_negatives']:,} | {r['share_at_0.5']:.4f} |" for r in rep.get("rounds", [])]
+        lines.append("")
     cols = histograms(ctx, layout.chart("signals"))
     if cols:
         lines += ["## Signal distributions", "", "![signals](signals.png)", ""]

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from curate.adapt.dsir import NgramModel  # noqa: E402
 from curate.classify.card import render_markdown  # noqa: E402
-from curate.classify.data import read_texts  # noqa: E402
+from curate.io.texts import read_texts  # noqa: E402
 from curate.classify.recipe import validate_recipe  # noqa: E402
 from curate.classify.train import train  # noqa: E402
 from curate.io.atomic import sha256_file, write_json, write_text  # noqa: E402

@@ -20,7 +20,7 @@ from curate.classify.fasttext_backend import FastTextClassifier, FastTextParams
 from curate.errors import CurateError
 
 SMALL = NgramConfig(n_features=1 << 12)
-FAST = SelfTrainConfig(rounds=2, folds=2, fasttext=FastTextParams(lr=0.5, dim=16, epoch=10, wordNgrams=2, minCount=1, bucket=20_000, thread=1, quantize=False))
+FAST = SelfTrainConfig(rounds=2, folds=2, min_change=0.0, fasttext=FastTextParams(lr=0.5, dim=16, epoch=10, wordNgrams=2, minCount=1, bucket=20_000, thread=1, quantize=False))
 
 
 # --- thresholds ------------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_run_task_columns_and_report(transfer_case):
     res = run_task("fin", arr, priors, NgramModel.fit(fin, SMALL), None, FAST, seed=0)
     assert set(res.columns) == {"fin_score", "fin_dsir", "fin_round0", "fin_round1"}
     assert all(len(v) == len(arr) and np.isfinite(v).all() for v in res.columns.values())
-    assert res.report["priors"] == ["dsir", "keywords", "seed"] and len(res.report["rounds"]) == 2
+    assert res.report["priors_used"] == ["dsir", "keywords", "seed"] and len(res.report["rounds"]) == 2
     with pytest.raises(CurateError):
         self_train(arr, {}, None, FAST)
 

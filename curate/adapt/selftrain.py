@@ -10,7 +10,8 @@ anchor that keeps the model on the domain) plus the pool's confident positives a
 confident negatives, and rescores the pool. Scores are cross-fitted: the pool is split into
 `folds` seeded folds and each fold is scored by the model trained on the other folds' labels, so
 a document's own pseudo-label never scores it. The next round takes positives/negatives from the
-new scores (`positive_p`, `negative_p`).
+new scores (`positive_p`, `negative_p`). Rounds stop when the share of the pool at or above 0.5
+moves by less than `min_change` from one round to the next, or after `rounds`.
 
 Every random choice derives from `seed` and fastText trains with one thread, so the same inputs
 give byte-identical models and scores.
@@ -34,7 +35,8 @@ from curate.errors import CurateError
 class SelfTrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rounds: int = Field(3, ge=1, le=10)
+    rounds: int = Field(6, ge=1, le=20, description="most rounds")
+    min_change: float = Field(0.005, ge=0, lt=1, description="stop early when the pool share scoring >= 0.5 moves less than this between rounds")
     folds: int = Field(2, ge=2, le=10, description="cross-fitting folds: a document is scored by a model that did not train on it")
     start_positive: float = Field(0.03, gt=0, lt=0.5, description="round 0: share of the pool (top by prior rank) taken as positives")
     negative_share: float = Field(0.5, gt=0, lt=1, description="round 0: share of the pool (bottom by prior rank) taken as negatives")
@@ -128,4 +130,6 @@ def self_train(
         neg = np.flatnonzero(scores <= cfg.negative_p)
         if len(pos) == 0 or len(neg) == 0:
             break
+        if r > 0 and abs(result.rounds[-1]["share_at_0.5"] - result.rounds[-2]["share_at_0.5"]) < cfg.min_change:
+            break  # converged: the routed share no longer moves
     return result

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from curate.adapt.dsir import NgramModel, score_pool
+from curate.adapt.dsir import NgramModel, dsir_scores
+from curate.adapt.ngrams import NgramFeaturizer
 from curate.adapt.selftrain import SelfTrainConfig, SelfTrainResult, self_train
 
 
@@ -31,22 +32,44 @@ def run_task(
     anchor: pa.Array | None,
     cfg: SelfTrainConfig,
     seed: int,
+    learn: np.ndarray | None = None,
 ) -> TaskResult:
-    priors = {k: np.asarray(v, np.float64) for k, v in priors.items()}
+    """Learn on the rows where `learn` is True (all by default) and score every row.
+
+    Rows learned on get cross-fitted scores; the others (duplicates, rows beyond a sample) get the
+    mean of the last round's fold models. Columns: `<name>_score`, `<name>_dsir` (with a target)
+    and, for rows learned on, `<name>_round<i>` (NaN elsewhere).
+    """
+    n = len(texts)
+    learn = np.ones(n, bool) if learn is None else np.asarray(learn, bool)
+    idx = np.flatnonzero(learn)
+    sub = texts if len(idx) == n else texts.take(pa.array(idx))
+    priors = {k: np.asarray(v, np.float64)[idx] for k, v in priors.items()}
     columns: dict[str, np.ndarray] = {}
     if target is not None:
-        dsir, _ = score_pool(texts, target)
+        x = NgramFeaturizer(target.cfg).counts(texts)
+        raw = NgramModel.fit_counts(x[idx], target.cfg)
+        dsir = dsir_scores(x, target, raw)
         columns[f"{name}_dsir"] = dsir
-        priors["dsir"] = dsir
-    st = self_train(texts, priors, anchor, cfg, seed)
+        priors["dsir"] = dsir[idx]
+    st = self_train(sub, priors, anchor, cfg, seed)
+    score = np.full(n, np.nan)
+    score[idx] = st.scores
+    rest = np.flatnonzero(~learn)
+    if len(rest):
+        rest_texts = texts.take(pa.array(rest))
+        score[rest] = np.mean([m.predict_proba(rest_texts) for m in st.models], axis=0)
     for i, s in enumerate(st.round_scores):
-        columns[f"{name}_round{i}"] = s
-    columns[f"{name}_score"] = st.scores
+        col = np.full(n, np.nan)
+        col[idx] = s
+        columns[f"{name}_round{i}"] = col
+    columns[f"{name}_score"] = score
     report = {
-        "documents": int(len(texts)),
-        "priors": sorted(priors),
+        "documents": int(n),
+        "learned_on": int(len(idx)),
+        "priors_used": sorted(priors),
         "anchor_documents": 0 if anchor is None else int(len(anchor)),
         "rounds": st.rounds,
-        "share_at_0.5": float((st.scores >= 0.5).mean()) if len(texts) else 0.0,
+        "share_at_0.5": float((score >= 0.5).mean()) if n else 0.0,
     }
     return TaskResult(columns, report, st)

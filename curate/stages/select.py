@@ -22,6 +22,7 @@ from curate.exec.base import Task
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
 from curate.sampling import unit_hash
+from curate.adapt.stage import sidecars_for
 from curate.stages.base import Stage
 
 STAGE = "select"
@@ -105,17 +106,59 @@ def load_dup_reasons(path: str | None, file_key: str) -> pa.Table | None:
     return t.select(["row", "reason"]).combine_chunks()
 
 
-def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None) -> dict:
+def read_annotated(path: str, sidecars: list[str] = (), columns: list[str] | None = None) -> pa.Table:
+    """An annotated file with the adapt stage's sidecar columns joined by row (same rows, same order)."""
+    pf = pq.ParquetFile(path)
+    names = [c for c in pf.schema_arrow.names if c not in HEAVY_COLUMNS]
+    table = pf.read(columns=[c for c in names if columns is None or c in columns])
+    for side in sidecars:
+        if not Path(side).exists():
+            raise ConfigError(f"the adapt stage's columns for {path} are missing", where=side, fix="run the adapt stage (curate run without --stage, or --stage adapt)")
+        extra = pq.read_table(side)
+        if extra.num_rows != table.num_rows:
+            raise ConfigError(f"adapt columns have {extra.num_rows} rows, the annotated file {table.num_rows}", where=side,
+                              fix="the run directory mixes two runs: rerun with --fresh")
+        for name in extra.column_names:
+            if (columns is None or name in columns) and name not in table.column_names:
+                table = table.append_column(name, extra.column(name))
+    return table
+
+
+def route(table: pa.Table, alive: np.ndarray, routes: list[dict], where: str) -> tuple[pa.Array, np.ndarray, Counter]:
+    """Roles of a routed source's documents: the first route whose `when` holds wins; alive documents
+    no route matches are dropped (reason `unrouted`). Returns (role column, new alive mask, per-role counts)."""
+    roles = np.full(table.num_rows, None, dtype=object)
+    todo = alive.copy()
+    for r in routes:
+        expr = compile_expr(r["when"], table.column_names, where=f"{where} route to `{r['role']}`")
+        hit = todo & np.asarray(pc.fill_null(evaluate(table, expr), False).to_numpy(zero_copy_only=False), dtype=bool)
+        roles[hit] = r["role"]
+        todo &= ~hit
+    routed = alive & ~todo
+    counts = Counter({r["role"]: int((roles == r["role"]).sum()) for r in routes})
+    return pa.array(roles.tolist(), pa.string()), routed, counts
+
+
+def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
+                sidecars: list[str] = (), routes: list[dict] | None = None, role: str | None = None) -> dict:
     scfg = SelectConfig.model_validate(cfg)
-    pf = pq.ParquetFile(annotated)
-    cols = [c for c in pf.schema_arrow.names if c not in HEAVY_COLUMNS]
-    table = pf.read(columns=cols)
+    table = read_annotated(annotated, sidecars)
     alive, reasons = apply_rules(table, scfg, cutoffs, seed, load_dup_reasons(drops, key) if scfg.drop_duplicates else None, where=annotated)
+    if routes:
+        roles, routed, counts = route(table, alive, routes, annotated)
+        unrouted = int((alive & ~routed).sum())
+        if unrouted:
+            reasons["unrouted"] += unrouted
+        table = table.set_column(table.column_names.index("role"), "role", roles)
+        alive = routed
     kept = table.filter(pa.array(alive))
+    if not routes:
+        counts = Counter({role or "": kept.num_rows}) if role else Counter()
     with atomic_path(out) as tmp:
         pq.write_table(kept, tmp, compression="zstd")
     text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
-    return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons)
+    return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons,
+                     roles={k: v for k, v in sorted(counts.items())})
 
 
 def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
@@ -130,8 +173,7 @@ def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
             needed |= rule_columns(r)
         values: dict[str, list[np.ndarray]] = {}
         for f, path in ctx.annotated_files():
-            avail = pq.ParquetFile(path).schema_arrow.names
-            t = pq.read_table(path, columns=[c for c in needed if c in avail])
+            t = read_annotated(str(path), sidecars_for(ctx, f.source.name, f.key), columns=list(needed))
             alive, _ = apply_rules(t, scfg, out, ctx.seed, load_dup_reasons(drops, f.key) if scfg.drop_duplicates else None, str(path), upto=k)
             alive &= scope_mask(t, rule)
             if rule.column not in t.column_names:
@@ -160,7 +202,9 @@ class SelectStage(Stage):
         for f, path in annotated:
             tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
                               kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
-                                          cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops)))
+                                          cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops,
+                                          sidecars=sidecars_for(ctx, f.source.name, f.key), role=f.source.role,
+                                          routes=[r.model_dump() for r in f.source.routes] if f.source.routes else None)))
         results = ctx.executor.map(STAGE, tasks, desc="select")
         # per input file (parts of a split file added up), as annotate reports them, so that
         # `lines = kept + dropped + quarantined` can be checked file by file
