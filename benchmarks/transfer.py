@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if split == "B" and args.pydoc_b:
             extra["pydoc"] = pydoc_docs(PYDOC_MODULES, args.neg_cap, rng)
         pool = build_pool(args.corpora, split, extra, args.seed, args.seed_cap, args.neg_cap, args.pos_share)
-        genres = {g: int((pool.genres == g).sum()) for g in np.unique(pool.genres)}
+        genres = {str(g): int((pool.genres == g).sum()) for g in np.unique(pool.genres)}
         print(f"split {split}: seed {len(pool.seed_pos)} pos / {len(pool.seed_neg)} neg; pool {len(pool.texts)} docs, {pool.labels.mean():.3f} positive; {genres}", flush=True)
         if args.write_pools:
             write_pool(args.write_pools / split, pool)
