@@ -24,7 +24,7 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.classify.data import read_texts  # noqa: E402
+from curate.classify.samples import read_texts  # noqa: E402
 from curate.signals.base import SignalContext  # noqa: E402
 from curate.signals.classifier import ClassifierSignal, ClassifierSignalConfig  # noqa: E402
 

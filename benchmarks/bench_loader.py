@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from curate.shards.megatron import MegatronWriter  # noqa: E402
-from curate.train.data import resolve  # noqa: E402
+from curate.train.inputs import resolve  # noqa: E402
 from curate.train.loader import Blend, PackedLoader, ShardSet  # noqa: E402
 
 

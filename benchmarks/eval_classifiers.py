@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curate.classify.base import load_classifier  # noqa: E402
-from curate.classify.data import read_texts  # noqa: E402
+from curate.classify.samples import read_texts  # noqa: E402
 from curate.classify.evaluate import metrics  # noqa: E402
 from curate.classify.recipe import validate_recipe  # noqa: E402
 from curate.classify.train import train  # noqa: E402

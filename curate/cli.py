@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "train": "curate.train.cli:train",
     "ablate": "curate.train.cli:ablate",
     "plan": "curate.plan.cli:plan",
+    "export": "curate.export.cli:export",
 }
 
 HELP = {
@@ -32,6 +33,7 @@ HELP = {
     "train": "Train a small proxy model on curate shards (CLM, MLM, span corruption).",
     "ablate": "Run a mixture/threshold ablation sweep and report held-out loss per domain.",
     "plan": "Scaling-law planning: parameters, tokens, compute, memory, data needs.",
+    "export": "Export a run's selected or mixed documents as a Hugging Face / Parquet / JSONL dataset with a card.",
 }
 
 

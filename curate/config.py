@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from curate.errors import ConfigError
 from curate.io.formats import READERS
 from curate.stages.base import STAGES, config_model, ordered
 from curate.stages.sections import RuleConfig, SelectConfig  # noqa: F401  (public names of the select section)
+from curate.yaml_model import line_index, read_mapping, validate
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]+$"  # source and role names: they become folder names in the run directory
 
@@ -47,6 +48,7 @@ class SourceConfig(_Strict):
     text_field: str = "text"
     id_field: str | None = "id"
     max_doc_bytes: int = Field(default=8_000_000, gt=0)
+    license: str | None = Field(default=None, description="the source's licence as you know it (shown in `curate export`'s dataset card)")
 
     @property
     def roles(self) -> list[str]:
@@ -135,108 +137,17 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-# ----------------------------------------------------------------------------------------------
-# Loading with line numbers and helpful messages
-
-
-def _line_index(text: str) -> dict[tuple, int]:
-    """Map key paths (tuples of str/int) to 1-based YAML line numbers."""
-    index: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return index
-
-    def walk(node, path):
-        index.setdefault(path, node.start_mark.line + 1)  # a key's own line wins over its value's (a block list starts below)
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = path + (k.value,)
-                index[key] = k.start_mark.line + 1
-                walk(v, key) if not isinstance(v, yaml.ScalarNode) else index.setdefault(key, v.start_mark.line + 1)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                walk(v, path + (i,))
-
-    if root is not None:
-        walk(root, ())
-    return index
-
-
-def _fmt_loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names valid at the mapping that holds `loc`'s last key."""
-    cur: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        fld = getattr(cur, "model_fields", {}).get(part)
-        if fld is None:
-            return []
-        ann = fld.annotation
-        cur = None
-        for cand in (ann, *getattr(ann, "__args__", ())):
-            for inner in (cand, *getattr(cand, "__args__", ())):
-                if isinstance(inner, type) and issubclass(inner, BaseModel):
-                    cur = inner
-        if cur is None:
-            return []
-    return list(getattr(cur, "model_fields", {}))
-
-
-def _validation_message(err: ValidationError, path: str, lines: dict[tuple, int]) -> str:
-    msgs = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p[0].isupper() and "[" in p))
-        line = None
-        for k in range(len(loc), -1, -1):
-            if loc[:k] in lines:
-                line = lines[loc[:k]]
-                break
-        where = f"{path}:{line}" if line else path
-        key = _fmt_loc(loc)
-        if e["type"] == "extra_forbidden":
-            known = _known_keys(pipeline_model(), loc)
-            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            hint = f"did you mean `{close[0]}`?" if close else f"valid keys here: {', '.join(known)}"
-            msgs.append(f"{where}: unknown key `{key}` — {hint}")
-        elif e["type"] == "missing":
-            msgs.append(f"{where}: missing required key `{key}`")
-        else:
-            got = e.get("input")
-            got_s = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
-            msgs.append(f"{where}: `{key}`: {e['msg']} (got {got_s[:80]})")
-    return "\n".join(msgs)
-
-
 def load_config(path: str | Path, overrides: dict | None = None, check_paths: bool = True, sets: list[str] | None = None) -> PipelineBase:
     """Read and validate a pipeline YAML. Raises ConfigError naming file, key and line."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError("pipeline file not found", where=str(path), fix="pass the path of a pipeline YAML, e.g. pipelines/demo.yaml")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where, fix="check indentation and quoting on that line") from None
-    if not isinstance(data, dict):
-        raise ConfigError("a pipeline YAML must be a mapping (key: value) at the top level", where=str(path))
+    data, text = read_mapping(path, "a pipeline YAML")
     if overrides:
         data.update(overrides)
     for item in sets or ():
         apply_set(data, item, str(path))
-    try:
-        cfg = pipeline_model().model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError("invalid pipeline config:\n" + _validation_message(exc, str(path), _line_index(text)), fix="see docs/pipeline.md for every key and its type") from None
+    cfg = validate(pipeline_model(), data, path, text, what="pipeline config", fix="see docs/pipeline.md for every key and its type")
     if check_paths:
         check_inputs(cfg, path)
     return cfg
@@ -335,7 +246,7 @@ def glob_paths(full: Path) -> list[Path]:
 
 def check_inputs(cfg: PipelineBase, path: Path) -> None:
     root = config_root()
-    lines = _line_index(path.read_text(encoding="utf-8")) if path.exists() else {}
+    lines = line_index(path.read_text(encoding="utf-8")) if path.exists() else {}
     for i, src in enumerate(cfg.sources):
         if not expand_source(src, root):
             line = lines.get(("sources", i, "paths"))

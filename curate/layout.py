@@ -9,10 +9,11 @@
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-pNNNN/   (work is removed after the stage)
       adapt/<task>/columns/<same key>.parquet  learned columns (same rows as annotated/), models + card in adapt/<task>/
+      decontam/index.npz, items.parquet, hits/<same key>.parquet; decontam.json   (decontam stage)
       selected/<same key>.parquet         kept documents
       tokenizer/tokenizer.json            when the run trains its tokenizer
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
-      shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json
+      shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json, mix_order.parquet
       _markers/<stage>/<task>.json        completion markers (task results)
 
 Nothing else in the project spells these names; stages, ablate, report, verify and the train
@@ -90,8 +91,12 @@ class RunLayout:
     def quarantine(self, key: str) -> Path:
         return self.root / "quarantine" / f"{key}.jsonl"
 
+    @property
+    def selected_dir(self) -> Path:
+        return self.root / "selected"
+
     def selected(self, key: str) -> Path:
-        return self.root / "selected" / f"{key}.parquet"
+        return self.selected_dir / f"{key}.parquet"
 
     # ---- adapt (learned columns) ----
     @property
@@ -122,6 +127,27 @@ class RunLayout:
     def dedup_work(self, partitions: int) -> Path:
         return self.dedup_dir / f"work-p{partitions:04d}"
 
+    # ---- decontam ----
+    @property
+    def decontam_dir(self) -> Path:
+        return self.root / "decontam"
+
+    @property
+    def decontam_index(self) -> Path:
+        return self.decontam_dir / "index.npz"
+
+    @property
+    def decontam_items(self) -> Path:
+        return self.decontam_dir / "items.parquet"
+
+    def decontam_hits(self, key: str) -> Path:
+        """Contaminated rows of one annotated file (same key)."""
+        return self.decontam_dir / "hits" / f"{key}.parquet"
+
+    @property
+    def decontam_report(self) -> Path:
+        return self.root / "decontam.json"
+
     # ---- tokens ----
     @property
     def tokenizer(self) -> Path:
@@ -142,7 +168,7 @@ class RunLayout:
 
     @property
     def tokenizer_info(self) -> Path:
-        return self.tokens_dir / "tokenizer_info.json"
+        return tokenizer_info_path(self.tokens_dir)
 
     # ---- shards ----
     @property
@@ -152,6 +178,11 @@ class RunLayout:
     @property
     def mixture(self) -> Path:
         return self.shards_dir / "mixture.json"
+
+    @property
+    def mix_order(self) -> Path:
+        """The training order of the mixed train shards (one row per document use)."""
+        return self.shards_dir / "mix_order.parquet"
 
     def train_shard(self, i: int) -> Path:
         return self.shards_dir / f"train_{i:05d}"
@@ -180,6 +211,11 @@ class RunLayout:
 
     def read_manifest(self) -> dict:
         return read_json(self.manifest)
+
+
+def tokenizer_info_path(tokens_dir: str | Path) -> Path:
+    """The tokenizer record beside a tokens folder (a re-mix checks it has the right tokenizer)."""
+    return Path(tokens_dir) / "tokenizer_info.json"
 
 
 def token_prefix(tokens_dir: str | Path, source: str, role: str, split: str = "train") -> Path:

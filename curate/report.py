@@ -16,6 +16,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from curate.context import RunContext  # noqa: E402
 from curate.io.atomic import atomic_path, read_json, write_text  # noqa: E402
+from curate.stages.base import ordered  # noqa: E402
 from curate.stats import CORE  # noqa: E402
 
 HIST_COLUMNS = ("word_count", "mean_word_length", "alpha_word_fraction", "lang_score", "duplicate_line_fraction",
@@ -30,10 +31,14 @@ def _save(fig, path: Path) -> None:
 
 
 def funnel(stats: dict) -> dict[str, dict[str, int]]:
-    """Documents per source: read by the first stage, then left after each stage (its docs_out)."""
+    """Documents per source: read by the first stage, then left after each stage (its docs_out),
+    up to the first stage that passes on more documents than it got (mixing repeats documents)."""
     rows: dict[str, dict[str, int]] = {}
     for k, (stage, st) in enumerate(stats.items()):
-        for src, s in st.get("sources", {}).items():
+        sources = st.get("sources", {})
+        if any(s.get("docs_out", 0) > s.get("docs_in", 0) for s in sources.values()):
+            break
+        for src, s in sources.items():
             r = rows.setdefault(src, {})
             if k == 0:
                 r["read"] = s.get("docs_in", 0)
@@ -103,6 +108,40 @@ def mixture_chart(mixture: dict, path: Path) -> None:
     _save(fig, path)
 
 
+def pii_section(sel: dict, action: str | None) -> list[str]:
+    """PII found at select per source and type (redacted in selected/, or the documents dropped)."""
+    per = {src: s.get("pii", {}) for src, s in sel.get("sources", {}).items() if s.get("pii")}
+    if action is None or not sel:
+        return []
+    kinds = sorted({k for v in per.values() for k in v})
+    out = ["## PII", "", f"Action: **{action}** ({'replaced by typed placeholders in selected/' if action == 'redact' else 'documents dropped, reason `pii`'}).", ""]
+    if not kinds:
+        return out + ["No PII found in the selected documents.", ""]
+    out += ["| source | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
+    out += [f"| {src} | " + " | ".join(f"{v.get(k, 0):,}" for k in kinds) + " |" for src, v in per.items()]
+    return out + [""]
+
+
+def decontam_section(path: Path) -> list[str]:
+    """Which evaluation items were found in the corpus, and by which documents (from decontam.json)."""
+    if not path.exists():
+        return []
+    d = read_json(path)
+    out = ["## Decontamination", "", f"{d['n']}-gram overlap with the evaluation sets; action: **{d['action']}**; "
+           f"{d['total']['contaminated']:,} of {d['total']['docs_in']:,} documents overlap. Full list: `decontam.json`.", "",
+           "| evaluation set | items | too short to match | items found in the corpus |", "|---|---:|---:|---:|"]
+    out += [f"| {name} | {s['items']:,} | {s['too_short']:,} | {s['items_hit']:,} |" for name, s in d["eval_sets"].items()]
+    if d["items_hit"]:
+        out += ["", "| set | item | excerpt | documents | first documents (source, file:line) |", "|---|---|---|---:|---|"]
+        for it in d["items_hit"][:50]:
+            ex = it["excerpt"][:60].replace("|", "\\|").replace("\n", " ")
+            docs = "; ".join(f"{x['source']} {x['file']}:{x['line']}" for x in it["docs"][:3])
+            out.append(f"| {it['set']} | {it['id']} | {ex} | {it['documents']:,} | {docs} |")
+        if len(d["items_hit"]) > 50:
+            out.append(f"| … | {len(d['items_hit']) - 50:,} more in decontam.json | | | |")
+    return out + [""]
+
+
 def _num(v) -> str:
     return f"{v:,}" if isinstance(v, int) else (f"{v:.4g}" if isinstance(v, float) else str(v))
 
@@ -110,6 +149,8 @@ def _num(v) -> str:
 def write_report(ctx: RunContext, stats: dict) -> Path:
     """report.md from the stages' stats (one shape for every stage, see curate.stats) and the stored columns."""
     layout = ctx.layout
+    order = [e.name for e in ordered()]  # run order (stats.json stores stages sorted by name)
+    stats = {k: stats[k] for k in sorted(stats, key=lambda k: order.index(k) if k in order else len(order))}
     lines = [f"# curate run report: {ctx.cfg.name}", "", f"Run directory: `{ctx.run_dir}`  ", f"Seed: {ctx.seed}", ""]
     rows = funnel(stats)
     if rows:
@@ -153,6 +194,9 @@ def write_report(ctx: RunContext, stats: dict) -> Path:
                   "| round | pool positives | pool negatives | share >= 0.5 |", "|---:|---:|---:|---:|"]
         lines += [f"| {r['round']} | {r['pool_positives']:,} | {r['pool_negatives']:,} | {r['share_at_0.5']:.4f} |" for r in rep.get("rounds", [])]
         lines.append("")
+    pii_cfg = getattr(ctx.cfg.select, "pii", None)
+    lines += pii_section(stats.get("select", {}), pii_cfg.action if pii_cfg else None)
+    lines += decontam_section(layout.decontam_report)
     cols = histograms(ctx, layout.chart("signals"))
     if cols:
         lines += ["## Signal distributions", "", "![signals](signals.png)", ""]

@@ -18,6 +18,7 @@ import gzip
 import json
 import math
 import random
+import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ GEN_PARQUET = "general/general.parquet"
 GEN_TXT_DIR = "general/txt"
 WEB_FILE = "web/pages.jsonl.gz"
 BAD_FILE = "web/bad_lines.jsonl"
+CONTACT_FILE = "finance/contacts.jsonl.gz"  # finance pages that carry PII (for the demo's redaction)
+EVAL_FILE = "evals/finance_quiz.jsonl"  # a tiny benchmark, partly leaked into the demo (for decontamination)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -316,6 +319,113 @@ def build_demo(seed: int) -> tuple[dict[str, list[Doc]], list[dict], NearDupInde
     return files, dups, index
 
 
+# --------------------------------------------------------------------------------------------------
+# PII pages and the evaluation set (drawn after everything else, from their own seed streams, so
+# adding them changed no other file)
+# --------------------------------------------------------------------------------------------------
+
+def luhn_digit(body: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d * 2 > 9 else d * 2
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def iban(rng: random.Random) -> str:
+    """A German-format IBAN with valid mod-97 check digits (random bank and account numbers)."""
+    bban = "".join(str(rng.randint(0, 9)) for _ in range(18))
+    rearranged = bban + "1314" + "00"  # D=13, E=14
+    check = 98 - int(rearranged) % 97
+    raw = f"DE{check:02d}{bban}"
+    return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def contact_block(rng: random.Random, co: str, kind: int) -> tuple[str, list[str]]:
+    """One of several contact/notice paragraphs with PII; returns (paragraph, PII types in it)."""
+    slug = "".join(ch for ch in co.lower() if ch.isalpha())[:12] or "company"
+    phone = f"+1 ({rng.randint(201, 989)}) 555-{rng.randint(100, 199):04d}"
+    if kind == 0:
+        return (f"Investor relations: write to ir@{slug}.example or call {phone}. Media enquiries go to "
+                f"press.office@{slug}.example.", ["email", "email", "phone"])
+    if kind == 1:
+        body = "4" + "".join(str(rng.randint(0, 9)) for _ in range(14))
+        card = body + luhn_digit(body)
+        return (f"Fraud notice: a customer reported card {card[:4]} {card[4:8]} {card[8:12]} {card[12:]} as stolen on "
+                f"{rng.randint(2019, 2024)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}; the charge of $1,{rng.randint(100, 999)}.00 "
+                f"was reversed.", ["card"])
+    if kind == 2:
+        return (f"Wire the subscription amount to IBAN {iban(rng)}, reference {co[:3].upper()}-{rng.randint(1000, 9999)}, "
+                f"and confirm to settlements@{slug}.example.", ["iban", "email"])
+    return (f"Form W-9 received from a contractor, SSN {rng.randint(101, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}, "
+            f"filed from host 10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}.", ["ssn", "ipv4"])
+
+
+def build_contacts(seed: int, index: NearDupIndex, n: int = 8) -> list[Doc]:
+    rng = random.Random(f"{seed}:pii")
+    plan = cycle_plan(rng, {k: st.FINANCE_COMPOSERS[k] for k in ("earnings_release", "market_commentary")}, n)
+    docs = make_docs(rng, plan, 150, 400, "fin", index, start=501, min_words=80, max_words=560)
+    for i, d in enumerate(docs):
+        co = d.text.split("\n", 1)[0].split(" ")[0]
+        block, kinds = contact_block(rng, co, i % 4)
+        d.text = d.text + "\n\n" + block
+        d.meta = {**d.meta, "pii": kinds}
+        d.file = CONTACT_FILE
+    return docs
+
+
+QUIZ_FRESH = [  # written for this sample; none of it occurs in the demo documents
+    ("If a bond's price falls while its coupon stays the same, what happens to its yield to maturity?", "It rises."),
+    ("Which ratio divides a bank's common equity tier one capital by its risk weighted assets?", "The CET1 ratio."),
+    ("A company buys back shares with cash on hand; what happens to earnings per share if net income is unchanged?", "It increases."),
+    ("What do we call the spread between the ten year and the two year government bond yields when it is negative?", "An inverted yield curve."),
+    ("Why might a central bank sell government securities from its balance sheet during a period of high inflation?", "To drain reserves and tighten financial conditions."),
+    ("Which statement reports a firm's cash receipts and payments from operating, investing and financing activities?", "The cash flow statement."),
+]
+
+
+def build_quiz(seed: int, files: dict[str, list[Doc]]) -> list[dict]:
+    """Six fresh questions and four passages lifted from demo documents (GPT-3-style completion items)."""
+    rng = random.Random(f"{seed}:quiz")
+    items = [{"qid": f"quiz-{i + 1:02d}", "question": q, "answer": a, "leaked_from": None} for i, (q, a) in enumerate(QUIZ_FRESH)]
+    # the templates repeat phrases across documents: lift only passages whose every 13-gram (of words as the
+    # decontamination stage normalizes them) occurs in that one document, so exactly it (and a planted copy) leaks
+    def grams(text: str) -> list[tuple[str, ...]]:
+        w = re.findall(r"[^\W_]+", text.lower())
+        return [tuple(w[i : i + 13]) for i in range(len(w) - 12)]
+
+    owners: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    for docs in files.values():
+        for d in docs:
+            for g in grams(d.text):
+                owners[g].add(d.meta.get("duplicate_of", d.id))
+    pools = [files[FIN_FILES["minutes"]], files[FIN_FILES["filings"]], files[CONTACT_FILE], files[GEN_PARQUET]]
+    for k, pool in enumerate(pools):
+        cands = sorted((d for d in pool if "duplicate_of" not in d.meta and st.words(d.text) >= 120), key=lambda d: d.id)
+        rng.shuffle(cands)
+        for d, a in ((d, a) for d in cands for a in rng.sample(range(40, st.words(d.text) - 40), 20)):
+            w = d.text.split()
+            passage = " ".join(w[a : a + 30])
+            if all(owners[g] == {d.id} for g in grams(passage)):
+                break
+        else:
+            raise RuntimeError("no passage unique to one document; widen the search")
+        items.append({"qid": f"quiz-{len(QUIZ_FRESH) + k + 1:02d}", "question": "Complete the passage: " + " ".join(w[a : a + 24]),
+                      "answer": " ".join(w[a + 24 : a + 30]), "leaked_from": d.id})
+    demo_grams = set()
+    for docs in files.values():
+        for d in docs:
+            w = d.text.lower().split()
+            demo_grams.update(tuple(w[i : i + 8]) for i in range(len(w) - 7))
+    for it in items[: len(QUIZ_FRESH)]:
+        w = (it["question"] + " " + it["answer"]).lower().split()
+        if any(tuple(w[i : i + 8]) in demo_grams for i in range(len(w) - 7)):
+            raise RuntimeError(f"fresh quiz item {it['qid']} overlaps the demo; reword it")
+    return items
+
+
 def bad_lines() -> bytes:
     """Five lines: two good, then a malformed JSON line, a line without `text`, a line with invalid UTF-8."""
     good1 = {"id": "web-bad-0001", "text": "The ferry timetable changes on the first of the month. Morning sailings "
@@ -419,7 +529,9 @@ def build(seed: int = SEED) -> dict[str, bytes]:
     """Every file of data/sample/ (relative path -> bytes), plus "README.md" for data/README.md."""
     files, dups, index = build_demo(seed)
     train = build_train(seed, index)
-    out: dict[str, bytes] = {}
+    files[CONTACT_FILE] = build_contacts(seed, index)
+    quiz = build_quiz(seed, files)
+    out: dict[str, bytes] = {EVAL_FILE: b"".join(orjson.dumps(q) + b"\n" for q in quiz)}
     for path, docs in {**files, **train}.items():
         out.update(encode(path, docs))
     out[BAD_FILE] = bad_lines()
@@ -498,6 +610,15 @@ document) has a 5-gram Jaccard below {unplanted}, so a dedup stage should find e
 
 `catalog.json` lists every demo document (id, file, words, kind) as ground truth for reports.
 
+## PII and an evaluation set
+
+`finance/contacts.jsonl.gz` holds finance pages that end in a paragraph with invented personal data: e-mail
+addresses, phone numbers, a Luhn-valid card number, a mod-97-valid IBAN, an SSN-shaped number and a private
+IPv4 address (`meta.pii` lists the types). `evals/finance_quiz.jsonl` is a tiny benchmark (`qid`, `question`,
+`answer`, `leaked_from`): six questions written for the sample, which share no 8-word run with any demo
+document, and four "complete the passage" items cut from demo documents (named in `leaked_from`), so a
+decontamination stage with 13-grams should flag exactly those four documents (and any planted copy of them).
+
 ## Quarantine fixture (`web/bad_lines.jsonl`)
 
 Line 1 and 5 are good records. Line 2 is malformed JSON (cut off mid-string), line 3 has no `text` field
@@ -534,6 +655,7 @@ DESCR = {
     GEN_PARQUET: "encyclopedic, fiction, travel, science, cooking, sport, history, everyday money",
     GEN_TXT_DIR: "the same genres, one `.txt` file per document",
     WEB_FILE: "boilerplate pages, spam, SEO spam, chat, very short, non-English, legitimate articles",
+    CONTACT_FILE: "earnings releases and commentary ending in a contact or notice paragraph with PII (`meta.pii`)",
     "train/finance_pos.jsonl.gz": "the four finance styles, business news, economics explainers, household money",
     "train/general_neg.jsonl.gz": "seven general genres, household money, small business, some business news, spam, SEO spam",
     "train/quality_pos.jsonl.gz": "clean prose: finance and general styles, business news, web articles",

@@ -83,7 +83,7 @@ def test_choose_best_with_constraints():
 
 def test_config_errors_name_the_key(tmp_path):
     path = _config(tmp_path, tmp_path, arms=[{"name": "x", "domain_share": 0.4, "mix": {"total_tokens": 5}}])
-    with pytest.raises(CurateError, match=r"arms\.0"):
+    with pytest.raises(CurateError, match=r"ablation.yaml:\d+: `arms\[0: x\]`"):
         load_ablation(path)
     path = _config(tmp_path, tmp_path, objective={"minimize": "domain", "subject_to": [{"loss": "general", "max_increase": 0.1, "vs": "nope"}]})
     with pytest.raises(CurateError, match="nope"):
@@ -182,10 +182,10 @@ def test_selection_arms_reselect_annotated_data_at_other_thresholds(corpus, monk
 
 
 def test_selection_arm_errors_name_the_arm_and_key(tmp_path):
-    bad = [({"name": "q", "set_rule": {"name": "low_quality", "treshold": 0.9}}, r"arms\.0\[q\].*treshold"),
-           ({"name": "q", "set_rule": {"threshold": 0.9}}, r"arms\.0\[q\].*name"),
-           ({"name": "q", "set_rule": {"name": "a"}, "select": {"rules": []}}, r"arms\.0\[q\].*not both"),
-           ({"name": "q", "select": {"rules": [{"name": "t", "mode": "threshold", "column": "x"}]}}, r"arms\.0\[q\]\.select\.rules\.0.*threshold")]
+    bad = [({"name": "q", "set_rule": {"name": "low_quality", "treshold": 0.9}}, r"arms\[0: q\].*treshold"),
+           ({"name": "q", "set_rule": {"threshold": 0.9}}, r"arms\[0: q\].*name"),
+           ({"name": "q", "set_rule": {"name": "a"}, "select": {"rules": []}}, r"arms\[0: q\].*not both"),
+           ({"name": "q", "select": {"rules": [{"name": "t", "mode": "threshold", "column": "x"}]}}, r"arms\[0: q\]\.select\.rules\[0: t\].*threshold")]
     for arm, msg in bad:
         with pytest.raises(CurateError, match=msg):
             load_ablation(_config(tmp_path, tmp_path, arms=[arm]))

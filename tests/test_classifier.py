@@ -16,7 +16,7 @@ import zstandard
 
 from classifier_fixtures import finance_docs, general_docs, page_docs, prose_docs, write_jsonl_gz
 from curate.classify.base import NormalizeConfig, Normalizer, load_classifier, sha256_file
-from curate.classify.data import read_class, read_texts
+from curate.classify.samples import read_class, read_texts
 from curate.classify.evaluate import confusion_at, fpr_threshold, roc_auc
 from curate.classify.fasttext_backend import FastTextClassifier, FastTextParams, fasttext_module
 from curate.classify.recipe import RunInput, load_recipe, validate_recipe

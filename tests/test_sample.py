@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
 README = ROOT / "data" / "README.md"
 DEMO_JSONL = ["finance/filings.jsonl.gz", "finance/minutes.jsonl.gz", "finance/commentary.jsonl.zst",
-              "web/pages.jsonl.gz"]
+              "finance/contacts.jsonl.gz", "web/pages.jsonl.gz"]
 TRAIN = ["train/finance_pos.jsonl.gz", "train/general_neg.jsonl.gz", "train/quality_pos.jsonl.gz",
          "train/quality_neg.jsonl.gz"]
 
@@ -227,3 +227,21 @@ def test_bad_lines_fixture():
         lines[3].decode("utf-8")
     manifest = json.loads((SAMPLE / "manifest.json").read_text())
     assert [b["line"] for b in manifest["bad_lines"]["bad"]] == [2, 3, 4]
+
+
+def test_pii_pages_and_eval_set():
+    from curate.pii.config import PiiConfig
+    from curate.pii.engine import scan
+
+    recs = records("finance/contacts.jsonl.gz")
+    assert len(recs) == 8
+    _, counts = scan([r["text"] for r in recs], PiiConfig())
+    for i, r in enumerate(recs):  # the engine finds exactly the planted items, nothing else
+        found = sorted(k for k, c in counts.items() for _ in range(int(c[i])))
+        assert found == sorted(r["meta"]["pii"]), r["id"]
+    quiz = [orjson.loads(line) for line in (SAMPLE / "evals" / "finance_quiz.jsonl").read_bytes().splitlines()]
+    assert len(quiz) == 10 and sum(q["leaked_from"] is not None for q in quiz) == 4
+    texts = {k: text for k, (_, text) in demo_texts().items()}
+    for q in quiz:
+        if q["leaked_from"]:
+            assert q["question"].removeprefix("Complete the passage: ") in " ".join(texts[q["leaked_from"]].split())

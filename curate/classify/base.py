@@ -45,6 +45,26 @@ class NormalizeConfig(BaseModel):
     strip_punct: bool = Field(False, description="replace punctuation with spaces, so 'rates,' and 'rates' are one token")
     stopwords: list[str] = Field(default_factory=list, description="words removed before featurization (function words carry genre, not topic)")
     mark_newlines: bool = Field(False, description="turn each line break into the token `xxnl`: keeps page layout (menus, link lists) visible")
+    collapse_whitespace: bool = Field(False, description="every run of whitespace becomes one space, trimmed at both ends")
+
+
+WHOLE_DOCUMENT = 1 << 40  # a prefix length meaning "no cut"
+
+
+class PublishedNormalize(BaseModel):
+    """How the model's authors prepared text. Defaults follow DCLM's fastText filter: case kept, line
+    breaks and whitespace runs turned into single spaces, punctuation kept, the whole document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lowercase: bool = False
+    collapse_whitespace: bool = Field(True, description="every run of whitespace (line breaks included) becomes one space")
+    strip_punct: bool = Field(False, description="replace punctuation with spaces")
+    prefix_chars: int | None = Field(None, ge=1, description="score only the first N characters (None: the whole document)")
+
+    def build(self) -> NormalizeConfig:
+        return NormalizeConfig(prefix_chars=self.prefix_chars or WHOLE_DOCUMENT, lowercase=self.lowercase, strip_punct=self.strip_punct,
+                               collapse_whitespace=self.collapse_whitespace)
 
 
 def english_stopwords() -> list[str]:
@@ -84,6 +104,8 @@ class Normalizer:
             x = pc.replace_substring(x, "\n", f" {NEWLINE_TOKEN} ")
         if self._stop is not None:
             return self._drop_words(x)
+        if self.cfg.collapse_whitespace:
+            return pc.utf8_trim_whitespace(pc.replace_substring_regex(x, r"[\s\p{Z}]+", " "))
         # fastText reads one line per document; other whitespace is a separator for every backend.
         return pc.replace_substring(pc.replace_substring(x, "\n", " "), "\r", " ")
 

@@ -137,7 +137,7 @@ def evaluate_files(model_path: str | Path, pos: list[str], neg: list[str], thres
     of each file (bounded memory and time on large sets).
     """
     from curate.classify.base import load_classifier, read_meta
-    from curate.classify.data import read_texts, resolve_glob
+    from curate.classify.samples import read_texts, resolve_glob
     from curate.io.formats import file_stem
     from curate.io.atomic import write_json
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from curate.classify.base import Classifier, sidecar_path
 from curate.classify.card import render_markdown
-from curate.classify.data import ClassSample, read_class
+from curate.classify.samples import ClassSample, read_class
 from curate.adapt.thresholds import best_f1_threshold, precision_threshold
 from curate.classify.evaluate import fpr_threshold, metrics
 from curate.classify.fasttext_backend import FastTextClassifier

@@ -30,7 +30,7 @@ import xxhash
 
 from curate.errors import ConfigError, CurateError
 from curate.io.atomic import read_json, tmp_path, write_json
-from curate.layout import RunLayout, token_prefix
+from curate.layout import RunLayout, token_prefix, tokenizer_info_path
 from curate.shards.megatron import IndexedDataset, MegatronWriter, dtype_for_vocab, paths_of
 from curate.mix.config import MixConfig
 from curate.io.atomic import sha256_file as file_sha256
@@ -169,6 +169,20 @@ def _copy_pair(src_prefix: Path, dst_prefix: Path) -> None:
         tmp.replace(d)
 
 
+def write_order(path: Path, names: list[str], src: np.ndarray, doc: np.ndarray, shard: np.ndarray) -> None:
+    """The training order: one row per document instance in the mixed train shards, in order —
+    its source and its index among that source's train documents (`tokens/<source>/<role>/train.idx`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate.io.atomic import atomic_path
+
+    table = pa.table({"source": pa.DictionaryArray.from_arrays(pa.array(src, pa.int32()), pa.array(names, pa.string())),
+                      "doc": pa.array(doc, pa.int64()), "shard": pa.array(shard.astype(np.int32), pa.int32())})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
 def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_dir: Path, seed: int,
                tokenizer_info: dict, config: dict | None = None, chunk_tokens: int = 1 << 23) -> dict:
     """Mix per-source token files into `out_dir/shards/` and write `out_dir/manifest.json`.
@@ -191,7 +205,7 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
             raise CurateError(f"token file is {ds.dtype} but the tokenizer (vocab {tokenizer_info['vocab_size']}) needs {dtype}",
                               where=str(ds.path_idx), fix="the tokens come from another tokenizer: rerun the tokenize stage")
         datasets.append(ds)
-    info_path = tokens_dir / "tokenizer_info.json"
+    info_path = tokenizer_info_path(tokens_dir)
     if info_path.exists() and read_json(info_path).get("sha256") != tokenizer_info.get("sha256"):
         raise CurateError("the token files were made with a different tokenizer than the one given", where=str(info_path),
                           fix="pass the tokenizer the tokenize stage used, or re-tokenize")
@@ -242,6 +256,8 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
     shard_of = starts // cfg.shard_tokens
     bounds = np.flatnonzero(np.diff(shard_of)) + 1
     edges = np.concatenate([[0], bounds, [src.size]])
+    shard_index = np.concatenate([[0], np.cumsum(np.diff(shard_of) != 0)]) if src.size else np.zeros(0, np.int64)
+    write_order(out.mix_order, names, src, doc, shard_index)
     shards: list[dict] = []
     written: set[str] = set()
     for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):

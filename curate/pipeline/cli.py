@@ -26,7 +26,7 @@ def _check_stages(ctx, param, value):
 @click.option("--strict", is_flag=True, default=None, help="Stop at the first bad record, naming file and line, instead of quarantining it.")
 @click.option("--fresh", is_flag=True, help="Delete the run directory first instead of resuming.")
 @click.option("--stage", "stages", multiple=True, callback=_check_stages,
-              help="Run only these stages (repeatable): annotate, dedup, select, tokenize, mix, or a registered one.")
+              help="Run only these stages (repeatable): annotate, dedup, decontam, select, tokenize, mix, or a registered one.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config key before validation (repeatable). VALUE is YAML; list items by name, "
                    "e.g. --set 'sources.pool.paths=[\"/data/*.jsonl.gz\"]' or --set mix.total_tokens=2M.")

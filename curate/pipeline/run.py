@@ -25,7 +25,7 @@ from curate import __version__
 from curate.config import PipelineBase, config_root, expand_source, load_config
 from curate.context import RunContext
 from curate.errors import ConfigError
-from curate.exec import make_executor
+from curate.exec import EXECUTORS, make_executor
 from curate.io.atomic import remove_stale_tmp, write_json, write_text
 from curate.layout import RunLayout
 from curate.stages.base import STAGES, load_stage
@@ -111,6 +111,9 @@ def run_pipeline(
     run_dir = Path(out or cfg.out or f"runs/{cfg.name}")
     if not run_dir.is_absolute():
         run_dir = root / run_dir
+    EXECUTORS.get(executor)  # an unknown executor fails before anything is written
+    for name in stages or ():
+        STAGES.get(name)  # so does an unknown stage
     check_out_not_in_inputs(cfg, root, run_dir)
     prepare_run_dir(cfg, run_dir, fresh)
     workers = workers or min(os.cpu_count() or 1, 4)
@@ -120,8 +123,6 @@ def run_pipeline(
     layout = ctx.layout
     stats: dict = {}
     timings: dict = {}
-    for name in stages or ():
-        STAGES.get(name)  # an unknown stage fails before any work, naming the known ones
     try:
         for stage in stages or cfg.stage_list():
             t0 = time.perf_counter()

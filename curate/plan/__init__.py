@@ -15,7 +15,7 @@ the modules only say where each part lives:
 - ``allocate``: each rule's optimal (N, D) for a budget, and evaluation of a given (N, D).
 - ``memory``: bytes per parameter, activation memory, model shape, GPUs needed.
 - ``manifest``: reading a run's manifest.json.
-- ``data``: tokens per source at a mixture, epochs, repeated-data value, largest supported model.
+- ``data_needs``: tokens per source at a mixture, epochs, repeated-data value, largest supported model.
 - ``planner``: ``make_plan``, which combines the above into one ``Plan``.
 
 Sources of the numbers:
@@ -39,7 +39,7 @@ from curate.plan.compute import (
     FLOPS_PER_PARAM_TOKEN, GB, GPUS, PF_DAY_FLOPS, GpuSpec, flops_from_gpu_hours, gpu_days, human_count, parse_count,
     pf_days, training_flops,
 )
-from curate.plan.data import (
+from curate.plan.data_needs import (
     DEFAULT_MAX_EPOCHS, DEFAULT_MIXTURE, MUENNIGHOFF_RD_STAR, DataPlan, SourceNeed, SupportedModel,
     data_plan, effective_tokens, normalize_mixture, source_shares,
 )

@@ -17,7 +17,7 @@ from curate.plan.allocate import (
     explain_disagreement,
 )
 from curate.plan.compute import GB, GPUS, training_flops
-from curate.plan.data import DEFAULT_MAX_EPOCHS, DataPlan, data_plan
+from curate.plan.data_needs import DEFAULT_MAX_EPOCHS, DataPlan, data_plan
 from curate.plan.manifest import read_manifest
 from curate.plan.memory import MemoryPlan, ModelShape, memory_plan
 from curate.plan.rules import DEFAULT_RULE, RULES

@@ -11,6 +11,8 @@ register_stage("dedup", "curate.dedup.stage:DedupStage", config="curate.dedup.co
                requires=("dedup",))
 register_stage("adapt", "curate.adapt.stage:AdaptStage", config="curate.adapt.config:AdaptConfig", optional=True,
                requires=("adapt",), after="dedup")
+register_stage("decontam", "curate.decontam.stage:DecontamStage", config="curate.decontam.config:DecontamConfig", optional=True,
+               requires=("decontam",))
 register_stage("select", "curate.stages.select:SelectStage", config="curate.stages.sections:SelectConfig")
 register_stage("tokenize", "curate.tokenize.stage:TokenizeStage", config="curate.tokenize.config:TokenizerConfig",
                section="tokenizer", optional=True, requires=("tokenizer",))

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from curate.pii.config import PiiSelectConfig
 from curate.signals.base import SIGNALS
 
 
@@ -113,3 +114,4 @@ class RuleConfig(_Strict):
 class SelectConfig(_Strict):
     rules: list[RuleConfig] = Field(default_factory=list)
     drop_duplicates: bool = True  # apply dedup/drops.parquet when the dedup stage ran
+    pii: PiiSelectConfig | None = None  # redact PII in the text written to selected/ (or drop documents holding it)

@@ -21,6 +21,7 @@ from curate.errors import ConfigError
 from curate.exec.base import Task
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
+from curate.pii.engine import apply_to_table as apply_pii
 from curate.sampling import unit_hash
 from curate.adapt.stage import sidecars_for
 from curate.stages.base import Stage
@@ -98,12 +99,21 @@ def _cutoff(cutoffs: dict, rule: RuleConfig, table: pa.Table) -> float | None:
     return per.get("*")
 
 
-def load_dup_reasons(path: str | None, file_key: str) -> pa.Table | None:
-    """Rows of one annotated file that the dedup stage dropped, with their reason."""
-    if not path or not Path(path).exists():
-        return None
-    t = pq.read_table(path, columns=["file", "row", "reason"], filters=[("file", "==", file_key)])
-    return t.select(["row", "reason"]).combine_chunks()
+def load_dup_reasons(path: str | None, file_key: str, contaminated: str | None = None) -> pa.Table | None:
+    """Rows of one annotated file that the dedup stage dropped, with their reason; plus the rows the
+    decontam stage flagged (reason `contaminated`) when `contaminated` names its hits file. A row
+    that is both counts once, as a duplicate."""
+    out = None
+    if path and Path(path).exists():
+        t = pq.read_table(path, columns=["file", "row", "reason"], filters=[("file", "==", file_key)])
+        out = t.select(["row", "reason"]).combine_chunks()
+    if contaminated and Path(contaminated).exists():
+        rows = pq.read_table(contaminated, columns=["row"]).column("row").combine_chunks()
+        if out is not None and out.num_rows:
+            rows = rows.filter(pc.invert(pc.is_in(rows, value_set=out.column("row").combine_chunks())))
+        extra = pa.table({"row": rows.cast(pa.int64()), "reason": pa.array(["contaminated"] * len(rows), pa.string())})
+        out = extra if out is None else pa.concat_tables([out.cast(extra.schema), extra]).combine_chunks()
+    return out
 
 
 def read_annotated(path: str, sidecars: list[str] = (), columns: list[str] | None = None) -> pa.Table:
@@ -140,25 +150,32 @@ def route(table: pa.Table, alive: np.ndarray, routes: list[dict], where: str) ->
 
 
 def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
-                sidecars: list[str] = (), routes: list[dict] | None = None, role: str | None = None) -> dict:
+                contaminated: str | None = None, sidecars: list[str] = (), routes: list[dict] | None = None) -> dict:
     scfg = SelectConfig.model_validate(cfg)
     table = read_annotated(annotated, sidecars)
-    alive, reasons = apply_rules(table, scfg, cutoffs, seed, load_dup_reasons(drops, key) if scfg.drop_duplicates else None, where=annotated)
-    if routes:
-        roles, routed, counts = route(table, alive, routes, annotated)
+    alive, reasons = apply_rules(table, scfg, cutoffs, seed, load_dup_reasons(drops if scfg.drop_duplicates else None, key, contaminated),
+                                 where=annotated)
+    if routes:  # after every rule: a routed source's kept documents take the first matching route's role
+        roles, routed, _ = route(table, alive, routes, annotated)
         unrouted = int((alive & ~routed).sum())
         if unrouted:
             reasons["unrouted"] += unrouted
         table = table.set_column(table.column_names.index("role"), "role", roles)
         alive = routed
     kept = table.filter(pa.array(alive))
-    if not routes:
-        counts = Counter({role or "": kept.num_rows}) if role else Counter()
+    pii: dict[str, int] = {}
+    if scfg.pii is not None:  # after every rule: the text written to selected/ (and so to tokenize) is redacted
+        kept, keep, pii = apply_pii(kept, scfg.pii)
+        if not keep.all():
+            reasons["pii"] += int((~keep).sum())
+            kept = kept.filter(pa.array(keep))
     with atomic_path(out) as tmp:
         pq.write_table(kept, tmp, compression="zstd")
     text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
+    extra = {"pii": pii} if scfg.pii is not None else {}  # items found per type (redacted, or in dropped documents)
+    roles_kept = {r["values"]: int(r["counts"]) for r in pc.value_counts(kept.column("role")).to_pylist()} if kept.num_rows else {}
     return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons,
-                     roles={k: v for k, v in sorted(counts.items())})
+                     roles=dict(sorted(roles_kept.items())), **extra)
 
 
 def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
@@ -174,7 +191,8 @@ def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
         values: dict[str, list[np.ndarray]] = {}
         for f, path in ctx.annotated_files():
             t = read_annotated(str(path), sidecars_for(ctx, f.source.name, f.key), columns=list(needed))
-            alive, _ = apply_rules(t, scfg, out, ctx.seed, load_dup_reasons(drops, f.key) if scfg.drop_duplicates else None, str(path), upto=k)
+            alive, _ = apply_rules(t, scfg, out, ctx.seed, load_dup_reasons(drops if scfg.drop_duplicates else None, f.key, _contaminated(ctx, f.key)),
+                                   str(path), upto=k)
             alive &= scope_mask(t, rule)
             if rule.column not in t.column_names:
                 raise ConfigError(f"rule `{rule.name}` needs column `{rule.column}`", where=str(path))
@@ -187,6 +205,15 @@ def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
             cut[key] = float(v[n_keep - 1]) if n_keep > 0 else float("inf")
         out[rule.name] = cut
     return out
+
+
+def _contaminated(ctx: RunContext, key: str) -> str | None:
+    """The decontam hits file of one annotated file, when its rows are to be dropped."""
+    d = getattr(ctx.cfg, "decontam", None)
+    if d is None or d.action != "drop":
+        return None
+    p = ctx.layout.decontam_hits(key)
+    return str(p) if p.exists() else None
 
 
 class SelectStage(Stage):
@@ -203,7 +230,7 @@ class SelectStage(Stage):
             tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
                               kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
                                           cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops,
-                                          sidecars=sidecars_for(ctx, f.source.name, f.key), role=f.source.role,
+                                          contaminated=_contaminated(ctx, f.key), sidecars=sidecars_for(ctx, f.source.name, f.key),
                                           routes=[r.model_dump() for r in f.source.routes] if f.source.routes else None)))
         results = ctx.executor.map(STAGE, tasks, desc="select")
         # per input file (parts of a split file added up), as annotate reports them, so that

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from curate.errors import CurateError
+from curate.layout import RunLayout
 
 _DATA_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".txt")
 
@@ -17,7 +18,8 @@ def _training_files(inputs: tuple[str, ...]) -> list[Path]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            base = p / "selected" if (p / "selected").is_dir() else p
+            selected = RunLayout(p).selected_dir
+            base = selected if selected.is_dir() else p
             found = sorted(q for q in base.rglob("*") if q.is_file() and q.name.endswith(_DATA_SUFFIXES))
             if not found:
                 raise CurateError("no Parquet/JSONL/text files here", where=str(p), fix="pass a run directory (with selected/) or data files")

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import InputError
 from curate.io.atomic import atomic_path, read_json, write_json, write_bytes
-from curate.train.data import DataSpec, max_token, resolve, train_sets
+from curate.train.inputs import DataSpec, max_token, resolve, train_sets
 from curate.train.loader import Blend, PackedLoader, PackedWindows, ShardSet
 from curate.train.model import ModelConfig, ProxyModel
 from curate.train.objectives import IGNORE, SpanCorruption, SpecialIds, make_collator, span_lengths

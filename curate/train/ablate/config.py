@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from curate.config import RuleConfig, SelectConfig
-from curate.errors import ConfigError
+from curate.yaml_model import read_mapping, validate
 from curate.train.trainer import Runtime, TrainConfig
 
 RULE_KEYS = set(RuleConfig.model_fields)
@@ -116,21 +115,7 @@ class AblationConfig(BaseModel):
 
 
 def load_ablation(path: Path) -> AblationConfig:
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-        return AblationConfig.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", where=str(path)) from None
-    except ValidationError as exc:
-        msg = "; ".join(f"{_loc(raw, e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(msg, where=str(path), fix="see pipelines/ablation-finance.yaml and docs/training.md") from None
-
-
-def _loc(raw, loc: tuple) -> str:
-    """`arms.1[q90].set_rule.0`: a validation error's key path, with the arm's name after its index."""
-    text = ".".join(str(x) for x in loc)
-    if len(loc) >= 2 and loc[0] == "arms" and isinstance(loc[1], int) and isinstance(raw, dict):
-        arms = raw.get("arms")
-        if isinstance(arms, list) and loc[1] < len(arms) and isinstance(arms[loc[1]], dict) and "name" in arms[loc[1]]:
-            text = ".".join(["arms", f"{loc[1]}[{arms[loc[1]]['name']}]", *(str(x) for x in loc[2:])])
-    return text
+    """Read and validate an ablation YAML; errors name the file, line and key (arms by name)."""
+    data, text = read_mapping(Path(path), "an ablation YAML")
+    return validate(AblationConfig, data, Path(path), text, what="ablation config", named_items=True,
+                    fix="see pipelines/ablation-finance.yaml and docs/training.md")

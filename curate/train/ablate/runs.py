@@ -41,7 +41,7 @@ from curate.shards.megatron import IndexedDataset, paths_of
 from curate.tokenize.config import TokenizerConfig
 from curate.train.ablate.config import AblationConfig, Arm, load_ablation
 from curate.train.ablate.report import aggregate, choose_best, plot, write_csv, write_markdown
-from curate.train.data import DataSpec, from_manifest, source_roles
+from curate.train.inputs import DataSpec, from_manifest, source_roles
 from curate.train.trainer import train
 
 
@@ -204,8 +204,9 @@ def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> d
         shutil.rmtree(run)  # another selection (or a re-made parent): nothing in it may be reused
     if not stamp.is_file():
         n = _link_tree(parent.layout.annotated_dir, RunLayout(run).annotated_dir)
-        if parent.layout.dedup_dir.is_dir():
-            _link_tree(parent.layout.dedup_dir, RunLayout(run).dedup_dir)
+        for part in ("dedup_dir", "decontam_dir"):  # an arm drops the parent's duplicates and contaminated documents too
+            if getattr(parent.layout, part).is_dir():
+                _link_tree(getattr(parent.layout, part), getattr(RunLayout(run), part))
         found = len(RunContext(cfg=pcfg, run_dir=run, root=Path.cwd()).annotated_files())
         if n == 0 or found != n:
             shutil.rmtree(run)

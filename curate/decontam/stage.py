@@ -1,0 +1,146 @@
+"""Decontam stage: flag annotated documents that share n-grams with the configured evaluation sets.
+
+Runs after annotate (and dedup), before select, over the stored text: changing the evaluation sets
+never re-annotates. The driver reads the evaluation sets once and saves their n-gram index
+(`decontam/index.npz`, `decontam/items.parquet`); one task per annotated file streams it in batches
+and writes the contaminated rows to `decontam/hits/<task key>.parquet` (row, id, source, file,
+line, matching n-grams, items hit). The select stage drops those rows (reason `contaminated`) when
+`decontam.action` is `drop`. `decontam.json` at the run root lists every evaluation item that was
+hit and by which documents; report.md shows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate import stats
+from curate.decontam.config import DecontamConfig
+from curate.decontam.engine import EvalIndex, match, read_eval_sets
+from curate.exec.base import Task
+from curate.io.atomic import atomic_path, write_json
+from curate.stages.base import Stage
+
+STAGE = "decontam"
+EXCERPT = 160
+HIT_SCHEMA = pa.schema([("row", pa.int64()), ("id", pa.string()), ("source", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+                        ("ngrams", pa.int64()), ("items", pa.list_(pa.int32()))])
+
+
+def decontam_file(*, annotated: str, index: str, out: str, source: str, file: str, key: str, min_matches: int, batch_size: int,
+                  drops: str | None, action: str) -> dict:
+    idx = EvalIndex.load(Path(index))
+    pf = pq.ParquetFile(annotated)
+    parts: list[pa.Table] = []
+    row0 = 0
+    docs = 0
+    matched = 0
+    for batch in pf.iter_batches(batch_size=batch_size, columns=["id", "text", "source", "file", "line"]):
+        m = match(batch.column("text"), idx)
+        hit = np.flatnonzero(m.counts >= min_matches)
+        docs += batch.num_rows
+        matched += int(m.counts.sum())
+        if hit.size:
+            keep = np.isin(m.pair_doc, hit)
+            pd, pi = m.pair_doc[keep], m.pair_item[keep]
+            starts = np.searchsorted(pd, hit, side="left")
+            ends = np.searchsorted(pd, hit, side="right")
+            offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int32)
+            take = pa.array(hit)
+            parts.append(pa.table({
+                "row": pa.array(hit + row0, pa.int64()),
+                "id": batch.column("id").take(take).cast(pa.string()),
+                "source": batch.column("source").take(take).cast(pa.string()),
+                "file": batch.column("file").take(take).cast(pa.string()),
+                "line": batch.column("line").take(take).cast(pa.int64()),
+                "ngrams": pa.array(m.counts[hit], pa.int64()),
+                "items": pa.ListArray.from_arrays(pa.array(offsets), pa.array(pi, pa.int32())),
+            }, schema=HIT_SCHEMA))
+        row0 += batch.num_rows
+    table = pa.concat_tables(parts) if parts else HIT_SCHEMA.empty_table()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    # Stats follow the funnel: documents still alive after dedup in, and out of those the contaminated
+    # ones (select drops them with `action: drop`). The hits file and decontam.json list every
+    # contaminated document, duplicates included.
+    dup_rows = np.zeros(0, np.int64)
+    if drops and Path(drops).exists():
+        dup_rows = pq.read_table(drops, columns=["file", "row"], filters=[("file", "==", key)]).column("row").to_numpy()
+    alive_hits = int((~np.isin(table.column("row").to_numpy(), dup_rows)).sum()) if table.num_rows else 0
+    docs_in = docs - int(np.unique(dup_rows).size)
+    dropped = alive_hits if action == "drop" else 0
+    return stats.row(source, file, docs_in=docs_in, docs_out=docs_in - dropped, drops={"contaminated": dropped},
+                     contaminated=int(table.num_rows), ngram_matches=matched)
+
+
+def _drop_duplicates(ctx) -> bool:
+    sel = getattr(ctx.cfg, "select", None)
+    return bool(getattr(sel, "drop_duplicates", True))
+
+
+class DecontamStage(Stage):
+    """Flags annotated documents that share n-grams with the evaluation sets (select drops them)."""
+
+    def run(self) -> dict:
+        ctx, lay = self.ctx, self.layout
+        cfg: DecontamConfig = self.section()
+        lay.decontam_dir.mkdir(parents=True, exist_ok=True)
+        items = read_eval_sets(cfg.eval_sets, ctx.root)
+        index = EvalIndex.build(items.text, cfg.n, cfg.min_words)
+        index.save(lay.decontam_index)
+        excerpt = [t[:EXCERPT] for t in items.text]
+        with atomic_path(lay.decontam_items) as tmp:
+            pq.write_table(pa.table({"set": items.set_name, "id": items.item_id, "file": items.file, "line": pa.array(items.line, pa.int64()),
+                                     "words": pa.array(index.item_words, pa.int64()), "excerpt": excerpt}), tmp)
+        annotated = ctx.annotated_files()
+        tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size, kwargs=dict(
+            annotated=str(path), index=str(lay.decontam_index), out=str(lay.decontam_hits(f.key)), source=f.source.name,
+            file=ctx.display(f.path), key=f.key, min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size,
+            drops=str(lay.drops) if lay.drops.exists() and _drop_duplicates(ctx) else None, action=cfg.action)) for f, path in annotated]
+        results = ctx.executor.map(STAGE, tasks, desc="decontam")
+        return summarize(ctx, cfg, items, index, [f for f, _ in annotated], results)
+
+    def fingerprint(self) -> dict:
+        return {**super().fingerprint(), "annotate": self.ctx.cfg.annotate.model_dump(mode="json")}
+
+
+def summarize(ctx, cfg: DecontamConfig, items, index: EvalIndex, files: list, results: list[dict]) -> dict:
+    """Stats in the shared shape (plus `contaminated`, `ngram_matches`) and decontam.json (which
+    items were hit, by which documents)."""
+    st = stats.stage_stats(results, sources=[s.name for s in ctx.cfg.sources], action=cfg.action)
+    hit_docs: dict[int, list[dict]] = {}
+    hit_count: dict[int, int] = {}
+    for f in files:
+        p = ctx.layout.decontam_hits(f.key)
+        if not p.exists():
+            continue
+        t = pq.read_table(p)
+        if t.num_rows == 0:
+            continue
+        for rec in t.to_pylist():  # contaminated documents only: few, by construction
+            for it in rec["items"]:
+                hit_count[it] = hit_count.get(it, 0) + 1
+                lst = hit_docs.setdefault(it, [])
+                if len(lst) < cfg.report_docs_per_item:
+                    lst.append({"id": rec["id"], "source": rec["source"], "file": rec["file"], "line": rec["line"], "ngrams": rec["ngrams"]})
+    sets: dict[str, dict] = {}
+    for i, name in enumerate(items.set_name):
+        s = sets.setdefault(name, {"items": 0, "too_short": 0, "items_hit": 0})
+        s["items"] += 1
+        s["too_short"] += int(index.skipped[i])
+        s["items_hit"] += int(i in hit_count)
+    listed = [{"set": items.set_name[i], "id": items.item_id[i], "file": items.file[i], "line": items.line[i],
+               "excerpt": items.text[i][:EXCERPT], "documents": hit_count[i], "docs": hit_docs[i]} for i in sorted(hit_count)]
+    keys = ("contaminated", "ngram_matches")
+    annotated = [(f.source.name, pq.read_metadata(p).num_rows) for f, p in ctx.annotated_files()]
+    sources = {name: {"docs_in": sum(n for src, n in annotated if src == name),
+                      **{k: s.get(k, 0) for k in keys}} for name, s in st["sources"].items()}
+    total = {"docs_in": sum(s["docs_in"] for s in sources.values()), **{k: st["total"].get(k, 0) for k in keys}}
+    write_json(ctx.layout.decontam_report, {"n": cfg.n, "min_words": cfg.min_words, "min_matches": cfg.min_matches, "action": cfg.action,
+                                            "eval_sets": sets, "sources": sources, "total": total, "items_hit": listed})
+    st["eval_sets"] = sets
+    return st

@@ -1,0 +1,1 @@
+"""PII: detection and redaction of e-mail, phone, IP, card, IBAN and SSN items (config + engine)."""

@@ -1,0 +1,101 @@
+"""PII redaction and decontamination inside a pipeline run: columns, selected/ text, stats, report, decontam.json."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+
+from curate.io.atomic import read_json
+from curate.pipeline import run_pipeline
+
+from conftest import make_docs, write_jsonl
+
+QUESTION = "Which central bank raised its policy rate by fifty basis points in the spring meeting of the year"
+PIPELINE = """
+name: t
+seed: 5
+sources:
+  - {name: fin, role: domain, paths: [in/fin/*], license: CC-BY-4.0}
+  - {name: gen, role: general, paths: [in/gen/*]}
+annotate:
+  batch_size: 32
+  heuristics: null
+  langid: null
+  pii: {}
+decontam:
+  eval_sets:
+    - {name: quiz, paths: [evals/quiz.jsonl], fields: [question, answer], id_field: qid}
+  n: 13
+  action: ACTION
+select:
+  rules:
+    - {name: no_ssn, keep: "pii_ssn == 0"}
+  pii: {action: redact, types: [email, phone, card]}
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fin = make_docs(60, 1, "f")
+    fin[3]["text"] += " Contact ir@bank.example or +1 (555) 123-4567."
+    fin[4]["text"] += " Card 4111 1111 1111 1111 on file; price $1,234.56 on 2024-01-15."
+    fin[5]["text"] += " Employee SSN 123-45-6789."
+    fin[6]["text"] = "Background. " + QUESTION + " is a question we saw."
+    gen = make_docs(40, 2, "g")
+    gen[7]["text"] += " " + QUESTION.upper() + "!"
+    write_jsonl(tmp_path / "in" / "fin" / "a.jsonl", fin)
+    write_jsonl(tmp_path / "in" / "gen" / "b.jsonl", gen)
+    write_jsonl(tmp_path / "evals" / "quiz.jsonl", [{"qid": "q1", "question": QUESTION, "answer": "the reserve bank"},
+                                                    {"qid": "q2", "question": "An unrelated question about rivers and mountains far away from any", "answer": "none"}])
+    return tmp_path
+
+
+def run(project, action: str):
+    (project / "p.yaml").write_text(PIPELINE.replace("ACTION", action))
+    return run_pipeline(project / "p.yaml", out=project / f"run-{action}", workers=1, progress=False)
+
+
+def selected(run_dir):
+    return {r["id"]: r for f in sorted((run_dir / "selected").rglob("*.parquet")) for r in pq.read_table(f).to_pylist()}
+
+
+def test_redaction_and_decontam_drop(project):
+    r = run(project, "drop")
+    ann = pq.read_table(next((r.run_dir / "annotated" / "fin").glob("*.parquet"))).to_pylist()
+    by_id = {x["id"]: x for x in ann}
+    assert by_id["f3"]["pii_email"] == 1 and by_id["f3"]["pii_phone"] == 1 and by_id["f4"]["pii_card"] == 1 and by_id["f5"]["pii_ssn"] == 1
+    assert "ir@bank.example" in by_id["f3"]["text"]  # annotated/ keeps the original text
+    sel = selected(r.run_dir)
+    assert "<EMAIL>" in sel["f3"]["text"] and "<PHONE>" in sel["f3"]["text"] and "ir@bank.example" not in sel["f3"]["text"]
+    assert "<CARD>" in sel["f4"]["text"] and "$1,234.56 on 2024-01-15" in sel["f4"]["text"]
+    assert "f5" not in sel  # the rule on the pii_ssn column
+    assert "f6" not in sel and "g7" not in sel  # contaminated
+    st = r.stats
+    assert st["decontam"]["total"]["contaminated"] == 2
+    assert st["decontam"]["total"]["drops"] == {"contaminated": 2} and st["decontam"]["total"]["docs_out"] == 98
+    assert st["select"]["sources"]["fin"]["pii"] == {"email": 1, "phone": 1, "card": 1}
+    assert st["select"]["sources"]["fin"]["drops"]["contaminated"] == 1 and st["select"]["sources"]["gen"]["drops"]["contaminated"] == 1
+    d = read_json(r.run_dir / "decontam.json")
+    assert d["eval_sets"]["quiz"] == {"items": 2, "too_short": 0, "items_hit": 1}
+    [item] = d["items_hit"]
+    assert item["id"] == "q1" and item["documents"] == 2
+    assert {(x["id"], x["source"], x["line"]) for x in item["docs"]} == {("f6", "fin", 7), ("g7", "gen", 8)}
+    report = (r.run_dir / "report.md").read_text()
+    assert "## PII" in report and "## Decontamination" in report and "| quiz | q1 |" in report
+
+
+def test_decontam_flag_keeps_documents(project):
+    r = run(project, "flag")
+    sel = selected(r.run_dir)
+    assert "f6" in sel and "g7" in sel
+    assert "contaminated" not in r.stats["select"]["total"]["drops"]
+    assert r.stats["decontam"]["total"]["contaminated"] == 2 and r.stats["decontam"]["total"]["drops"] == {}
+
+
+def test_pii_drop_action(project):
+    (project / "p.yaml").write_text(PIPELINE.replace("ACTION", "flag").replace("action: redact", "action: drop"))
+    r = run_pipeline(project / "p.yaml", out=project / "run-piidrop", workers=1, progress=False)
+    sel = selected(r.run_dir)
+    assert "f3" not in sel and "f4" not in sel
+    assert r.stats["select"]["sources"]["fin"]["drops"]["pii"] == 2
