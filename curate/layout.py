@@ -9,7 +9,7 @@
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-pNNNN/   (work is removed after the stage)
       adapt/<task>/columns/<same key>.parquet  learned columns (same rows as annotated/), models + card in adapt/<task>/
-      decontam/index.npz, items.parquet, hits/<same key>.parquet; decontam.json   (decontam stage)
+      decontam/index.npz, heldout_index.npz, items.parquet, hits/<same key>.parquet; decontam.json
       selected/<same key>.parquet         kept documents
       tokenizer/tokenizer.json            when the run trains its tokenizer
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
@@ -135,6 +135,11 @@ class RunLayout:
     @property
     def decontam_index(self) -> Path:
         return self.decontam_dir / "index.npz"
+
+    @property
+    def decontam_heldout_index(self) -> Path:
+        """n-gram index of the run's held-out documents (`decontam.heldout: true`)."""
+        return self.decontam_dir / "heldout_index.npz"
 
     @property
     def decontam_items(self) -> Path:

@@ -99,3 +99,30 @@ def test_pii_drop_action(project):
     sel = selected(r.run_dir)
     assert "f3" not in sel and "f4" not in sel
     assert r.stats["select"]["sources"]["fin"]["drops"]["pii"] == 2
+
+
+def test_heldout_documents_as_an_evaluation_set(project):
+    """`heldout: true`: training documents sharing a 13-gram with a held-out document are flagged;
+    held-out documents themselves never are (they are the evaluation data)."""
+    from curate.sampling import unit_hash
+
+    fin = make_docs(60, 1, "f")
+    ids = [d["id"] for d in fin]
+    val = unit_hash(ids, 5, "heldout") < 0.2
+    held = [d for d, v in zip(fin, val) if v]
+    train = [d for d, v in zip(fin, val) if not v]
+    assert held and len(train) > 3
+    passage = " ".join(held[0]["text"].split()[:20])
+    train[2]["text"] += " As quoted: " + passage  # a training document quoting a held-out one
+    write_jsonl(project / "in" / "fin" / "a.jsonl", train + held)
+    text = PIPELINE.replace("ACTION", "drop").replace("    - {name: quiz, paths: [evals/quiz.jsonl], fields: [question, answer], id_field: qid}\n", "")
+    text = text.replace("  eval_sets:\n", "  heldout: true\n")
+    text += "tokenizer: {vocab_size: 300, sample_bytes: 100000, val_fraction: 0.2}\n"
+    (project / "p.yaml").write_text(text)
+    r = run_pipeline(project / "p.yaml", out=project / "run-held", workers=1, progress=False, stages=["annotate", "decontam", "select"])
+    d = read_json(r.run_dir / "decontam.json")
+    hit_ids = {x["id"] for it in d["items_hit"] for x in it["docs"]}
+    assert train[2]["id"] in hit_ids
+    assert not hit_ids & {h["id"] for h in held}
+    assert d["eval_sets"]["heldout"]["items"] >= len(held)
+    assert train[2]["id"] not in selected(r.run_dir)

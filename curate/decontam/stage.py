@@ -15,13 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import stats
 from curate.decontam.config import DecontamConfig
-from curate.decontam.engine import EvalIndex, match, read_eval_sets
+from curate.decontam.engine import EvalIndex, EvalItems, Matches, match, read_eval_sets
+from curate.errors import ConfigError
 from curate.exec.base import Task
 from curate.io.atomic import atomic_path, write_json
+from curate.sampling import unit_hash
 from curate.stages.base import Stage
 
 STAGE = "decontam"
@@ -30,16 +33,36 @@ HIT_SCHEMA = pa.schema([("row", pa.int64()), ("id", pa.string()), ("source", pa.
                         ("ngrams", pa.int64()), ("items", pa.list_(pa.int32()))])
 
 
-def decontam_file(*, annotated: str, index: str, out: str, source: str, file: str, key: str, min_matches: int, batch_size: int,
-                  drops: str | None, action: str) -> dict:
-    idx = EvalIndex.load(Path(index))
+def _match_batch(batch: pa.RecordBatch, idx: EvalIndex | None, held: EvalIndex | None, held_from: int, seed: int,
+                 val_fraction: float) -> Matches:
+    """Matches against the evaluation sets, and — for documents outside the held-out split — against
+    the held-out documents (whose item numbers start at `held_from`)."""
+    n = batch.num_rows
+    m = match(batch.column("text"), idx) if idx is not None else Matches(np.zeros(n, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32))
+    if held is None:
+        return m
+    train = np.flatnonzero(unit_hash(batch.column("id").to_pylist(), seed, "heldout") >= val_fraction)
+    h = match(batch.column("text").take(pa.array(train)), held)
+    counts = m.counts.copy()
+    counts[train] += h.counts
+    pd = np.concatenate([m.pair_doc, train[h.pair_doc]])
+    pi = np.concatenate([m.pair_item, (h.pair_item + held_from).astype(np.int32)])
+    order = np.lexsort((pi, pd))
+    return Matches(counts, pd[order], pi[order])
+
+
+def decontam_file(*, annotated: str, index: str | None, out: str, source: str, file: str, key: str, min_matches: int, batch_size: int,
+                  drops: str | None, action: str, heldout_index: str | None = None, held_from: int = 0, seed: int = 0,
+                  val_fraction: float = 0.0) -> dict:
+    idx = EvalIndex.load(Path(index)) if index else None
+    held = EvalIndex.load(Path(heldout_index)) if heldout_index else None
     pf = pq.ParquetFile(annotated)
     parts: list[pa.Table] = []
     row0 = 0
     docs = 0
     matched = 0
     for batch in pf.iter_batches(batch_size=batch_size, columns=["id", "text", "source", "file", "line"]):
-        m = match(batch.column("text"), idx)
+        m = _match_batch(batch, idx, held, held_from, seed, val_fraction)
         hit = np.flatnonzero(m.counts >= min_matches)
         docs += batch.num_rows
         matched += int(m.counts.sum())
@@ -89,26 +112,68 @@ class DecontamStage(Stage):
         ctx, lay = self.ctx, self.layout
         cfg: DecontamConfig = self.section()
         lay.decontam_dir.mkdir(parents=True, exist_ok=True)
-        items = read_eval_sets(cfg.eval_sets, ctx.root)
-        index = EvalIndex.build(items.text, cfg.n, cfg.min_words)
-        index.save(lay.decontam_index)
+        annotated = ctx.annotated_files()
+        items = read_eval_sets(cfg.eval_sets, ctx.root) if cfg.eval_sets else EvalItems([], [], [], [], [])
+        index = EvalIndex.build(items.text, cfg.n, cfg.min_words) if items.text else None
+        if index is not None:
+            index.save(lay.decontam_index)
+        held_from, val_fraction, held = len(items.text), 0.0, None
+        if cfg.heldout:
+            val_fraction = _val_fraction(ctx)
+            held_items = heldout_items(annotated, ctx.seed, val_fraction, ctx.cfg.annotate.batch_size)
+            if held_items.text:
+                held = EvalIndex.build(held_items.text, cfg.n, cfg.min_words)
+                held.save(lay.decontam_heldout_index)
+                for a, b in zip(vars(items).values(), vars(held_items).values()):
+                    a.extend(b)
+        words = np.concatenate([x.item_words for x in (index, held) if x is not None]) if items.text else np.zeros(0, np.int64)
+        skipped = np.concatenate([x.skipped for x in (index, held) if x is not None]) if items.text else np.zeros(0, bool)
         excerpt = [t[:EXCERPT] for t in items.text]
         with atomic_path(lay.decontam_items) as tmp:
-            pq.write_table(pa.table({"set": items.set_name, "id": items.item_id, "file": items.file, "line": pa.array(items.line, pa.int64()),
-                                     "words": pa.array(index.item_words, pa.int64()), "excerpt": excerpt}), tmp)
-        annotated = ctx.annotated_files()
+            pq.write_table(pa.table({"set": pa.array(items.set_name, pa.string()), "id": pa.array(items.item_id, pa.string()),
+                                     "file": pa.array(items.file, pa.string()), "line": pa.array(items.line, pa.int64()),
+                                     "words": pa.array(words, pa.int64()), "excerpt": pa.array(excerpt, pa.string())}), tmp)
         tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size, kwargs=dict(
-            annotated=str(path), index=str(lay.decontam_index), out=str(lay.decontam_hits(f.key)), source=f.source.name,
-            file=ctx.display(f.path), key=f.key, min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size,
-            drops=str(lay.drops) if lay.drops.exists() and _drop_duplicates(ctx) else None, action=cfg.action)) for f, path in annotated]
+            annotated=str(path), index=str(lay.decontam_index) if index is not None else None, out=str(lay.decontam_hits(f.key)),
+            source=f.source.name, file=ctx.display(f.path), key=f.key, min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size,
+            drops=str(lay.drops) if lay.drops.exists() and _drop_duplicates(ctx) else None, action=cfg.action,
+            heldout_index=str(lay.decontam_heldout_index) if held is not None else None, held_from=held_from,
+            seed=ctx.seed, val_fraction=val_fraction)) for f, path in annotated]
         results = ctx.executor.map(STAGE, tasks, desc="decontam")
-        return summarize(ctx, cfg, items, index, [f for f, _ in annotated], results)
+        return summarize(ctx, cfg, items, skipped, [f for f, _ in annotated], results)
 
     def fingerprint(self) -> dict:
         return {**super().fingerprint(), "annotate": self.ctx.cfg.annotate.model_dump(mode="json")}
 
 
-def summarize(ctx, cfg: DecontamConfig, items, index: EvalIndex, files: list, results: list[dict]) -> dict:
+def _val_fraction(ctx) -> float:
+    tok = getattr(ctx.cfg, "tokenizer", None)
+    if tok is None or not tok.val_fraction:
+        raise ConfigError("`decontam.heldout: true` needs the run's held-out split, but there is none",
+                          where="decontam.heldout", fix="set tokenizer.val_fraction > 0, or drop `heldout: true`")
+    return float(tok.val_fraction)
+
+
+def heldout_items(annotated: list, seed: int, val_fraction: float, batch_size: int) -> EvalItems:
+    """Every annotated document in the held-out split (the tokenize stage's hash of seed and id): a
+    superset of the held-out documents, since select has not run yet."""
+    out = EvalItems([], [], [], [], [])
+    for _, path in annotated:
+        for b in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=["id", "text", "file", "line"]):
+            ids = b.column("id").to_pylist()
+            rows = np.flatnonzero(unit_hash(ids, seed, "heldout") < val_fraction)
+            if rows.size == 0:
+                continue
+            t = pa.Table.from_batches([b]).take(pa.array(rows))
+            out.set_name.extend(["heldout"] * rows.size)
+            out.item_id.extend(t.column("id").to_pylist())
+            out.text.extend(pc.fill_null(t.column("text"), "").to_pylist())
+            out.file.extend(t.column("file").to_pylist())
+            out.line.extend(t.column("line").to_pylist())
+    return out
+
+
+def summarize(ctx, cfg: DecontamConfig, items, skipped: np.ndarray, files: list, results: list[dict]) -> dict:
     """Stats in the shared shape (plus `contaminated`, `ngram_matches`) and decontam.json (which
     items were hit, by which documents)."""
     st = stats.stage_stats(results, sources=[s.name for s in ctx.cfg.sources], action=cfg.action)
@@ -131,7 +196,7 @@ def summarize(ctx, cfg: DecontamConfig, items, index: EvalIndex, files: list, re
     for i, name in enumerate(items.set_name):
         s = sets.setdefault(name, {"items": 0, "too_short": 0, "items_hit": 0})
         s["items"] += 1
-        s["too_short"] += int(index.skipped[i])
+        s["too_short"] += int(skipped[i])
         s["items_hit"] += int(i in hit_count)
     listed = [{"set": items.set_name[i], "id": items.item_id[i], "file": items.file[i], "line": items.line[i],
                "excerpt": items.text[i][:EXCERPT], "documents": hit_count[i], "docs": hit_docs[i]} for i in sorted(hit_count)]
