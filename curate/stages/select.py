@@ -137,16 +137,20 @@ def read_annotated(path: str, sidecars: list[str] = (), columns: list[str] | Non
 def route(table: pa.Table, alive: np.ndarray, routes: list[dict], where: str) -> tuple[pa.Array, np.ndarray, Counter]:
     """Roles of a routed source's documents: the first route whose `when` holds wins; alive documents
     no route matches are dropped (reason `unrouted`). Returns (role column, new alive mask, per-role counts)."""
-    roles = np.full(table.num_rows, None, dtype=object)
+    which = np.full(table.num_rows, -1, dtype=np.int32)  # index of the route taken, -1 = none
     todo = alive.copy()
-    for r in routes:
+    for k, r in enumerate(routes):
         expr = compile_expr(r["when"], table.column_names, where=f"{where} route to `{r['role']}`")
         hit = todo & np.asarray(pc.fill_null(evaluate(table, expr), False).to_numpy(zero_copy_only=False), dtype=bool)
-        roles[hit] = r["role"]
+        which[hit] = k
         todo &= ~hit
     routed = alive & ~todo
-    counts = Counter({r["role"]: int((roles == r["role"]).sum()) for r in routes})
-    return pa.array(roles.tolist(), pa.string()), routed, counts
+    names = pa.array([r["role"] for r in routes], pa.string())
+    roles = names.take(pa.array(which, mask=which < 0))  # null where no route matched (those rows are dropped)
+    counts: Counter = Counter()
+    for k, r in enumerate(routes):
+        counts[r["role"]] += int((which == k).sum())
+    return roles, routed, counts
 
 
 def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
