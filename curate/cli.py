@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "ablate": "curate.train.cli:ablate",
     "plan": "curate.plan.cli:plan",
     "export": "curate.export.cli:export",
+    "show": "curate.show:show",
 }
 
 HELP = {
@@ -34,6 +35,7 @@ HELP = {
     "ablate": "Run a mixture/threshold ablation sweep and report held-out loss per domain.",
     "plan": "Scaling-law planning: parameters, tokens, compute, memory, data needs.",
     "export": "Export a run's selected or mixed documents as a Hugging Face / Parquet / JSONL dataset with a card.",
+    "show": "Example documents of a run: what each rule dropped and kept, with their signal values.",
 }
 
 

@@ -69,6 +69,14 @@ class SourceConfig(_Strict):
         return v
 
 
+class ReportConfig(_Strict):
+    """What report.html shows; it changes no other output, so it is not part of the run's fingerprint."""
+
+    examples: int = Field(default=5, ge=0, le=200)  # documents shown per rule, for dropped and for kept near its threshold
+    excerpt_chars: int = Field(default=400, ge=40)  # characters of each example shown before its full text is expanded
+    full_text_chars: int = Field(default=20_000, ge=100)  # longer documents are cut in the expandable full text
+
+
 class PipelineBase(_Strict):
     """The top level of a pipeline YAML; each registered stage adds its section."""
 
@@ -78,6 +86,7 @@ class PipelineBase(_Strict):
     strict: bool = False
     stages: list[str] | None = None
     sources: list[SourceConfig] = Field(min_length=1)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @field_validator("sources")
     @classmethod

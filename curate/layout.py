@@ -4,13 +4,15 @@
       config.yaml, config.fingerprint     the validated config; what decides the outputs
       stats.json, timings.json            per-stage stats (curate.stats shape); wall times
       manifest.json                       seed, config, tokenizer, mixture, shards with sha256
-      report.md, *.png                    the run report
+      report.md, *.png, report.html       the run reports (docs/report.md)
       annotated/<source>/<NNNNN>-<stem>[.pKK].parquet   one per annotate task
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-pNNNN/   (work is removed after the stage)
       adapt/<task>/columns/<same key>.parquet  learned columns (same rows as annotated/), models + card in adapt/<task>/
       decontam/index.npz, heldout_index.npz, items.parquet, hits/<same key>.parquet; decontam.json
       selected/<same key>.parquet         kept documents
+      decisions/<same key>.parquet        per annotated row: the reason select dropped it (null: kept) and
+                                          the values of the columns its rules read (the report's examples)
       tokenizer/tokenizer.json            when the run trains its tokenizer
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
       shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json, mix_order.parquet
@@ -62,6 +64,10 @@ class RunLayout:
     def report(self) -> Path:
         return self.root / "report.md"
 
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
     def chart(self, name: str) -> Path:
         return self.root / f"{name}.png"
 
@@ -89,7 +95,7 @@ class RunLayout:
         return self.annotated_dir / f"{key}.parquet"
 
     def quarantine(self, key: str) -> Path:
-        return self.root / "quarantine" / f"{key}.jsonl"
+        return self.quarantine_dir / f"{key}.jsonl"
 
     @property
     def selected_dir(self) -> Path:
@@ -110,6 +116,18 @@ class RunLayout:
     def adapt_sidecar(self, task: str, key: str) -> Path:
         """One annotated file's learned columns (same rows, same order) from one adapt task."""
         return self.adapt_dir / task / "columns" / f"{key}.parquet"
+
+    @property
+    def decisions_dir(self) -> Path:
+        return self.root / "decisions"
+
+    def decisions(self, key: str) -> Path:
+        """Per annotated row: why select dropped it (null: kept) and the values its rules read."""
+        return self.decisions_dir / f"{key}.parquet"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
 
     # ---- dedup ----
     @property

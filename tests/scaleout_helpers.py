@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 
 from conftest import make_docs, write_jsonl
 from curate.shards.megatron import IndexedDataset
+from curate.report.html import stable_bytes
 
 # every stage: annotate (heuristics, langid, keywords, dedup keys) -> dedup -> select -> tokenize -> mix
 PIPELINE = """
@@ -55,7 +56,7 @@ def digest(run: Path) -> dict[str, str]:
     out = {}
     for p in sorted(run.rglob("*")):
         if p.is_file() and p.name not in VOLATILE and p.suffix != ".png":
-            out[str(p.relative_to(run))] = hashlib.sha256(p.read_bytes()).hexdigest()
+            out[str(p.relative_to(run))] = hashlib.sha256(stable_bytes(p)).hexdigest()
     return out
 
 

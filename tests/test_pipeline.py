@@ -15,6 +15,7 @@ import pytest
 
 from curate.errors import ConfigError, InputError
 from curate.pipeline import run_pipeline
+from curate.report.html import stable_bytes
 
 from conftest import make_docs, write_jsonl
 
@@ -45,7 +46,7 @@ def tree_digest(run: Path) -> dict[str, str]:
     out = {}
     for p in sorted(run.rglob("*")):
         if p.is_file() and p.name not in SKIP_COMPARE and not p.name.endswith(".png"):
-            out[str(p.relative_to(run))] = hashlib.sha256(p.read_bytes()).hexdigest()
+            out[str(p.relative_to(run))] = hashlib.sha256(stable_bytes(p)).hexdigest()
     return out
 
 

@@ -43,3 +43,6 @@ def run(pipeline, out, executor, address, workers, strict, fresh, stages, sets, 
         click.echo(f"  manifest: {result.manifest}")
     if result.report:
         click.echo(f"report: {result.report}")
+        html = result.report.with_name("report.html")
+        if html.exists():
+            click.echo(f"        {html}  (open in a browser; `curate show {result.run_dir}` for the examples in the terminal)")

@@ -40,8 +40,9 @@ class RunResult:
 
 
 def config_fingerprint(cfg: PipelineBase) -> str:
-    """What decides a run's outputs: the config minus where it is written and how it is executed."""
-    data = cfg.model_dump(mode="json", exclude={"out"})
+    """What decides a run's outputs: the config minus where it is written, how it is executed and what
+    the report shows (the report is rewritten by every run)."""
+    data = cfg.model_dump(mode="json", exclude={"out", "report"})
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 

@@ -28,6 +28,7 @@ from curate.stages.base import Stage
 
 STAGE = "select"
 HEAVY_COLUMNS = ("minhash",)  # not needed downstream of select
+DECISION_ID_COLUMNS = ("id", "source", "role", "file", "line")
 
 
 def rule_columns(rule: RuleConfig) -> set[str]:
@@ -71,13 +72,24 @@ def scope_mask(table: pa.Table, rule: RuleConfig) -> np.ndarray:
 def apply_rules(table: pa.Table, cfg: SelectConfig, cutoffs: dict, seed: int, dup_reasons: pa.Table | None,
                 where: str, upto: int | None = None) -> tuple[np.ndarray, Counter]:
     """Alive mask after dedup and rules[:upto]; Counter of drop reasons."""
+    alive, reasons, _ = decide(table, cfg, cutoffs, seed, dup_reasons, where, upto)
+    return alive, reasons
+
+
+def decide(table: pa.Table, cfg: SelectConfig, cutoffs: dict, seed: int, dup_reasons: pa.Table | None,
+           where: str, upto: int | None = None) -> tuple[np.ndarray, Counter, pa.Array]:
+    """Alive mask, Counter of drop reasons, and per row the reason that dropped it (null: kept)."""
     alive = np.ones(table.num_rows, dtype=bool)
+    names: list[str] = []
+    why = np.full(table.num_rows, -1, dtype=np.int32)
     reasons: Counter[str] = Counter()
     if dup_reasons is not None and dup_reasons.num_rows:
         rows = dup_reasons.column("row").to_numpy()
         alive[rows] = False
         for item in pc.value_counts(dup_reasons.column("reason")).to_pylist():
             reasons[item["values"]] += item["counts"]
+            why[rows[pc.equal(dup_reasons.column("reason"), item["values"]).to_numpy(zero_copy_only=False)]] = len(names)
+            names.append(item["values"])
     for rule in cfg.rules[:upto]:
         keep = rule_keep_mask(table, rule, _cutoff(cutoffs, rule, table), seed, where)
         drop = alive & scope_mask(table, rule) & ~keep
@@ -85,7 +97,25 @@ def apply_rules(table: pa.Table, cfg: SelectConfig, cutoffs: dict, seed: int, du
         if n:
             reasons[rule.name] += n
             alive &= ~drop
-    return alive, reasons
+            why[drop] = len(names)
+            names.append(rule.name)
+    reason = pa.array(names, pa.string()).take(pa.array(why, mask=why < 0))
+    return alive, reasons, reason
+
+
+def with_reason(reason: pa.Array, rows: np.ndarray, name: str) -> pa.Array:
+    """`reason` with these rows set to `name` (a drop decided after the rules, e.g. PII)."""
+    r = reason.to_numpy(zero_copy_only=False).astype(object)
+    r[rows] = name
+    return pa.array(r, pa.string())
+
+
+def decisions_table(table: pa.Table, cfg: SelectConfig, reason: pa.Array) -> pa.Table:
+    """One row per annotated row: identity, the reason it was dropped (null: kept) and the values of
+    every column a rule reads, as select saw them. The report's examples are drawn from these."""
+    keep = [c for c in DECISION_ID_COLUMNS if c in table.column_names]
+    used = sorted({c for r in cfg.rules for c in rule_columns(r) if c in table.column_names} - set(keep) - {"text"})
+    return table.select(keep + used).append_column("reason", reason)
 
 
 def _cutoff(cutoffs: dict, rule: RuleConfig, table: pa.Table) -> float | None:
@@ -154,16 +184,19 @@ def route(table: pa.Table, alive: np.ndarray, routes: list[dict], where: str) ->
 
 
 def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
-                contaminated: str | None = None, sidecars: list[str] = (), routes: list[dict] | None = None) -> dict:
+def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
+                contaminated: str | None = None, decisions: str | None = None, sidecars: list[str] = (),
+                routes: list[dict] | None = None) -> dict:
     scfg = SelectConfig.model_validate(cfg)
     table = read_annotated(annotated, sidecars)
-    alive, reasons = apply_rules(table, scfg, cutoffs, seed, load_dup_reasons(drops if scfg.drop_duplicates else None, key, contaminated),
+    alive, reasons, why = decide(table, scfg, cutoffs, seed, load_dup_reasons(drops if scfg.drop_duplicates else None, key, contaminated),
                                  where=annotated)
     if routes:  # after every rule: a routed source's kept documents take the first matching route's role
         roles, routed, _ = route(table, alive, routes, annotated)
-        unrouted = int((alive & ~routed).sum())
-        if unrouted:
-            reasons["unrouted"] += unrouted
+        unrouted = alive & ~routed
+        if unrouted.any():
+            reasons["unrouted"] += int(unrouted.sum())
+            why = with_reason(why, np.flatnonzero(unrouted), "unrouted")
         table = table.set_column(table.column_names.index("role"), "role", roles)
         alive = routed
     kept = table.filter(pa.array(alive))
@@ -173,6 +206,10 @@ def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, c
         if not keep.all():
             reasons["pii"] += int((~keep).sum())
             kept = kept.filter(pa.array(keep))
+            why = with_reason(why, np.flatnonzero(alive)[~keep], "pii")
+    if decisions:
+        with atomic_path(decisions) as tmp:
+            pq.write_table(decisions_table(table, scfg, why), tmp, compression="zstd")
     with atomic_path(out) as tmp:
         pq.write_table(kept, tmp, compression="zstd")
     text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
@@ -232,7 +269,8 @@ class SelectStage(Stage):
         annotated = ctx.annotated_files()
         for f, path in annotated:
             tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
-                              kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), source=f.source.name, key=f.key,
+                              kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), decisions=str(ctx.layout.decisions(f.key)),
+                                          source=f.source.name, key=f.key,
                                           cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops,
                                           contaminated=_contaminated(ctx, f.key), sidecars=sidecars_for(ctx, f.source.name, f.key),
                                           routes=[r.model_dump() for r in f.source.routes] if f.source.routes else None)))

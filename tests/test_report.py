@@ -1,0 +1,348 @@
+"""Run reports: report.html's examples per rule are the documents select really dropped/kept, text is
+escaped, the page is deterministic and self-contained; report.md's numbers (train vs held-out, one
+kept-% denominator, mixture per role and source, warnings, shards, repeated tokens); `curate show`."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from conftest import make_docs, write_jsonl
+from curate.pipeline import run_pipeline
+from curate.report import render
+from curate.report.facts import funnel_by_role, funnel_by_source, mixture_rows, tokens_by_source
+from curate.report.html import stable_part
+from curate.report.samples import all_samples, load_view, margin, rule_rows
+from curate.show import show
+
+HOSTILE = "<script>alert('pwned')</script><img src=x onerror=alert(1)> short & sweet"
+
+PIPELINE = """
+name: rep
+seed: 5
+sources:
+  - name: fin
+    role: domain
+    paths: [in/fin/*]
+  - name: gen
+    role: general
+    paths: [in/gen/*]
+annotate:
+  batch_size: 64
+  langid: null
+  keywords: [{name: finance}]
+  dedup_keys: {}
+dedup: {threshold: 0.8}
+select:
+  rules:
+    - {name: too_short, keep: "word_count >= 40"}
+    - {name: low_density, mode: threshold, column: kw_finance_per_1k, threshold: 20, roles: [domain]}
+    - {name: top_words, mode: top_fraction, column: word_count, fraction: 0.9, roles: [domain]}
+    - {name: pareto_len, mode: pareto, column: alpha_word_fraction, alpha: 3}
+report: {examples: %(examples)d}
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    docs = make_docs(120, 1, "f")
+    docs.append({"id": "evil", "text": HOSTILE})
+    write_jsonl(root / "in" / "fin" / "a.jsonl", docs)
+    write_jsonl(root / "in" / "fin" / "b.jsonl.gz", make_docs(60, 2, "g") + [dict(d, id=f"copy{i}") for i, d in enumerate(docs[:4])], gz=True)
+    write_jsonl(root / "in" / "gen" / "c.jsonl", make_docs(90, 3, "h"))
+    (root / "in" / "gen" / "c.jsonl").open("ab").write(b'{"id": "broken", "text": "no end\n')
+    (root / "p.yaml").write_text(PIPELINE % {"examples": 4})
+    import os
+
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        res = run_pipeline(root / "p.yaml", out=root / "r1", workers=2, progress=False)
+    finally:
+        os.chdir(old)
+    return root, res
+
+
+def page(run_dir: Path) -> str:
+    return (run_dir / "report.html").read_text(encoding="utf-8")
+
+
+class _Attrs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.links: list[tuple[str, str]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for k, v in attrs:
+            if k in ("src", "href", "action", "data", "poster", "srcset") or (k == "style" and v and "url(" in v):
+                self.links.append((k, v or ""))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> _Attrs:
+    p = _Attrs()
+    p.feed(html)
+    return p
+
+
+def test_every_rule_dedup_and_quarantine_have_examples(run):
+    root, res = run
+    html = page(res.run_dir)
+    for name in ("too_short", "low_density", "top_words", "pareto_len"):
+        assert f'<div class="rule" id="rule-{name}"><h3>Rule' in html and f"<code>{name}</code>" in html, name
+    assert 'id="dedup-exact_duplicate"' in html and '<section id="quarantine">' in html
+    view = load_view(res.run_dir)
+    samples = {s.name: s for s in all_samples(view, 4, res.stats["select"]["cutoffs"])}
+    for k, rule in enumerate(view.select.rules):
+        s = samples[rule.name]
+        assert s.dropped_total == res.stats["select"]["total"]["drops"].get(rule.name, 0)
+        assert len(s.dropped) == min(4, s.dropped_total) and len(s.kept) == min(4, s.kept_total)
+        for e in s.dropped:  # a dropped example was dropped by this rule, and its text is on the page
+            assert e.fate == rule.name
+            first = next(line for line in e.text.splitlines() if line.strip())[:60]
+            assert _esc(first) in html
+    # the decided values are the rule's: too_short's dropped documents really are short
+    assert all(e.values["word_count"] < 40 for e in samples["too_short"].dropped)
+    assert all(e.values["kw_finance_per_1k"] < 20 and e.role == "domain" for e in samples["low_density"].dropped)
+    q = samples["quarantine"]
+    assert q.dropped_total == 1 and q.dropped[0].line == 91 and q.dropped[0].file.endswith("c.jsonl")
+
+
+def _esc(s: str) -> str:
+    from html import escape
+
+    return escape(s, quote=True)
+
+
+def test_kept_examples_are_closest_to_the_threshold(run):
+    _, res = run
+    view = load_view(res.run_dir)
+    cutoffs = res.stats["select"]["cutoffs"]
+    for k, rule in enumerate(view.select.rules):
+        if rule.mode == "pareto":
+            continue
+        dropped, kept = rule_rows(view, k)
+        m = margin(view, rule, kept, cutoffs)
+        s = next(x for x in all_samples(view, 4, cutoffs) if x.name == rule.name)
+        if m is None or not kept.size:
+            continue
+        assert (m >= 0).all() or rule.mode == "expr"  # a kept document is never below its threshold
+        shown = sorted(margin(view, rule, np.array([_row(view, e) for e in s.kept]), cutoffs).tolist())
+        assert shown == sorted(np.sort(m)[: len(s.kept)].tolist())
+
+
+def _row(view, e) -> int:
+    ids = view.decisions.column("id").to_pylist()
+    srcs = view.decisions.column("source").to_pylist()
+    return next(i for i, (a, b) in enumerate(zip(ids, srcs)) if a == e.id and b == e.source)
+
+
+def test_document_text_cannot_inject_html(run):
+    _, res = run
+    html = page(res.run_dir)
+    view = load_view(res.run_dir)
+    assert any(e.id == "evil" for s in all_samples(view, 50, res.stats["select"]["cutoffs"]) for e in s.dropped)
+    render_dir = res.run_dir
+    (render_dir / "config.yaml").write_text((render_dir / "config.yaml").read_text().replace("examples: 4", "examples: 50"))
+    try:
+        render(render_dir)
+        html = page(render_dir)
+        p = parse(html)
+        assert "script" not in p.tags and "img" not in p.tags  # no element came from a document
+        assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in html
+        assert HOSTILE in "".join(p.text)  # shown as text, verbatim
+    finally:
+        (render_dir / "config.yaml").write_text((render_dir / "config.yaml").read_text().replace("examples: 50", "examples: 4"))
+        render(render_dir)
+
+
+def test_page_is_self_contained(run):
+    _, res = run
+    html = page(res.run_dir)
+    p = parse(html)
+    assert all(v.startswith("#") for _, v in p.links), p.links  # only in-page anchors: nothing is fetched
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert "@import" not in html and "url(" not in html
+    assert "script" not in p.tags and "link" not in p.tags and "iframe" not in p.tags
+
+
+def test_page_is_deterministic_and_rewritten_on_resume(run, tmp_path):
+    root, res = run
+    first = page(res.run_dir)
+    render(res.run_dir)
+    assert page(res.run_dir) == first  # byte-identical, timings included, when nothing changed
+    import os
+
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        other = page(run_pipeline(root / "p.yaml", out=tmp_path / "r2", workers=1, progress=False).run_dir)
+        (res.run_dir / "report.html").unlink()
+        again = run_pipeline(root / "p.yaml", out=res.run_dir, workers=1, progress=False)  # resume: every task done
+        # report.examples is not part of the fingerprint: the same run dir accepts a new sample size
+        (root / "p2.yaml").write_text(PIPELINE % {"examples": 1})
+        three = run_pipeline(root / "p2.yaml", out=tmp_path / "r2", workers=1, progress=False)
+    finally:
+        os.chdir(old)
+    assert (res.run_dir / "report.html").exists() and stable_part(page(again.run_dir)) == stable_part(first)
+    # another directory, another worker count: only the volatile block (run directory, timings) differs
+    assert stable_part(other) == stable_part(first) and other != first
+    assert stable_part(page(three.run_dir)) != stable_part(other)  # 1 example per side now
+    assert page(three.run_dir).count('<div class="ex">') < other.count('<div class="ex">')
+
+
+def test_report_md_numbers(run):
+    _, res = run
+    md = (res.run_dir / "report.md").read_text()
+    s = res.stats
+    read = s["annotate"]["total"]["docs_in"]
+    kept = s["select"]["total"]["docs_out"]
+    assert f"Kept {kept:,} of {read:,} documents read ({100 * kept / read:.1f}%" in md
+    rows = funnel_by_source(s)
+    for src, r in rows.items():  # the funnel's kept % uses the same denominator
+        assert f"| {src} | {r.read:,} | {r.quarantined:,} | {r.deduplicated:,} | {r.kept:,} | {100 * r.kept / r.read:.1f} |" in md
+    assert sum(r.read for r in rows.values()) == read
+    roles = funnel_by_role(s, load_view(res.run_dir).config)
+    assert set(roles) == {"domain", "general"} and sum(r.kept for r in roles.values()) == kept
+    assert "| role | read |" in md
+
+
+def test_train_and_heldout_are_counted_apart():
+    stats = {"tokenize": {"sources": {"a": {"docs": 100, "tokens": 5000, "val_docs": 7, "val_tokens": 300}}}}
+    (row,) = tokens_by_source(stats)
+    assert (row.train_docs, row.train_tokens, row.heldout_docs, row.heldout_tokens) == (93, 4700, 7, 300)
+
+
+MIXTURE = {"by": "role", "target": {"domain": 0.5, "general": 0.5, "code": 0.0}, "total_tokens": 1000,
+           "warnings": ["role `code` is not in mix.target: it gets 0 tokens"],
+           "sources": {"f": {"role": "domain", "tokens": 500, "available_tokens": 200, "epochs": 2.5},
+                       "g": {"role": "general", "tokens": 300, "available_tokens": 400, "epochs": 0.75},
+                       "w": {"role": "general", "tokens": 200, "available_tokens": 100, "epochs": 2.0}}}
+
+
+def test_mixture_rows_cover_every_role_and_source():
+    rows = mixture_rows(MIXTURE)
+    names = [(r.kind, r.name) for r in rows]
+    assert names == [("role", "code"), ("role", "domain"), ("role", "general"), ("source", "f"), ("source", "g"), ("source", "w")]
+    by = {r.name: r for r in rows}
+    assert by["domain"].target == 0.5 and by["f"].target is None and by["general"].achieved == 0.5
+    assert by["f"].repeated_tokens == 300 and by["g"].repeated_tokens == 0 and by["general"].repeated_tokens == 100
+
+
+def test_report_md_mixture_warnings_shards_repeats(tmp_path):
+    from curate.report.markdown import write_markdown
+
+    manifest = {"mixture": MIXTURE, "shards": [{"path": "shards/train_00000.bin", "split": "train", "tokens": 1000, "documents": 9},
+                                               {"path": "shards/val_f.bin", "split": "val", "tokens": 50, "documents": 1}]}
+    md = write_markdown(tmp_path, "t", 1, {}, {"sources": []}, MIXTURE, manifest, []).read_text()
+    assert "role `code` is not in mix.target" in md
+    assert f"Shards: `{tmp_path / 'shards'}/`" in md and "1 train files (1,000 tokens)" in md
+    assert "of which 400 (40.0%) repeat" in md
+    for name in ("code (role)", "domain (role)", "general (role)", "f (domain)", "g (general)", "w (general)"):
+        assert f"| {name} |" in md
+
+
+def _no_overlap(fig, legend, axes) -> bool:
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    lb = legend.get_window_extent(r)
+    return not any(lb.overlaps(ax.get_window_extent(r)) for ax in axes)
+
+
+def test_png_legends_do_not_cover_data():
+    import matplotlib.pyplot as plt
+
+    from curate.report.facts import FunnelRow
+    from curate.report.markdown import funnel_figure, mixture_figure, signals_figure
+
+    rows = {f"s{i}": FunnelRow(f"s{i}", read=100, quarantined=i, drops={"exact_duplicate": 3, "too_short": 10 + i}, kept=80 - 2 * i)
+            for i in range(6)}
+    fig = funnel_figure(rows, ["exact_duplicate", "too_short"])
+    assert _no_overlap(fig, fig.axes[0].get_legend(), fig.axes)
+    plt.close(fig)
+    mrows = mixture_rows(MIXTURE)
+    fig = mixture_figure(mrows)
+    assert len(fig.axes[0].get_xticklabels()) == len(mrows)  # every role and every source
+    assert _no_overlap(fig, fig.axes[0].get_legend(), fig.axes)
+    plt.close(fig)
+    rng = np.random.default_rng(0)
+    data = {c: {"domain": rng.random(50), "general": rng.random(80)} for c in ("a", "b", "c", "d")}
+    fig = signals_figure(list(data), data)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["domain", "general"]  # split by role
+    assert _no_overlap(fig, fig.legends[0], [a for a in fig.axes if a.get_visible() and a.axison])
+    plt.close(fig)
+
+
+def test_svg_legends_sit_above_the_plot():
+    from curate.report.charts_svg import hbars, histogram
+
+    def ys(svg, pattern):
+        return [float(m) for m in re.findall(pattern, svg)]
+
+    h = histogram([(f"series{i}", np.arange(50) * (i + 1), "#123456") for i in range(7)], "t", "x", [(20.0, "x")], width=300)
+    legend_bottom = max(ys(h, r'<rect x="[\d.]+" y="([\d.]+)" width="12" height="12"')) + 12
+    plot_top = min(float(p.split(",")[1]) for poly in re.findall(r'points="([^"]+)"', h) for p in poly.split())
+    assert legend_bottom < plot_top
+    b = hbars(["a", "b"], [(f"r{i}", [i, i + 1], "#654321") for i in range(9)], "t", "x", stacked=True, width=320)
+    legend_bottom = max(ys(b, r'<rect x="[\d.]+" y="([\d.]+)" width="12" height="12"')) + 12
+    bars_top = min(ys(b, r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="22"'))
+    assert legend_bottom < bars_top
+
+
+def test_show_prints_the_reports_examples(run):
+    _, res = run
+    cli = CliRunner()
+    out = cli.invoke(show, [str(res.run_dir), "--rule", "too_short", "--dropped", "-n", "3", "--json"])
+    assert out.exit_code == 0, out.output
+    (s,) = orjson.loads(out.output)
+    assert s["name"] == "too_short" and "kept" not in s and len(s["dropped"]) == min(3, s["dropped_total"])
+    html = page(res.run_dir)
+    for e in s["dropped"]:  # the same documents (same seed, same draw) are in the report
+        assert f"<b>{_esc(e['id'])}</b>" in html and e["fate"] == "too_short" and "word_count" in e["values"]
+    text = cli.invoke(show, [str(res.run_dir), "--rule", "too_short", "-n", "2"])
+    assert text.exit_code == 0 and "-- dropped" in text.output and "-- kept just above its threshold" in text.output
+    one = cli.invoke(show, [str(res.run_dir), "--id", "evil", "--json"])
+    (e,) = orjson.loads(one.output)
+    assert e["text"] == HOSTILE and e["fate"] != "kept"
+    src = cli.invoke(show, [str(res.run_dir), "--source", "gen", "--json"])
+    assert all(x["source"] == "gen" for s in orjson.loads(src.output) for side in ("dropped", "kept") for x in s.get(side, []))
+    bad = cli.invoke(show, [str(res.run_dir), "--rule", "nope"])
+    assert bad.exit_code != 0 and "too_short" in str(bad.exception)
+
+
+def test_decisions_match_selected(run):
+    """decisions/ says kept exactly for the rows in selected/ (the examples come from select's own verdicts)."""
+    _, res = run
+    view = load_view(res.run_dir)
+    kept = view.decisions.filter(view.decisions.column("reason").is_null())
+    selected = sorted((t["source"], t["file"], t["line"]) for p in sorted((res.run_dir / "selected").rglob("*.parquet"))
+                      for t in pq.read_table(p, columns=["source", "file", "line"]).to_pylist())
+    assert sorted((t["source"], t["file"], t["line"]) for t in kept.select(["source", "file", "line"]).to_pylist()) == selected
+    assert len(selected) == res.stats["select"]["total"]["docs_out"]
+
+
+def test_quarantine_excerpts_are_redacted_like_selected_text(tmp_path):
+    from curate.pii.config import PiiSelectConfig
+    from curate.report.samples import quarantine_sample
+
+    q = tmp_path / "quarantine" / "web"
+    q.mkdir(parents=True)
+    rec = {"file": "in/web.jsonl", "line": 7, "reason": "malformed JSON", "detail": "x", "excerpt": '{"text": "mail jane.doe@example.com now'}
+    (q / "00000-web.jsonl").write_bytes(orjson.dumps(rec) + b"\n")
+    raw = quarantine_sample(tmp_path, 5, 1)
+    red = quarantine_sample(tmp_path, 5, 1, pii=PiiSelectConfig())
+    assert "jane.doe@example.com" in raw.dropped[0].text
+    assert "jane.doe@example.com" not in red.dropped[0].text and red.dropped[0].line == 7
