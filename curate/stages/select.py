@@ -184,7 +184,6 @@ def route(table: pa.Table, alive: np.ndarray, routes: list[dict], where: str) ->
 
 
 def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
-def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
                 contaminated: str | None = None, decisions: str | None = None, sidecars: list[str] = (),
                 routes: list[dict] | None = None) -> dict:
     scfg = SelectConfig.model_validate(cfg)
