@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from curate.errors import CurateError
+from curate.errors import CurateError, disk_full_error
 
 # command name -> "module:attribute" (a click command or group)
 SUBCOMMANDS = {
@@ -80,6 +80,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         click.echo("interrupted; rerun the same command to resume", err=True)
         sys.exit(130)
+    except OSError as exc:  # a full disk under any command: say so, not a traceback
+        full = disk_full_error(exc)
+        if full is None:
+            raise
+        click.echo(f"error: {full}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ Selection rules are written as small Python-like expressions, e.g.
     word_count >= 50 and (kw_finance_per_1k > 5 or source in ['filings', 'news'])
 
 Only a safe subset is accepted (names, numbers, strings, booleans, comparisons, arithmetic,
-and/or/not, `in` lists, abs()/min()/max() of two values); nothing is evaluated with `eval`.
-A name that is not a column is reported with the columns that exist.
+and/or/not, `in` lists, abs(x), min()/max() of two or more values); nothing is evaluated with `eval`.
+A name that is not a column is reported with the columns that exist. Integer literals must fit in
+64 bits (write larger numbers as floats, e.g. `1e20`).
 """
 
 from __future__ import annotations
@@ -49,10 +50,15 @@ def names_in(expr: str) -> set[str]:
 
 def compile_expr(expr: str, columns: Iterable[str] | None = None, where: str = "expression") -> pc.Expression:
     """Compile `expr` to a pyarrow Expression. `columns`, when given, is checked for unknown names."""
+    text = expr.strip()
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ConfigError(f"cannot parse `{expr}`: {exc.msg} at column {exc.offset}", where=where, fix="use Python syntax: and/or/not, ==, >=, in [...]") from None
+        col = _error_column(text, exc)
+        pointer = f"\n    {text}\n    {' ' * (col - 1)}^"
+        end = " (the end of the expression: is something missing?)" if col > len(text) else ""
+        raise ConfigError(f"cannot parse `{text}`: {exc.msg} at column {col}{end}{pointer}", where=where,
+                          fix="use Python syntax: and/or/not, ==, >=, in [...]") from None
     cols = list(columns) if columns is not None else None
 
     def bad(node, msg):
@@ -97,7 +103,15 @@ def compile_expr(expr: str, columns: Iterable[str] | None = None, where: str = "
             return pc.Expression._call(_BIN[type(node.op)], [conv(node.left), conv(node.right)])
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in ("abs", "min", "max") or node.keywords:
-                bad(node, "only abs(x), min(a, b), max(a, b) may be called")
+                bad(node, "only abs(x), min(a, b, ...), max(a, b, ...) may be called")
+            name, n = node.func.id, len(node.args)
+            if any(isinstance(a, ast.Starred) for a in node.args):
+                bad(node, f"{name}() takes plain arguments, not *args")
+            if name == "abs" and n != 1:
+                bad(node, f"abs() takes exactly one value, got {n}")
+            if name in ("min", "max") and n < 2:
+                # pyarrow's element-wise kernels crash the process on zero arguments; one is a no-op
+                bad(node, f"{name}() compares values element-wise and needs at least two, got {n}, e.g. {name}(word_count, 100)")
             args = [conv(a) for a in node.args]
             fn = {"abs": "abs", "min": "min_element_wise", "max": "max_element_wise"}[node.func.id]
             return pc.Expression._call(fn, args)
@@ -116,12 +130,31 @@ def compile_expr(expr: str, columns: Iterable[str] | None = None, where: str = "
     return conv(tree)
 
 
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _error_column(text: str, exc: SyntaxError) -> int:
+    """1-based column of a syntax error in a (possibly multi-line) expression; past the end when the
+    parser ran out of input (Python then reports line 2 or offset 0, which is no column of the text)."""
+    lines = text.split("\n")
+    lineno, offset = exc.lineno or 0, exc.offset or 0
+    if lineno < 1 or lineno > len(lines) or offset < 1:
+        return len(text) + 1
+    return sum(len(line) + 1 for line in lines[:lineno - 1]) + min(offset, len(lines[lineno - 1]) + 1)
+
+
 def _literal(node, bad):
+    value = None
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-        return -node.operand.value
-    bad(node, "expected a literal number, string or boolean")
+        value = node.value
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool):
+        value = -node.operand.value
+    else:
+        bad(node, "expected a literal number, string or boolean")
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+        bad(node, f"integer {value} does not fit in 64 bits; write it as a float (e.g. {float(value):.3g})")
+    return value
 
 
 def evaluate(table: pa.Table, expr: pc.Expression) -> pa.ChunkedArray | pa.Array:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from curate.errors import ConfigError
+from curate.io.yaml_file import compose_yaml, load_yaml
 
 
 def read_mapping(path: Path, what: str) -> tuple[dict, str]:
@@ -23,12 +24,7 @@ def read_mapping(path: Path, what: str) -> tuple[dict, str]:
     if not path.is_file():
         raise ConfigError(f"{what} not found", where=str(path), fix="check the path")
     text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where, fix="check indentation and quoting on that line") from None
+    data = load_yaml(text, str(path))  # refuses alias bombs and recursive aliases
     if not isinstance(data, dict):
         raise ConfigError(f"{what} must be a mapping (key: value) at the top level", where=str(path))
     return data, text
@@ -47,12 +43,16 @@ def line_index(text: str) -> dict[tuple, int]:
     """Map key paths (tuples of str/int) to 1-based YAML line numbers."""
     index: dict[tuple, int] = {}
     try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
+        root = compose_yaml(text, "config")  # refuses alias bombs, so the walk below is bounded
+    except ConfigError:
         return index
+    seen: set[int] = set()
 
     def walk(node, path):
         index.setdefault(path, node.start_mark.line + 1)  # a key's own line wins over its value's (a block list starts below)
+        if id(node) in seen:  # an alias: its keys' lines were recorded where its anchor is
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 key = path + (k.value,)

@@ -62,19 +62,42 @@ def digest(run: Path) -> dict[str, str]:
 
 def check_outputs_complete(run: Path, final: bool = True) -> int:
     """Every Parquet file and .bin/.idx pair under a final name is whole (Parquet reads; the index
-    header, pointers and sizes match the data file). Mid-run (`final=False`) a pair may still lack
-    its .bin: the writer renames the .idx first and the task that wrote it has no marker yet.
-    Returns how many files were checked."""
+    header, pointers and sizes match the data file). Mid-run (`final=False`) a .bin may still lack
+    its .idx (the writer renames the .bin first and the .idx last, as the commit point), but an
+    .idx never lacks its .bin. Returns how many files were checked."""
     n = 0
     for p in run.rglob("*.parquet"):
         if ".tmp-" not in p.name:
             pq.read_table(p)
             n += 1
     for idx in run.rglob("*.idx"):
-        if ".tmp-" in idx.name or (not final and not idx.with_suffix(".bin").exists()):
+        if ".tmp-" in idx.name:
             continue
         IndexedDataset(idx.with_suffix(""))  # raises, naming the file, on any inconsistency
         n += 2
     if final:
         assert not [b for b in run.rglob("*.bin") if not b.with_suffix(".idx").exists()]
     return n
+
+
+# ---- task functions for worker-loss tests (top level: the pool's spawned workers import them)
+
+
+def slow_value(value: int, seconds: float = 0.2) -> dict:
+    import time
+
+    time.sleep(seconds)
+    return {"value": value}
+
+
+def kill_own_worker(flag: str | None = None, value: int = 0) -> dict:
+    """SIGKILL the worker process running this task: every time, or only while `flag` does not exist
+    yet (the first attempt), as a crash in native code or the OOM killer would."""
+    import os
+    import signal
+
+    if flag is None or not os.path.exists(flag):
+        if flag is not None:
+            open(flag, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"value": value}

@@ -215,7 +215,7 @@ def test_recipe_validation_errors_name_key_and_fix(data, pattern):
 def test_recipe_file_errors(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: t\npositives: [a\nnegatives: b\n")
-    with pytest.raises(ConfigError, match=r"bad\.yaml:\d+: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml:\d+: not valid YAML"):
         load_recipe(bad)
     with pytest.raises(ConfigError, match="recipe file not found"):
         load_recipe(tmp_path / "missing.yaml")

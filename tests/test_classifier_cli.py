@@ -45,6 +45,12 @@ def test_train_writes_model_sidecar_and_card(trained):
     assert [r["threshold"] for r in card["heldout"]["at"]] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
     md = model.with_suffix(".md").read_text()
     assert meta["sha256"] in md and "| threshold | precision | recall | F1 | kept |" in md
+    # progress on stderr while it works (it used to print nothing until the end), the summary on stdout
+    steps = [ln.split("] ", 1)[1] for ln in res.stderr.splitlines() if ln.startswith("[")]
+    assert steps == ["reading positives (1 input(s))", "  ../data/fin.jsonl.gz: hashing 1 file(s)", "  ../data/fin.jsonl.gz: 200 documents read",
+                     "reading negatives (1 input(s))", "  ../data/gen.jsonl.gz: hashing 1 file(s)", "  ../data/gen.jsonl.gz: 200 documents read",
+                     "training fasttext on 320 documents (160 positive, 160 negative)", "scoring 80 held-out documents"], res.stderr
+    assert "reading" not in res.stdout and "ROC-AUC" in res.stdout
 
 
 def test_eval_reports_metrics_and_writes_pngs(trained, tmp_path):
@@ -110,3 +116,36 @@ def test_signal_config_is_strict():
         ClassifierSignalConfig(name="q", model="m.ftz", threshold=0.5)
     with pytest.raises(ValidationError):
         ClassifierSignalConfig(name="Bad-Name", model="m.ftz")
+
+
+def test_eval_handles_empty_files_and_draws_one_curve_per_source(trained, tmp_path, monkeypatch):
+    """An input with 0 documents crashed the summary (TypeError on None.__format__); a glob of many
+    files drew one histogram curve per file. Now: a warning and `no documents`, one curve per --pos/--neg."""
+    from curate.classify.evaluate import evaluate_files
+
+    d, model, _ = trained
+    for i in range(3):
+        write_jsonl_gz(tmp_path / "fin" / f"part{i}.jsonl.gz", finance_docs(20, 30 + i))
+    write_jsonl_gz(tmp_path / "fin" / "empty.jsonl.gz", [])
+    neg = write_jsonl_gz(tmp_path / "n.jsonl.gz", general_docs(40, 10))
+    (tmp_path / "none.jsonl").write_bytes(b"")
+    args = ["classifier", "eval", str(model), "--pos", str(tmp_path / "fin" / "*.jsonl.gz"), "--neg", str(neg),
+            "--neg", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "ev")]
+    res = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "60 positives, 40 negatives" in res.stdout and "none: n=0 no documents" in res.stdout
+    assert f"warning: {tmp_path / 'fin' / 'empty.jsonl.gz'} (--pos) holds no documents" in res.stderr
+    out = orjson.loads((tmp_path / "ev" / "tiny_eval.json").read_bytes())
+    fin = out["sources"][str(tmp_path / "fin" / "*.jsonl.gz")]  # the glob is one source: one curve
+    assert fin["n"] == 60 and len(fin["files"]) == 4 and sorted(out["sources"]) == sorted([str(tmp_path / "fin" / "*.jsonl.gz"), "n", "none"])
+    assert (tmp_path / "ev" / "tiny_scores.png").read_bytes()[:4] == b"\x89PNG"
+    from curate.classify import evaluate as ev
+
+    drawn = []  # what the histogram is drawn from (the real function still draws it)
+    real = ev.plot_histograms
+    monkeypatch.setattr(ev, "plot_histograms", lambda scores, path, title: drawn.append(sorted(scores)) or real(scores, path, title))
+    evaluate_files(model, [str(tmp_path / "fin" / "*.jsonl.gz")], [str(neg)], [0.5], tmp_path / "ev2")
+    assert drawn == [[str(tmp_path / "fin" / "*.jsonl.gz"), "n"]]  # one figure: one curve per source, not per file
+    # no negative document at all: a clear error, not a crash
+    bad = CliRunner().invoke(cli, ["classifier", "eval", str(model), "--pos", str(neg), "--neg", str(tmp_path / "none.jsonl")])
+    assert bad.exit_code != 0 and isinstance(bad.exception, CurateError) and "no negative documents" in str(bad.exception)

@@ -85,3 +85,34 @@ def test_duplicates_dropped_first_with_their_reason():
     cfg = SelectConfig(rules=[RuleConfig(name="all", drop="word_count >= 0")])
     alive, reasons = apply_rules(t, cfg, {}, 0, dups, "t")
     assert reasons == {"exact_duplicate": 1, "near_duplicate": 1, "all": 6}
+
+
+def test_min_max_element_wise_and_arity_errors():
+    t = pa.table({"a": [1, 5, 9], "b": [4.0, 2.0, None]})
+    assert evaluate(t, compile_expr("min(a, b) >= 2", t.column_names)).to_pylist() == [False, True, True]
+    assert evaluate(t, compile_expr("max(a, 3, 6) == 6", t.column_names)).to_pylist() == [True, True, False]
+    # zero arguments crashed the process inside pyarrow (exit 139); now a clear error before any kernel runs
+    for bad, msg in (("min() > 0", "min\\(\\) .* needs at least two, got 0"), ("max(a) > 0", "got 1"),
+                     ("abs(a, b) > 0", "abs\\(\\) takes exactly one value, got 2"), ("abs() > 0", "got 0")):
+        with pytest.raises(ConfigError, match=msg):
+            compile_expr(bad, t.column_names, where="p.yaml rule `r`")
+
+
+def test_huge_integer_literal_is_a_clear_error():
+    with pytest.raises(ConfigError, match=r"rule `big`: .*integer 99999999999999999999 does not fit in 64 bits.*1e\+20"):
+        compile_expr("word_count < 99999999999999999999", ["word_count"], where="p.yaml rule `big`")
+    with pytest.raises(ConfigError, match="does not fit in 64 bits"):
+        compile_expr("word_count in [1, 99999999999999999999]", ["word_count"])
+    t = pa.table({"w": [1, 2]})
+    assert evaluate(t, compile_expr("w < 9223372036854775807 and w > -9223372036854775807", ["w"])).to_pylist() == [True, True]
+    assert evaluate(t, compile_expr("w < 1e20", ["w"])).to_pylist() == [True, True]
+
+
+@pytest.mark.parametrize("text, col", [("lang ==", 8), ("word_count >= 1 and", 20), ("lang = 'en'", 6),
+                                       ("lang == 'en' and (x > 1", 18), ("a b", 3)])
+def test_syntax_error_reports_its_real_column(text, col):
+    with pytest.raises(ConfigError) as info:
+        compile_expr(text, ["lang", "word_count", "x", "a", "b"])
+    msg = str(info.value)
+    assert f"column {col}" in msg and "column 0" not in msg
+    assert msg.splitlines()[2].index("^") - 4 == col - 1  # the caret sits under that column

@@ -21,11 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pytest
 
+from curate.exec.base import Task, TaskFailed
+from curate.exec.local import LocalExecutor
 from curate.pipeline import run_pipeline
+from curate.shards.megatron import IndexedDataset, MegatronWriter
 from curate.shards.verify import verify_dir
-from scaleout_helpers import check_outputs_complete, digest, write_corpus, write_pipeline
+from scaleout_helpers import check_outputs_complete, digest, kill_own_worker, slow_value, write_corpus, write_pipeline
 
 FILES_PER_SOURCE = 4  # 8 input files: 8 tasks in annotate, dedup pass 1, select and tokenize
 N_FILES = 2 * FILES_PER_SOURCE
@@ -183,3 +187,210 @@ def test_kill_at_random_moments_with_a_process_pool(corpus, clean):
             print("random kill: markers", sorted({m.parent.name for m in runner.run.glob("_markers/*/*.json")}))
     assert kills >= 2
     runner.finish(clean)
+
+
+# ---- MegatronWriter.finalize: the .bin lands first, the .idx last (the commit point)
+
+FINALIZE_PROBE = """
+import os, signal, sys
+import numpy as np
+from curate.shards.megatron import MegatronWriter
+
+prefix, kill_at, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+events = []
+
+def hook(event, args):
+    # a real SIGKILL just before the kill_at-th rename/unlink of a shard file (a path with no `.tmp-`)
+    if event in ("os.rename", "os.remove") and any(str(a).endswith((".bin", ".idx")) for a in args[:2]):
+        events.append(event)
+        if len(events) == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+w = MegatronWriter(prefix, np.uint16)
+w.add_many([np.arange(1, k + 2, dtype=np.uint16) for k in range(n)])
+sys.addaudithook(hook)
+w.finalize()
+"""
+
+
+@pytest.mark.parametrize("old", [False, True], ids=["fresh", "over-an-older-shard"])
+def test_finalize_killed_between_renames_never_leaves_an_index_without_its_data(tmp_path, old):
+    """Kill the writing process just before each rename/unlink `finalize()` makes (a real SIGKILL from
+    an audit hook): a final-named .idx must always open against the .bin beside it with the new data,
+    or be absent. It used to rename the .idx first: a kill before the .bin rename left an index with
+    no data (or with the older shard's data)."""
+    prefix = tmp_path / "shard"
+    kills = 0
+    for kill_at in range(1, 6):
+        for p in tmp_path.iterdir():
+            p.unlink()
+        if old:  # an older, different shard of the same name: its index must not outlive its data
+            w = MegatronWriter(prefix, np.uint16)
+            w.add_many([np.full(7, 9, dtype=np.uint16)] * 3)
+            w.finalize()
+        proc = subprocess.run([sys.executable, "-c", FINALIZE_PROBE, str(prefix), str(kill_at), "20"], capture_output=True, text=True)
+        if proc.returncode == 0:  # finalize made fewer renames than kill_at: it completed
+            assert IndexedDataset(prefix).num_tokens == sum(range(1, 21))
+            break
+        assert proc.returncode == -signal.SIGKILL, proc.stderr
+        kills += 1
+        idx, bin_ = tmp_path / "shard.idx", tmp_path / "shard.bin"
+        if idx.exists():
+            ds = IndexedDataset(prefix)  # opens: sizes and pointers fit the .bin beside it
+            assert bin_.stat().st_size == ds.num_tokens * 2, f"kill {kill_at}: index and data disagree"
+            new = len(ds) == 20 and [int(x) for x in ds[19]] == list(range(1, 21))
+            older = old and len(ds) == 3 and all(int(x) == 9 for x in ds.tokens)  # killed before anything moved
+            assert new or older, f"kill {kill_at}: the index describes neither the new nor the older shard"
+    assert kills >= 2  # at least the kill before the first and before the last rename landed
+
+
+# ---- a lost local worker: the pool is restarted, the task whose worker died is retried (--retries)
+
+
+def _worker_tasks(tmp_path: Path, killer: Task) -> list[Task]:
+    return [Task(id=f"t{i}", fn=slow_value, kwargs={"value": i}) for i in range(6)] + [killer]
+
+
+def test_lost_worker_is_retried_and_the_rest_rerun(tmp_path):
+    killer = Task(id="k", fn=kill_own_worker, kwargs={"flag": str(tmp_path / "killed-once"), "value": 99}, weight=10)
+    ex = LocalExecutor(tmp_path / "run", workers=2, progress=False, retries=1)
+    try:
+        got = ex.map("s", _worker_tasks(tmp_path, killer))
+    finally:
+        ex.close()
+    assert [r["value"] for r in got] == [0, 1, 2, 3, 4, 5, 99]
+    assert (tmp_path / "killed-once").exists()  # the first attempt really died
+    assert not list((tmp_path / "run").rglob("*.failed.txt"))
+    assert len(list((tmp_path / "run" / "_markers" / "s").glob("*.json"))) == 7
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_lost_worker_with_retries_spent_names_the_task_and_those_in_flight(tmp_path, retries):
+    killer = Task(id="src/00003-bad", fn=kill_own_worker, kwargs={}, weight=10)  # largest: submitted first
+    ex = LocalExecutor(tmp_path / "run", workers=2, progress=False, retries=retries)
+    try:
+        with pytest.raises(TaskFailed) as err:
+            ex.map("annotate", _worker_tasks(tmp_path, killer))
+    finally:
+        ex.close()
+    e = err.value
+    assert e.task_id == "src/00003-bad"  # not whichever future happened to fail first
+    assert "worker process died (signal SIGKILL)" in str(e) and "tasks in flight then: src/00003-bad (worker died)" in str(e)
+    assert (f"{retries + 1} times" if retries else "once") in str(e) and "--retries" in e.fix
+    (failed,) = (tmp_path / "run" / "_markers" / "annotate").glob("*.failed.txt")
+    assert failed.name.startswith("src_00003-bad") and "WorkerLost" in failed.read_text()
+
+
+def test_killing_a_busy_worker_of_the_cli_then_resume(corpus, clean, tmp_path):
+    """`curate run --workers 2`: SIGKILL a pool worker while it runs a task (found through the
+    executor's per-worker record). With --retries 0 the run stops with a clear error naming that
+    task, no traceback; the same command with --retries 1 resumes, survives a second such kill, and
+    the outputs are byte-identical to an uninterrupted run."""
+    run, tmp = corpus / "lost-worker", tmp_path / "tmpdir"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp))
+
+    def run_and_kill_a_busy_worker(retries: int) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "curate.cli", "run", str(corpus / "p.yaml"), "--out", str(run), "--workers", "2",
+               "--retries", str(retries), "--quiet"]
+        proc = subprocess.Popen(cmd, cwd=corpus, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        victim, deadline = None, time.time() + 120
+        while victim is None and proc.poll() is None and time.time() < deadline:
+            for f in tmp.glob("curate-workers-*/*"):
+                if f.name.isdigit():
+                    try:
+                        victim = (int(f.name), f.read_text())
+                    except FileNotFoundError:  # the task just ended
+                        continue
+                    os.kill(victim[0], signal.SIGKILL)
+                    break
+            time.sleep(0.005)
+        out, err = proc.communicate(timeout=300)
+        assert victim is not None, "no busy worker was seen"
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err + f"\n[killed worker {victim[0]} running {victim[1]}]")
+
+    first = run_and_kill_a_busy_worker(retries=0)
+    assert first.returncode == 2 and "Traceback" not in first.stderr and "BrokenProcessPool" not in first.stderr, first.stderr
+    killed_task = first.stderr.rsplit("running ", 1)[1].rstrip("]")
+    assert f"task {killed_task} failed: its worker process died (signal SIGKILL) while running it, once" in first.stderr
+    assert "fix:" in first.stderr and list(run.glob("_markers/*/*.failed.txt"))
+    second = run_and_kill_a_busy_worker(retries=1)
+    assert second.returncode == 0, second.stderr
+    assert {k: v for k, v in digest(run).items() if not k.endswith(".failed.txt")} == clean  # the first run's report stays
+    assert not list(tmp.iterdir())  # the per-worker records went with the pool
+
+
+# ---- out of space: a clear "disk full at PATH" error, in the driver and in a worker
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real tmpfs mount (needs root or CAP_SYS_ADMIN; skipped elsewhere): size set by the test."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    mounted = []
+
+    def mount(size: str) -> Path:
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(mnt)
+        return mnt
+
+    yield mount
+    for m in mounted:
+        subprocess.run(["umount", str(m)], check=False)
+
+
+def _fill(folder: Path) -> None:
+    """Write a filler file until the disk is full (unbuffered, in ever smaller pieces)."""
+    with open(folder / "filler", "wb", buffering=0) as fh:
+        for size in (1 << 20, 1 << 16, 1 << 12, 512, 1):
+            try:
+                while True:
+                    fh.write(b"\0" * size)
+            except OSError:
+                pass
+
+
+def _cli_run(corpus: Path, out: Path, *args: str, **popen) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "curate.cli", "run", str(corpus / "p.yaml"), "--out", str(out), "--quiet", *args],
+                          cwd=corpus, capture_output=True, text=True, timeout=300, **popen)
+
+
+def test_disk_full_in_the_driver(corpus, clean, tiny_disk):
+    """Resume a finished run on a disk with no space left: the driver's first write fails."""
+    disk = tiny_disk("64m")
+    shutil.copytree(corpus / "clean", disk / "run")
+    (disk / "run" / "stats.json").unlink()
+    _fill(disk)
+    proc = _cli_run(corpus, disk / "run")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"error: disk full at {disk / 'run'}/" in proc.stderr and "No space left on device" in proc.stderr, proc.stderr
+    assert "MB free" in proc.stderr and "choose another --out" in proc.stderr
+    (disk / "filler").unlink()  # space again: the same command finishes the run
+    proc = _cli_run(corpus, disk / "run")
+    assert proc.returncode == 0, proc.stderr
+    assert digest(disk / "run") == clean
+
+
+def test_disk_full_in_a_worker(corpus, tiny_disk):
+    disk = tiny_disk("400k")
+    proc = _cli_run(corpus, disk / "run", "--workers", "2")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"error: disk full at {disk / 'run'}/" in proc.stderr and "fix the input or config" not in proc.stderr, proc.stderr
+    assert "choose another --out" in proc.stderr
+
+
+def test_file_size_limit_in_a_worker_is_not_blamed_on_the_input(corpus, tmp_path):
+    """A real file-size limit (RLIMIT_FSIZE: writes past it fail with EFBIG), no root needed."""
+    import resource
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    proc = _cli_run(corpus, tmp_path / "run", "--workers", "2", preexec_fn=limit)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"error: file too large at {tmp_path / 'run'}/" in proc.stderr and "ulimit -f" in proc.stderr, proc.stderr
+    assert "fix the input or config" not in proc.stderr

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import make_docs
+from conftest import make_docs, write_jsonl
 from curate.config import load_config
 from curate.errors import ConfigError
 from curate.io.quarantine import Quarantine
@@ -265,3 +265,111 @@ def test_wrong_config_through_the_cli_has_no_traceback(tmp_path):
     (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: s, paths: [a.jsonl], txt_field: body}\n")
     proc = _cli(tmp_path, "run", "p.yaml", "--quiet")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "txt_field" in proc.stderr and "text_field" in proc.stderr
+
+
+# ---- select expressions: min()/max() work, bad calls and huge literals are clear errors naming the rule
+
+
+@pytest.mark.parametrize("keep, code, message", [
+    ("min(word_count, 10000) >= 30 and max(word_count, 30) >= 30", 0, None),
+    ("min() >= 30", 2, "rule `r`: .*min\\(\\) compares values element-wise and needs at least two, got 0"),
+    ("word_count < 99999999999999999999", 2, "rule `r`: .*integer 99999999999999999999 does not fit in 64 bits"),
+    ("min(word_count, 'x') == 'x'", 2, "rule `r`: .*cannot be evaluated.*word_count: int"),
+    ("word_count >= 30 and", 2, "rule `r`: cannot parse .* at column 21 \\(the end of the expression"),
+])
+def test_select_expression_calls_and_literals_through_the_cli(tmp_path, keep, code, message):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_bytes(b"\n".join(GOOD[:4]) + b"\n")
+    (tmp_path / "in" / "b.jsonl").write_bytes(b"\n".join(GOOD[4:8]) + b"\n")
+    (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: s, paths: [in]}\nannotate: {langid: null}\n"
+                                     f"select:\n  rules:\n    - {{name: r, keep: {json.dumps(keep)}}}\n")
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--workers", "2", "--quiet")
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenProcessPool" not in proc.stderr
+    if message is None:
+        select = json.loads((tmp_path / "run" / "stats.json").read_text())["stages"]["select"]
+        assert select["total"]["docs_out"] == 8
+    else:
+        import re
+        assert re.search(message, proc.stderr, re.S), proc.stderr
+
+
+# ---- YAML alias bombs: refused within seconds, in every YAML curate reads
+
+
+def _alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """`levels` anchors, each a list of `width` aliases to the one before: width ** levels values."""
+    lines = ["x0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    lines += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_within_seconds(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(GOOD[0] + b"\n")
+    (tmp_path / "p.yaml").write_text("name: bomb\nsources:\n  - {name: s, paths: [a.jsonl]}\n" + _alias_bomb())
+    t0 = time.perf_counter()
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet", timeout=60)
+    assert time.perf_counter() - t0 < 20  # it hung (minutes, gigabytes) expanding the aliases for line numbers
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "p.yaml: refused YAML" in proc.stderr and "alias" in proc.stderr and "fix:" in proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_yaml_alias_bombs_and_recursive_aliases_refused_by_every_loader(tmp_path, monkeypatch):
+    from curate.classify.recipe import load_recipe
+    from curate.train.ablate.config import load_ablation
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.jsonl").write_bytes(GOOD[0] + b"\n")
+    bomb = _alias_bomb(levels=12, width=10)  # 10**12 values in 1.3 kB
+    for loader, head in ((load_config, "name: x\nsources:\n  - {name: s, paths: [a.jsonl]}\n"),
+                         (load_recipe, "name: r\npositives: [a.jsonl]\nnegatives: [a.jsonl]\n"),
+                         (load_ablation, "base: p.yaml\n")):
+        for body, message in ((bomb, "alias bomb"), ("loop: &l [1, *l]\n", "recursive")):
+            (tmp_path / "y.yaml").write_text(head + body)
+            t0 = time.perf_counter()
+            with pytest.raises(ConfigError, match=f"y.yaml: refused YAML: .*{message}"):
+                loader(tmp_path / "y.yaml")
+            assert time.perf_counter() - t0 < 5, loader
+    # ordinary anchors still work, with line numbers for errors under them
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("name: x\ncommon: &c {paths: [a.jsonl], max_doc_bytes: 100}\nsources:\n  - {name: s, <<: *c}\n")
+    with pytest.raises(ConfigError, match=r"ok.yaml:2: unknown key `common`"):
+        load_config(ok)
+    ok.write_text("name: x\nsources:\n  - &s {name: s, paths: [a.jsonl]}\n  - {<<: *s, name: t}\n")
+    assert [s.name for s in load_config(ok).sources] == ["s", "t"]
+
+
+# ---- a file whose name says compressed but whose bytes do not; max_doc_bytes in bytes for every format
+
+
+def test_misnamed_compressed_file_counts_every_record_and_max_doc_bytes_is_bytes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    d = tmp_path / "in"
+    d.mkdir()
+    plain = b"\n".join(GOOD[:5]) + b"\n\n"  # 5 records, plain text, named as compressed
+    (d / "plain.jsonl.gz").write_bytes(plain)
+    (d / "plain.jsonl.zst").write_bytes(plain[:-1] + b"\n" + GOOD[5] + b"\n")  # 6 records
+    wide = "é" * 600  # 600 characters, 1,200 UTF-8 bytes: over a 1,000-byte limit in every format
+    (d / "wide.jsonl").write_bytes(GOOD[6] + b"\n" + orjson.dumps({"id": "w", "text": wide}) + b"\n")
+    small = make_docs(40, seed=9)  # short documents: well under 1,000 bytes each
+    small = [x for x in small if len(x["text"].encode()) < 1000][:3]
+    _parquet(d / "wide.parquet", pa.table({"id": ["w", *(x["id"] for x in small)], "text": [wide, *(x["text"] for x in small)]}))
+    (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: s, paths: [in], max_doc_bytes: 1000}\n"
+                                     "annotate: {heuristics: null, langid: null}\n")
+    r = run_pipeline(tmp_path / "p.yaml", out=tmp_path / "run", workers=1, progress=False)
+    files = {f["file"]: f for f in json.loads((r.run_dir / "stats.json").read_text())["stages"]["annotate"]["files"]}
+    assert files["in/plain.jsonl.gz"]["drops"] == {"not gzip data despite its .gz name": 5}
+    assert files["in/plain.jsonl.zst"]["drops"] == {"not zstd data despite its .zst name": 6}
+    assert files["in/wide.jsonl"]["drops"] == {"document larger than max_doc_bytes": 1}
+    assert files["in/wide.parquet"]["drops"] == {"document larger than max_doc_bytes": 1}  # was kept: 600 characters
+    assert files["in/wide.parquet"]["docs_out"] == 3
+    records = [orjson.loads(line) for q in (r.run_dir / "quarantine").rglob("*.jsonl") for line in q.read_bytes().splitlines()]
+    gz = next(rec for rec in records if rec["file"] == "in/plain.jsonl.gz")
+    assert gz["documents"] == 5 and "rename the file" in gz["detail"]
+    # a real gzip file is still read, and a truncated one is still the cut plus what survived
+    write_jsonl(d / "real.jsonl.gz", make_docs(4, seed=1), gz=True)
+    from curate.io.readers import ReadSpec, read_jsonl
+
+    q = Quarantine("in/real.jsonl.gz")
+    assert sum(t.num_rows for t in read_jsonl(d / "real.jsonl.gz", ReadSpec(source="s", role="general"), q)) == 4 and q.count == 0

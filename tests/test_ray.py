@@ -9,8 +9,10 @@ configured and then reported with their traceback saved; a rerun after a failure
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -135,3 +137,88 @@ def test_retries_honoured_then_failure_reported(cluster, tmp_path):
     ex = RayExecutor(tmp_path / "run", workers=2, progress=False, retries=1)
     assert ex.map("flaky", tasks + [task])[-1] == {"value": 1, "calls": 4}
     assert (tmp_path / "c2").read_text() == "3"  # t2 was not run again
+
+
+def _ticks(pid: int) -> str | None:
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if f[0] == "Z" else f[19]
+
+
+def _processes_with(mark: str, tree: dict[int, str] | None = None) -> dict[int, str]:
+    """pid -> command line of live processes whose environment carries `mark` (Linux /proc), or that
+    were seen in `tree` (pid -> start ticks; Ray's agents rename themselves and overwrite their
+    environment, so they are also tracked as descendants of the CLI)."""
+    out = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        pid = int(d.name)
+        try:
+            hit = mark.encode() in (d / "environ").read_bytes().split(b"\0")
+            hit = hit or (tree is not None and pid in tree and _ticks(pid) == tree[pid])
+            if hit and _ticks(pid) is not None:
+                out[pid] = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:120]
+        except OSError:
+            continue
+    return out
+
+
+def _descendants(root: int) -> dict[int, str]:
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                children.setdefault(int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(int(d.name))
+            except (OSError, IndexError):
+                continue
+    out, todo = {}, list(children.get(root, ()))
+    while todo:
+        pid = todo.pop()
+        ticks = _ticks(pid)
+        if ticks is not None and pid not in out:
+            out[pid] = ticks
+            todo.extend(children.get(pid, ()))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_killing_the_driver_leaves_no_ray_process_behind(corpus, tmp_path):
+    """SIGKILL `curate run --executor ray` (the driver alone, as the OOM killer would) once its private
+    Ray instance runs tasks: within a minute no process of that instance is left (it used to leave
+    ray::DashboardAgent and ray::RuntimeEnvAgent running). Every process the CLI starts inherits the
+    test's marker variable, so the check covers them all, workers included."""
+    mark = f"CURATE_TEST_RAY_KILL={os.getpid()}-{tmp_path.name}"
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **dict([mark.split("=", 1)]))
+    cmd = [sys.executable, "-m", "curate.cli", "run", str(corpus / "p.yaml"), "--out", str(tmp_path / "run"), "--executor", "ray",
+           "--workers", "2", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=corpus, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    tree: dict[int, str] = {}
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and proc.poll() is None:  # until a Ray worker runs a task
+            tree.update(_descendants(proc.pid))
+            names = _processes_with(mark, tree).values()
+            if any("ray::" in c and "IDLE" not in c for c in names) and any("Agent" in c for c in names) and \
+                    (tmp_path / "run" / "_markers").exists():
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read().decode()
+        assert any("raylet" in c for c in _processes_with(mark, tree).values())
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.time() + 60
+        while _processes_with(mark, tree) and time.time() < deadline:
+            time.sleep(0.5)
+        left = _processes_with(mark, tree)
+        assert not left, f"still running after the driver was killed: {left}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _processes_with(mark, tree):  # never leave them to the next test, even when it fails
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

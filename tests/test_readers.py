@@ -73,6 +73,30 @@ def test_parquet_wrong_schema_quarantined(tmp_path):
     assert t is None and list(q.reasons) == ["text field `text` has type int64, expected string"]
 
 
+def test_compressed_text_files_are_read(tmp_path):
+    """`format: text` on README.gz-style files: decompressed, not quarantined as invalid UTF-8."""
+    d = tmp_path / "docs"
+    d.mkdir()
+    body = "Permission is granted to copy this document. " * 20
+    (d / "README.gz").write_bytes(gzip.compress(body.encode(), mtime=0))
+    (d / "notes.txt.zst").write_bytes(zstandard.ZstdCompressor().compress("zstd text document".encode()))
+    (d / "plain.gz").write_bytes(b"plain text, not gzip")
+    (d / "cut.gz").write_bytes(gzip.compress(body.encode(), mtime=0)[:30])
+    (d / "bomb.gz").write_bytes(gzip.compress(b"a" * 50_000, mtime=0))  # 50 kB of text in a few hundred bytes
+    got = {}
+    for f in sorted(d.iterdir()):
+        t, q = read_all(f, "text", max_doc_bytes=10_000)
+        got[f.name] = (t.column("text").to_pylist() if t is not None else [], dict(q.reasons))
+    assert got["README.gz"] == ([body], {})
+    assert got["notes.txt.zst"] == (["zstd text document"], {})
+    assert got["plain.gz"] == ([], {"not gzip data despite its .gz name": 1})
+    assert got["cut.gz"] == ([], {"truncated or corrupt compressed file": 1})
+    assert got["bomb.gz"] == ([], {"document larger than max_doc_bytes": 1})  # judged after decompression
+    assert detect_format(d / "notes.txt.zst") == "text"
+    t, q = read_all(d, "text")  # a folder: .txt and .txt.gz/.zst files
+    assert t.column("text").to_pylist() == ["zstd text document"] and q.count == 0
+
+
 def test_parquet_null_text_quarantined(tmp_path):
     pq.write_table(pa.table({"text": ["ok", None, "fine"]}), tmp_path / "a.parquet")
     t, q = read_all(tmp_path / "a.parquet")
@@ -171,9 +195,12 @@ def test_truncated_compressed_file(tmp_path, ext):
 
 
 def test_corrupt_and_empty_compressed(tmp_path):
-    (tmp_path / "c.jsonl.gz").write_bytes(b"this is not gzip")
+    (tmp_path / "c.jsonl.gz").write_bytes(b"\x1f\x8b gzip magic, then garbage")
     t, q = read_all(tmp_path / "c.jsonl.gz")
     assert t is None and q.reasons == {"truncated or corrupt compressed file": 1}
+    (tmp_path / "p.jsonl.gz").write_bytes(b"this is not gzip\n\nbut three\nlines of plain text")
+    t, q = read_all(tmp_path / "p.jsonl.gz")  # plain text named .gz: one record per non-blank line
+    assert t is None and q.reasons == {"not gzip data despite its .gz name": 3}
     (tmp_path / "e.jsonl.gz").write_bytes(b"")
     t, q = read_all(tmp_path / "e.jsonl.gz")
     assert t is None and q.count == 0

@@ -87,3 +87,34 @@ def test_cli_trains_and_reports(run, tmp_path):
     assert orjson.loads((out / "summary.json").read_bytes())["step"] == 3
     bad = CliRunner().invoke(train_cmd, [str(run), "--steps", "0", "--out", str(out)])
     assert bad.exit_code != 0 and "steps" in str(bad.exception)
+
+
+def test_readme_command_without_out_trains_inside_the_run(run, tmp_path):
+    """`curate train RUN --model tiny --steps N` (README) used to fail: Missing option '--out'."""
+    res = CliRunner().invoke(train_cmd, [str(run), "--model", "tiny", "--steps", "2", "--seq-len", "32", "--quiet", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    out = run / "proxy" / "tiny-clm"
+    assert orjson.loads((out / "summary.json").read_bytes())["step"] == 2 and f"output: {out}" in res.output
+    res = CliRunner().invoke(train_cmd, [str(run / "shards"), "--steps", "2", "--seq-len", "32", "--objective", "mlm", "--quiet",
+                                         "--threads", "1"])
+    assert res.exit_code == 0 and (run / "proxy" / "tiny-mlm" / "summary.json").exists()
+    blend = CliRunner().invoke(train_cmd, ["0.5", str(run), "0.5", str(run), "--steps", "2"])
+    assert blend.exit_code != 0 and "--out is needed" in str(blend.exception)
+
+
+def test_resume_over_a_logging_only_change(run, tmp_path):
+    """Changing only when rows are logged / evaluated / checkpointed does not block a resume, and the
+    weights are those of a straight run; a change that affects them is still refused."""
+    cfg = TrainConfig(steps=6, seq_len=32, batch_size=4, lr=2e-3, log_every=2, ckpt_every=0)
+    train([(1.0, run)], cfg, tmp_path / "a", RT)
+    train([(1.0, run)], cfg, tmp_path / "b", RT, stop_at=3)
+    later = cfg.model_copy(update={"log_every": 1, "eval_every": 2, "eval_windows": 8, "ckpt_every": 5})
+    resumed = train([(1.0, run)], later, tmp_path / "b", RT)
+    assert resumed["finished"]
+    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)
+    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)
+    assert all(torch.equal(v, b["model"][k]) for k, v in a["model"].items())
+    assert b["config"]["log_every"] == 1  # the checkpoint records the settings it continued with
+    assert [r["step"] for r in _rows(tmp_path / "b") if "loss" in r] == [2, 4, 5, 6]  # every 2, then every step after step 3
+    with pytest.raises(CurateError, match="batch_size"):
+        train([(1.0, run)], later.model_copy(update={"batch_size": 2}), tmp_path / "b", RT)

@@ -18,9 +18,12 @@ def classifier():
 @click.option("--out", default=None, help="model path stem (default: the recipe's `output`, beside the recipe)")
 def train_cmd(recipe: str, out: str | None) -> None:
     """Train the classifier a RECIPE.yaml describes; writes the model, <stem>.json and <stem>.md."""
+    import time
+
     from curate.classify.train import train_recipe
 
-    res = train_recipe(recipe, out)
+    t0 = time.perf_counter()
+    res = train_recipe(recipe, out, progress=lambda msg: click.echo(f"[{time.perf_counter() - t0:6.1f}s] {msg}", err=True))
     held = res.meta["card"]["heldout"]
     rec = held["recommended"]
     click.echo(f"model  {res.model_path} ({res.meta['bytes']:,} bytes, sha256 {res.meta['sha256'][:16]}…)")
@@ -34,11 +37,12 @@ def train_cmd(recipe: str, out: str | None) -> None:
 @click.option("--pos", multiple=True, required=True, help="positive files or globs (repeatable)")
 @click.option("--neg", multiple=True, required=True, help="negative files or globs (repeatable)")
 @click.option("--threshold", "-t", "thresholds", multiple=True, type=click.FloatRange(0, 1), help="thresholds to report (repeatable)")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help="folder for eval.json, PR curve and histogram PNGs")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="folder for eval.json, the PR curve and the score histogram PNGs")
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--max-docs", type=click.IntRange(1), default=None, help="score at most N documents per file")
 def eval_cmd(model, pos, neg, thresholds, out, text_field, max_docs) -> None:
-    """Precision/recall/F1 at thresholds, ROC-AUC, PR curve and per-source score histograms."""
+    """Precision/recall/F1 at thresholds, ROC-AUC, PR curve, and one score histogram figure with a curve per
+    --pos/--neg argument (a glob is one source)."""
     from curate.classify.evaluate import evaluate_files, threshold_table
 
     res = evaluate_files(model, list(pos), list(neg), sorted(set(thresholds or DEFAULT_THRESHOLDS)), out, text_field, max_docs)
@@ -48,7 +52,10 @@ def eval_cmd(model, pos, neg, thresholds, out, text_field, max_docs) -> None:
         r = res["recommended"]
         click.echo(f"model's recommended threshold {r['threshold']:.4g}: P {r['precision']:.4f} R {r['recall']:.4f} F1 {r['f1']:.4f}")
     for name, src in res["sources"].items():
-        click.echo(f"  {src['label']:8s} {name}: n={src['n']} mean score {src['mean_score']:.4f}")
+        score = f"mean score {src['mean_score']:.4f}" if src["n"] else "no documents"
+        click.echo(f"  {src['label']:8s} {name}: n={src['n']} {score}" + (f" ({len(src['files'])} files)" if len(src["files"]) > 1 else ""))
+    for w in res["warnings"]:
+        click.echo(f"warning: {w}", err=True)
     if out:
         click.echo(f"wrote {res['pr_curve_png']}, {res['histogram_png']}")
 

@@ -133,11 +133,14 @@ def _save(fig, path: Path) -> None:
 def evaluate_files(model_path: str | Path, pos: list[str], neg: list[str], thresholds: list[float], out_dir: str | Path | None = None, text_field: str = "text", max_docs: int | None = None) -> dict[str, Any]:
     """Score labelled files with a saved model: metrics (+ the model's recommended threshold), PNGs, eval.json.
 
-    `pos`/`neg` are paths or globs (JSONL/.gz/.zst/Parquet); `max_docs` keeps the first N documents
-    of each file (bounded memory and time on large sets).
+    `pos`/`neg` are paths or globs (JSONL/.gz/.zst/Parquet); each one is a source (named by its file
+    stem when it is one file, else by the pattern as given), with one curve in the score histogram.
+    `max_docs` keeps the first N documents of each file (bounded memory and time on large sets).
+    Empty files are listed in `warnings`; no document at all on one side is an InputError.
     """
     from curate.classify.base import load_classifier, read_meta
     from curate.classify.samples import read_texts, resolve_glob
+    from curate.errors import InputError
     from curate.io.formats import file_stem
     from curate.io.atomic import write_json
 
@@ -146,10 +149,18 @@ def evaluate_files(model_path: str | Path, pos: list[str], neg: list[str], thres
     meta = read_meta(model_path)
     by_source: dict[str, np.ndarray] = {}
     labels: dict[str, bool] = {}
+    files_of: dict[str, dict[str, int]] = {}
+    warnings: list[str] = []
     for label, patterns in ((True, pos), (False, neg)):
+        flag = "--pos" if label else "--neg"
         for pattern in patterns:
-            for path in resolve_glob(pattern, Path.cwd(), "--pos" if label else "--neg"):
-                parts, n = [], 0
+            paths = resolve_glob(pattern, Path.cwd(), flag)
+            name = file_stem(paths[0]) if len(paths) == 1 else pattern
+            if name in by_source:  # the same name twice (e.g. a.jsonl in two folders): keep both apart
+                name = f"{name} ({flag} {pattern})"
+            parts, counts = [], {}
+            for path in paths:
+                n = 0
                 for texts in read_texts(path, text_field):
                     if max_docs is not None:
                         texts = texts.slice(0, max_docs - n)
@@ -157,22 +168,33 @@ def evaluate_files(model_path: str | Path, pos: list[str], neg: list[str], thres
                     n += len(texts)
                     if max_docs is not None and n >= max_docs:
                         break
-                name = file_stem(path)
-                by_source[name] = np.concatenate([by_source.get(name, np.zeros(0)), *parts])
-                labels[name] = label
+                counts[str(path)] = n
+                if n == 0:
+                    warnings.append(f"{path} ({flag}) holds no documents")
+            by_source[name] = np.concatenate([np.zeros(0), *parts])
+            labels[name] = label
+            files_of[name] = counts
+    for label, flag in ((True, "--pos"), (False, "--neg")):
+        if not any(len(v) for k, v in by_source.items() if labels[k] == label):
+            given = ", ".join(k for k in by_source if labels[k] == label)
+            raise InputError(f"no {'positive' if label else 'negative'} documents to score: {given} hold none", where=flag,
+                             fix=f"pass {flag} files that hold documents (and check --text-field `{text_field}`)")
     y = np.concatenate([np.full(len(v), labels[k]) for k, v in sorted(by_source.items())]).astype(bool)
     s = np.concatenate([v for _, v in sorted(by_source.items())])
     extra = {"recommended": float(meta["recommended_threshold"])} if meta.get("recommended_threshold") is not None else {}
     result = metrics(y, s, thresholds, extra)
     result["model"] = str(model_path)
     result["sources"] = {
-        k: {"label": "positive" if labels[k] else "negative", "n": int(len(v)), "mean_score": float(np.mean(v)) if len(v) else None}
+        k: {"label": "positive" if labels[k] else "negative", "n": int(len(v)), "mean_score": float(np.mean(v)) if len(v) else None,
+            "files": files_of[k]}
         for k, v in sorted(by_source.items())
     }
+    result["warnings"] = warnings
     if out_dir is not None:
         out = Path(out_dir)
         name = model_path.stem
         result["pr_curve_png"] = str(plot_pr_curve(y, s, out / f"{name}_pr_curve.png", f"{name}: precision-recall"))
-        result["histogram_png"] = str(plot_histograms(by_source, out / f"{name}_scores.png", f"{name}: scores per source"))
+        shown = {k: v for k, v in by_source.items() if len(v)}  # one figure, one curve per source
+        result["histogram_png"] = str(plot_histograms(shown, out / f"{name}_scores.png", f"{name}: scores per source"))
         write_json(out / f"{name}_eval.json", result)
     return result

@@ -20,13 +20,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
 from curate.classify.base import NormalizeConfig, english_stopwords
 from curate.classify.fasttext_backend import FastTextParams
 from curate.classify.sklearn_backend import SklearnParams
 from curate.errors import ConfigError
+from curate.io.yaml_file import load_yaml
 
 
 class FileInput(BaseModel):
@@ -133,12 +133,7 @@ def load_recipe(path: str | Path) -> tuple[Recipe, Path]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError("recipe file not found", where=str(path), fix="pass the path of a recipe YAML, e.g. classifiers/quality.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where, fix="check indentation and quoting") from None
+    data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     if not isinstance(data, dict):
         raise ConfigError("a recipe must be a mapping of keys", where=str(path), fix="start with `name: ...`, `positives: [...]`, `negatives: [...]`")
     return validate_recipe(data, str(path)), path.parent.resolve()

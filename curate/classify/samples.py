@@ -76,15 +76,25 @@ def text_keys(normalized: pa.Array, seed: int) -> np.ndarray:
     return np.fromiter((h(s.encode("utf-8"), seed) for s in normalized.to_pylist()), dtype=np.uint64, count=len(normalized))
 
 
-def read_class(inputs: list[Input], root: Path, text_field: str, cap: int, seed: int, normalize: Callable[[pa.Array], pa.Array]) -> ClassSample:
-    """All inputs of one class, sampled to `cap` by seeded text-hash keys."""
+def read_class(inputs: list[Input], root: Path, text_field: str, cap: int, seed: int, normalize: Callable[[pa.Array], pa.Array],
+               progress: Callable[[str], None] | None = None) -> ClassSample:
+    """All inputs of one class, sampled to `cap` by seeded text-hash keys. `progress` (if given) is
+    told about each input as it is read (long reads otherwise look like a hang)."""
     sample = ClassSample(cap)
     for spec in inputs:
+        label = spec.path if isinstance(spec, FileInput) else f"run {spec.run}"
         if isinstance(spec, FileInput):
-            sample.files.update({os.path.relpath(p, root): sha256_file(p) for p in resolve_glob(spec.path, root, "input")})
+            files = resolve_glob(spec.path, root, "input")
+            if progress:
+                progress(f"  {label}: hashing {len(files)} file(s)")
+            sample.files.update({os.path.relpath(p, root): sha256_file(p) for p in files})
+        n = 0
         for batch in iter_input(spec, root, text_field):
             if len(batch.texts):
                 sample.add(batch, text_keys(normalize(batch.texts), seed))
+                n += len(batch.texts)
+        if progress:
+            progress(f"  {label}: {n:,} documents read")
     return sample
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -40,10 +40,11 @@ def make_classifier(recipe: Recipe) -> Classifier:
     return SklearnClassifier(recipe.sklearn, norm, recipe.seed)
 
 
-def train_recipe(recipe_path: str | Path, out: str | Path | None = None) -> TrainResult:
-    """`curate classifier train RECIPE.yaml`: the model goes to `out` (a stem) or the recipe's output."""
+def train_recipe(recipe_path: str | Path, out: str | Path | None = None, progress: Callable[[str], None] | None = None) -> TrainResult:
+    """`curate classifier train RECIPE.yaml`: the model goes to `out` (a stem) or the recipe's output.
+    `progress` (if given) receives a line per step (the CLI prints them on stderr)."""
     recipe, root = load_recipe(recipe_path)
-    return train(recipe, root, out=out, recipe_label=str(recipe_path))
+    return train(recipe, root, out=out, recipe_label=str(recipe_path), progress=progress)
 
 
 def split_heldout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -53,11 +54,15 @@ def split_heldout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np
     return np.sort(perm[k:]), np.sort(perm[:k])
 
 
-def train(recipe: Recipe, root: Path, out: str | Path | None = None, recipe_label: str = "recipe") -> TrainResult:
+def train(recipe: Recipe, root: Path, out: str | Path | None = None, recipe_label: str = "recipe",
+          progress: Callable[[str], None] | None = None) -> TrainResult:
     t0 = time.perf_counter()
+    say = progress or (lambda msg: None)
     clf = make_classifier(recipe)
-    pos = read_class(recipe.positives, root, recipe.text_field, recipe.max_per_class, recipe.seed, clf.normalizer)
-    neg = read_class(recipe.negatives, root, recipe.text_field, recipe.max_per_class, recipe.seed, clf.normalizer)
+    say(f"reading positives ({len(recipe.positives)} input(s))")
+    pos = read_class(recipe.positives, root, recipe.text_field, recipe.max_per_class, recipe.seed, clf.normalizer, progress)
+    say(f"reading negatives ({len(recipe.negatives)} input(s))")
+    neg = read_class(recipe.negatives, root, recipe.text_field, recipe.max_per_class, recipe.seed, clf.normalizer, progress)
     kept_pos, kept_neg = pos.counts(), neg.counts()
 
     conflicts = np.intersect1d(pos.keys, neg.keys)
@@ -77,7 +82,9 @@ def train(recipe: Recipe, root: Path, out: str | Path | None = None, recipe_labe
     neg_tr, neg_ho = split_heldout(len(neg), recipe.heldout_fraction, rng)
     train_texts = pa.concat_arrays([pos.texts.take(pa.array(pos_tr)), neg.texts.take(pa.array(neg_tr))])
     labels = np.r_[np.ones(len(pos_tr), bool), np.zeros(len(neg_tr), bool)]
+    say(f"training {recipe.backend} on {len(labels):,} documents ({len(pos_tr):,} positive, {len(neg_tr):,} negative)")
     clf.fit(train_texts, labels)
+    say(f"scoring {len(pos_ho) + len(neg_ho):,} held-out documents")
 
     s_pos = clf.predict_proba(pos.texts.take(pa.array(pos_ho)))
     s_neg = clf.predict_proba(neg.texts.take(pa.array(neg_ho)))

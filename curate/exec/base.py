@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from tqdm import tqdm
 
-from curate.errors import CurateError
+from curate.errors import CurateError, disk_full_error
 from curate.io.atomic import read_json, write_json
 from curate.layout import RunLayout
 
@@ -137,6 +137,9 @@ class Executor:
         TaskFailed naming the task, with the traceback of `logged` (default `exc`) saved to a file."""
         if isinstance(exc, CurateError):
             return exc
+        full = disk_full_error(exc, str(self.run_dir))  # out of space is the disk's fault, not the input's
+        if full is not None:
+            return full
         return TaskFailed(task.id, f"{type(exc).__name__}: {exc}", save_failure(self.run_dir, stage, task.id, logged or exc))
 
     def _run(self, stage: str, tasks: list[Task], desc: str, skipped: int):  # pragma: no cover - abstract

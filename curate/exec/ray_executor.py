@@ -8,10 +8,15 @@ shared mount); the driver writes completion markers, so a rerun skips what any n
 
 from __future__ import annotations
 
+import os
+import secrets
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
-
 from curate.errors import ConfigError, CurateError
+from curate.exec import ray_watchdog
 from curate.exec.base import Executor, Progress, Task, run_task
 
 
@@ -36,8 +41,15 @@ class RayExecutor(Executor):
             if address:
                 ray.init(address=address, runtime_env=env, log_to_driver=False, configure_logging=False)
             else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, runtime_env=env, log_to_driver=False,
-                         configure_logging=False)
+                self._start_watchdog()
+                # every process of this private instance carries the token (the raylet's workers inherit
+                # it), so the watchdog can end them all if this driver dies without ray.shutdown()
+                os.environ[ray_watchdog.ENV] = self._token
+                try:
+                    ray.init(num_cpus=self.workers, include_dashboard=False, runtime_env=env, log_to_driver=False,
+                             configure_logging=False)
+                finally:
+                    os.environ.pop(ray_watchdog.ENV, None)
             self.started_here = True
         self.num_cpus_per_task = num_cpus_per_task
         self._remote = ray.remote(num_cpus=num_cpus_per_task, max_retries=retries, retry_exceptions=False)(run_task)
@@ -80,7 +92,28 @@ class RayExecutor(Executor):
             for ref in inflight:
                 ray.cancel(ref, force=True)
 
+    _watchdog: subprocess.Popen | None = None
+
+    def _start_watchdog(self) -> None:
+        """A process in its own session that ends this instance's Ray processes when the driver dies."""
+        self._token = secrets.token_hex(8)
+        ticks = ray_watchdog.start_ticks(os.getpid())
+        if ticks is None:  # no /proc: nothing to watch with
+            return
+        env = {k: v for k, v in os.environ.items() if k != ray_watchdog.ENV}
+        self._watchdog = subprocess.Popen([sys.executable, "-m", "curate.exec.ray_watchdog", str(os.getpid()), ticks, self._token],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True, close_fds=True, env=env)
+
     def close(self) -> None:
         if self.started_here:
             _ray().shutdown()
+            self.started_here = False
+        if self._watchdog is not None:  # a last sweep for anything ray.shutdown() left behind
+            try:
+                self._watchdog.send_signal(signal.SIGUSR1)
+                self._watchdog.wait(timeout=15)
+            except (OSError, subprocess.TimeoutExpired):
+                self._watchdog.kill()
+            self._watchdog = None
 

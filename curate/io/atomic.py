@@ -14,6 +14,8 @@ from typing import Iterator
 
 import orjson
 
+from curate.errors import disk_full_error
+
 TMP_MARK = ".tmp-"
 
 
@@ -33,6 +35,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+    except OSError as exc:  # out of space while writing `path`: a clear error naming it, not a traceback
+        full = disk_full_error(exc, str(path))
+        if full is None:
+            raise
+        raise full from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -6,9 +6,7 @@ skipped in chunks (never held whole) and quarantined, like every other bad recor
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
 import zlib
 from dataclasses import dataclass
@@ -17,15 +15,16 @@ from typing import Iterator
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import zstandard
 
 from curate import schema
 from curate.errors import InputError
+from curate.io.compressed import CHUNK, COMPRESSED_SUFFIXES, count_records, misnamed_compression, open_maybe_compressed
 from curate.io.formats import FunctionReader, Reader, detect_format, get_reader, register_reader
 from curate.io.quarantine import Quarantine
 
-CHUNK = 1 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -86,58 +85,6 @@ class _Batcher:
         return t
 
 
-def open_maybe_compressed(path: Path) -> io.BufferedIOBase:
-    name = path.name.lower()
-    raw = open(path, "rb")
-    if name.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if name.endswith((".zst", ".zstd")):
-        return io.BufferedReader(_ZstdRaw(raw), CHUNK)
-    return io.BufferedReader(raw, CHUNK)
-
-
-class _ZstdRaw(io.RawIOBase):
-    """Streaming zstd decoding (multi-frame) that raises on a truncated last frame.
-
-    zstandard's stream_reader ends quietly on truncation; a truncated file must be reported.
-    """
-
-    def __init__(self, raw):
-        self.raw = raw
-        self.dctx = zstandard.ZstdDecompressor()
-        self.obj = self.dctx.decompressobj()
-        self.buf = b""
-        self.in_frame = False
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        while not self.buf:
-            chunk = self.raw.read(CHUNK)
-            if not chunk:
-                if self.in_frame:
-                    raise EOFError("zstd stream ended before the end of its frame (truncated file)")
-                return 0
-            while chunk:
-                self.in_frame = True
-                self.buf += self.obj.decompress(chunk)
-                if self.obj.eof:
-                    chunk = self.obj.unused_data
-                    self.obj = self.dctx.decompressobj()
-                    self.in_frame = False
-                else:
-                    chunk = b""
-        n = min(len(b), len(self.buf))
-        b[:n] = self.buf[:n]
-        self.buf = self.buf[n:]
-        return n
-
-    def close(self):
-        self.raw.close()
-        super().close()
-
-
 def _read_long_line(fh, limit: int) -> tuple[bytes, bool]:
     """Read one line, keeping at most `limit` bytes; returns (prefix, complete)."""
     line = fh.readline(limit + 1)
@@ -158,6 +105,17 @@ def _doc_id(value) -> str | None:
 
 def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
     b = _Batcher(spec, spec.display or str(path))
+    misnamed = misnamed_compression(path)
+    if misnamed is not None:
+        if spec.owns(0):  # reported once, by the part owning the first block
+            ext, kind = misnamed
+            with open(path, "rb") as fh:
+                head = fh.read(200)
+            n = count_records(path)
+            q.add(1, f"not {kind} data despite its {ext} name", head,
+                  detail=f"{n} non-blank lines skipped; rename the file without {ext} if it is plain JSONL, or compress it",
+                  documents=max(n, 1))
+        return
     lineno = 0
     fh = open_maybe_compressed(path)
     try:
@@ -266,14 +224,17 @@ def _tables_from_batches(batches, spec: ReadSpec, q: Quarantine, display: str) -
             row += rb.num_rows
             continue
         b = _Batcher(spec, spec.display or display)
-        texts = rb.column(spec.text_field).to_pylist()
+        column = rb.column(spec.text_field)
+        # max_doc_bytes counts UTF-8 bytes, as for JSONL lines and text files (not characters)
+        nbytes = pc.fill_null(pc.binary_length(column), 0).to_numpy(zero_copy_only=False)
+        texts = column.to_pylist()
         ids = rb.column(spec.id_field).to_pylist() if spec.id_field and spec.id_field in rb.schema.names else [None] * len(texts)
         for i, (doc_id, text) in enumerate(zip(ids, texts)):
             r = row + i + 1
             if text is None:
                 q.add(r, f"missing text field `{spec.text_field}` (null)")
-            elif len(text) > spec.max_doc_bytes:
-                q.add(r, "document larger than max_doc_bytes", text[:200])
+            elif nbytes[i] > spec.max_doc_bytes:
+                q.add(r, "document larger than max_doc_bytes", text[:200], detail=f"{int(nbytes[i]):,} bytes")
             else:
                 b.add(_doc_id(doc_id), text, r)
         row += len(texts)
@@ -282,15 +243,44 @@ def _tables_from_batches(batches, spec: ReadSpec, q: Quarantine, display: str) -
             yield t
 
 
+TEXT_SUFFIXES = (".txt", ".txt.gz", ".txt.zst", ".txt.zstd")
+
+
+def _read_text_file(f: Path, limit: int, q: Quarantine) -> bytes | None:
+    """The bytes of one text document (gzip/zstd-compressed when its name says so), at most `limit`
+    of them; None (quarantined) when it is larger, misnamed or its compression is broken."""
+    name = f.name.lower()
+    if not name.endswith(COMPRESSED_SUFFIXES):
+        if f.stat().st_size > limit:
+            q.add(0, "document larger than max_doc_bytes", detail=str(f))
+            return None
+        return f.read_bytes()
+    misnamed = misnamed_compression(f)
+    if misnamed is not None:
+        ext, kind = misnamed
+        q.add(0, f"not {kind} data despite its {ext} name", detail=f"{f.name}: rename the file without {ext} if it is plain text")
+        return None
+    try:
+        with open_maybe_compressed(f) as fh:
+            data = fh.read(limit + 1)
+    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
+        q.add(0, "truncated or corrupt compressed file", detail=f"{f.name}: {type(exc).__name__}: {exc}")
+        return None
+    if len(data) > limit:
+        q.add(0, "document larger than max_doc_bytes", detail=f"{f}: more than {limit:,} bytes after decompression")
+        return None
+    return data
+
+
 def read_text_dir(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
-    """A single .txt file is one document; a folder yields one document per .txt file inside it."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*.txt") if p.is_file())
+    """A single text file is one document; a folder yields one document per .txt file inside it.
+    Files named .gz or .zst (e.g. README.gz, notes.txt.gz) are decompressed."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(TEXT_SUFFIXES))
     b = _Batcher(spec, spec.display or str(path))
     for f in files:
-        if f.stat().st_size > spec.max_doc_bytes:
-            q.add(0, "document larger than max_doc_bytes", detail=str(f))
+        data = _read_text_file(f, spec.max_doc_bytes, q)
+        if data is None:
             continue
-        data = f.read_bytes()
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -398,7 +388,7 @@ def _is_hf_dir(path: Path) -> bool:
 
 
 def _is_text(path: Path) -> bool:
-    return (path.is_dir() and not _is_hf_dir(path)) or path.name.lower().endswith(".txt")
+    return (path.is_dir() and not _is_hf_dir(path)) or path.name.lower().endswith(TEXT_SUFFIXES)
 
 
 # the project's own formats, in the order `format: auto` tries them
@@ -407,4 +397,4 @@ register_reader("warc", FunctionReader(read_warc, (".warc", ".warc.gz", ".wet", 
 register_reader("jsonl", FunctionReader(read_jsonl, (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson",
                                                      ".ndjson.gz"), splittable=True))
 register_reader("hf", FunctionReader(read_hf_dataset, detect=_is_hf_dir))
-register_reader("text", FunctionReader(read_text_dir, (".txt",), detect=_is_text))
+register_reader("text", FunctionReader(read_text_dir, TEXT_SUFFIXES, detect=_is_text))

@@ -47,6 +47,18 @@ class MixPlan:
     key_tokens: dict[str, int]
     source_tokens: dict[str, int]
     warnings: list[str] = field(default_factory=list)
+    cap_total: int = 0  # the largest total the epoch cap allows at these shares
+    available: dict[str, int] = field(default_factory=dict)  # tokens per source
+
+    def with_key_tokens(self, key_tokens: dict[str, int]) -> "MixPlan":
+        """The same plan with other per-key targets, split among each key's sources as `plan_mixture` does."""
+        source_tokens: dict[str, int] = {}
+        for k in self.key_share:
+            members = {s: float(a) for s, a in self.available.items() if self.key_of[s] == k}
+            source_tokens.update(_split(key_tokens[k], members))
+        return MixPlan(total=sum(key_tokens.values()), key_of=self.key_of, key_share=self.key_share, key_tokens=dict(key_tokens),
+                       source_tokens={s: source_tokens[s] for s in self.available}, warnings=list(self.warnings),
+                       cap_total=self.cap_total, available=self.available)
 
 
 def _split(total: int, weights: dict[str, float]) -> dict[str, int]:
@@ -98,12 +110,9 @@ def plan_mixture(available: dict[str, int], roles: dict[str, str], cfg: MixConfi
             warnings.append(f"{msg}; total reduced to {cap_total:,}")
             total = cap_total
     key_tokens = {k: int(math.floor(share * total)) for k, share in shares.items()}
-    source_tokens: dict[str, int] = {}
-    for k in shares:
-        members = {s: float(available[s]) for s in available if key_of[s] == k}
-        source_tokens.update(_split(key_tokens[k], members))
-    return MixPlan(total=sum(key_tokens.values()), key_of=key_of, key_share=shares, key_tokens=key_tokens,
-                   source_tokens={s: source_tokens[s] for s in available}, warnings=warnings)
+    base = MixPlan(total=0, key_of=key_of, key_share=shares, key_tokens={}, source_tokens={}, warnings=warnings,
+                   cap_total=cap_total, available=dict(available))
+    return base.with_key_tokens(key_tokens)
 
 
 def _rng(seed: int, *salt: str) -> np.random.Generator:
@@ -141,6 +150,44 @@ def choose_repeats(sizes: np.ndarray, target: int, rng: np.random.Generator, max
         gap -= int(c[j - 1])
         rest = rest[j:]
     return repeats
+
+
+def _shares_off(plan: MixPlan, key_got: dict[str, int], tolerance: float) -> dict[str, float]:
+    total = sum(key_got.values())
+    achieved = {k: (key_got[k] / total if total else 0.0) for k in plan.key_share}
+    return {k: achieved[k] - plan.key_share[k] for k in plan.key_share if abs(achieved[k] - plan.key_share[k]) > tolerance}
+
+
+def fit_repeats(plan: MixPlan, sizes: dict[str, np.ndarray], cfg: MixConfig, seed: int,
+                max_rounds: int = 16) -> tuple[MixPlan, dict[str, np.ndarray]]:
+    """Document repeats per source for `plan`, and the plan they were chosen for.
+
+    A source's documents can only be taken whole, so a key with few long documents may get noticeably
+    fewer tokens than its target (at most its target), which moves every share. Under
+    `total_tokens: all` the total is ours to choose: while a share misses the tolerance, the total is
+    lowered to what the scarcest key actually got (achieved / share) and every key is re-targeted at
+    that total, so a target that whole documents can meet never fails. An explicit total is kept."""
+    def choose(p: MixPlan) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+        reps = {n: choose_repeats(sizes[n], p.source_tokens[n], _rng(seed, "mix-select", n)) for n in sizes}
+        key_got = {k: 0 for k in p.key_share}
+        for n, rep in reps.items():
+            key_got[p.key_of[n]] += int((rep * sizes[n]).sum())
+        return reps, key_got
+
+    reps, key_got = choose(plan)
+    if cfg.total_tokens != "all" or not _shares_off(plan, key_got, cfg.tolerance):
+        return plan, reps
+    fit = plan
+    for _ in range(max_rounds):
+        fitted = min(key_got[k] / share for k, share in fit.key_share.items() if share > 0)
+        key_tokens = {k: min(fit.key_tokens[k], int(math.floor(share * fitted + 1e-9))) for k, share in fit.key_share.items()}
+        if key_tokens == fit.key_tokens or sum(key_tokens.values()) == 0:
+            break
+        fit = fit.with_key_tokens(key_tokens)
+        fit_reps, key_got = choose(fit)
+        if sum(key_got.values()) and not _shares_off(fit, key_got, cfg.tolerance):
+            return fit, fit_reps
+    return plan, reps  # whole documents cannot meet the shares: the caller reports the first plan's miss
 
 
 def _gather(datasets: list[IndexedDataset], src: np.ndarray, doc: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -212,13 +259,16 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
 
     available = {n: ds.num_tokens for n, ds in zip(names, datasets)}
     plan = plan_mixture(available, {n: sources[n]["role"] for n in names}, cfg)
+    planned_total = plan.total
+    plan, repeats = fit_repeats(plan, {n: ds.sizes for n, ds in zip(names, datasets)}, cfg, seed)
 
-    # choose document repeats per source, then shuffle all instances globally
-    src_parts, doc_parts, got = [], [], {}
+    # document repeats per source (chosen above), then shuffle all instances globally
+    src_parts, doc_parts, got, repeated = [], [], {}, {}
     for s, (name, ds) in enumerate(zip(names, datasets)):
-        rep = choose_repeats(ds.sizes, plan.source_tokens[name], _rng(seed, "mix-select", name))
+        rep = repeats[name]
         docs = np.repeat(np.arange(len(ds), dtype=np.int64), rep)
         got[name] = (int((rep * ds.sizes).sum()), int(docs.size))
+        repeated[name] = int((np.maximum(rep - 1, 0) * ds.sizes).sum())  # tokens beyond each document's first use
         src_parts.append(np.full(docs.size, s, dtype=np.int32))
         doc_parts.append(docs)
     src = np.concatenate(src_parts)
@@ -239,8 +289,17 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
     if off:
         msg = "achieved shares miss their targets by more than the tolerance (documents too long for this total): " + \
               ", ".join(f"{k} {achieved[k]:.4f} vs {plan.key_share[k]:.4f}" for k in off)
+        coarse = ", ".join(f"{cfg.by} `{k}` has {sum(len(ds) for n, ds in zip(names, datasets) if plan.key_of[n] == k):,} documents"
+                           for k in off)
+        if cfg.total_tokens == "all":  # the total was already fitted to whole documents: only these remain
+            fix = (f"whole documents cannot meet these shares within max_epochs ({coarse}): raise mix.tolerance, "
+                   "raise mix.max_epochs, add documents to the short key, or set on_shortfall: warn")
+        else:
+            more = (f"raise mix.total_tokens toward {plan.cap_total:,} (the most max_epochs allows; long documents average "
+                    "out over more tokens), " if plan.cap_total > int(cfg.total_tokens) else "")
+            fix = f"use total_tokens: all (it fits the total to whole documents), {more}raise mix.tolerance, or set on_shortfall: warn"
         if cfg.on_shortfall == "error":
-            raise CurateError(msg, where="mix", fix="raise mix.total_tokens (long documents average out over more tokens), raise mix.tolerance, or set on_shortfall: warn")
+            raise CurateError(msg, where="mix", fix=fix)
         warnings.append(msg)
     for w in warnings:
         log.warning("mix: %s", w)
@@ -298,9 +357,13 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
         "tokens": key_got,
         "epochs": {n: (got[n][0] / available[n] if available[n] else 0.0) for n in names},
         "total_tokens": total,
+        "planned_total_tokens": planned_total,  # before fitting to whole documents (total_tokens: all)
+        "unique_tokens": total - sum(repeated.values()),
+        "repeated_tokens": sum(repeated.values()),
         "max_epochs": cfg.max_epochs,
         "sources": {n: {"role": sources[n]["role"], "available_tokens": available[n], "available_documents": len(ds),
-                        "tokens": got[n][0], "documents": got[n][1], "epochs": (got[n][0] / available[n] if available[n] else 0.0)}
+                        "tokens": got[n][0], "documents": got[n][1], "epochs": (got[n][0] / available[n] if available[n] else 0.0),
+                        "repeated_tokens": repeated[n]}
                     for n, ds in zip(names, datasets)},
         "warnings": warnings,
     }

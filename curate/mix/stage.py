@@ -21,9 +21,10 @@ def _mix_task(tokens_dir: str, sources: dict, cfg: dict, out_dir: str, seed: int
     res = mix_to_dir(tokens_dir, sources, MixConfig.model_validate(cfg), out_dir, seed, tokenizer_info, config=config)
     mixture = res["mixture"]
     rows = [stats.row(n, docs_in=s["available_documents"], docs_out=s["documents"], tokens=s["tokens"], epochs=s["epochs"],
-                      available_tokens=s["available_tokens"]) for n, s in mixture["sources"].items()]
+                      available_tokens=s["available_tokens"], repeated_tokens=s["repeated_tokens"]) for n, s in mixture["sources"].items()]
     shards = {"train_shards": sum(1 for s in res["shards"] if s["split"] == "train"),
-              "val_shards": sum(1 for s in res["shards"] if s["split"] == "val")}
+              "val_shards": sum(1 for s in res["shards"] if s["split"] == "val"),
+              "unique_tokens": mixture["unique_tokens"], "planned_total_tokens": mixture["planned_total_tokens"]}
     return stats.stage_stats(rows, total_extra=shards, target=mixture["target"], achieved=mixture["achieved"],
                              warnings=mixture["warnings"])
 

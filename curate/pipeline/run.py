@@ -24,7 +24,7 @@ import yaml
 from curate import __version__
 from curate.config import PipelineBase, config_root, expand_source, load_config
 from curate.context import RunContext
-from curate.errors import ConfigError
+from curate.errors import ConfigError, disk_full_error
 from curate.exec import EXECUTORS, make_executor
 from curate.io.atomic import remove_stale_tmp, write_json, write_text
 from curate.layout import RunLayout
@@ -88,7 +88,18 @@ def check_out_not_in_inputs(cfg: PipelineBase, root: Path, run_dir: Path) -> Non
                                   fix="write the run elsewhere (--out) so outputs are never read back as inputs")
 
 
-def run_pipeline(
+def run_pipeline(config: str | Path | PipelineBase, out: str | Path | None = None, **kwargs) -> RunResult:
+    """Run a pipeline (see the module doc); a disk that fills up is a DiskFull error naming the path."""
+    try:
+        return _run_pipeline(config, out=out, **kwargs)
+    except OSError as exc:
+        full = disk_full_error(exc, str(out) if out else None)
+        if full is None:
+            raise
+        raise full from None
+
+
+def _run_pipeline(
     config: str | Path | PipelineBase,
     out: str | Path | None = None,
     executor: str = "local",

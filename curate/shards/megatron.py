@@ -15,7 +15,10 @@ hand-off to any GPU trainer without conversion. Layout:
 
 The writer streams: tokens go to the .bin as they arrive (bounded memory); only the per-sequence
 sizes are kept. Both files are written under temp names and renamed on `finalize()`, so a killed
-run never leaves a half shard under its final name.
+run never leaves a half shard under its final name. The `.idx` is the commit point: `finalize()`
+lands the `.bin` first and the `.idx` last (removing an older `.idx` of the same name before the new
+`.bin` replaces its data), so a final-named index always describes the `.bin` beside it; a kill in
+between leaves a `.bin` without an index, which readers treat as absent.
 """
 
 from __future__ import annotations
@@ -145,8 +148,19 @@ class MegatronWriter:
         sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, dtype=np.int64)
         if sizes.size and sizes.max() > np.iinfo(np.int32).max:
             raise CurateError(f"a document of {int(sizes.max())} tokens exceeds the int32 size field ({self.path_idx})")
-        write_index(self.path_idx, self.dtype, sizes)
-        os.replace(self._tmp_bin, self.path_bin)
+        tmp_idx = tmp_path(self.path_idx)
+        try:
+            _write_index_file(tmp_idx, self.dtype, sizes)
+            # the .bin lands first and the .idx last: the index is the commit point. An index left by an
+            # earlier write of this name would describe the old data, so it goes before the .bin changes.
+            if self.path_idx.exists():
+                self.path_idx.unlink()
+            os.replace(self._tmp_bin, self.path_bin)
+            os.replace(tmp_idx, self.path_idx)
+            _fsync_dir(self.path_idx.parent)
+        finally:
+            if tmp_idx.exists():
+                tmp_idx.unlink()
         return {
             "path_bin": str(self.path_bin),
             "path_idx": str(self.path_idx),
@@ -173,25 +187,44 @@ class MegatronWriter:
 
 def write_index(path_idx: Path, dtype: np.dtype, sizes: np.ndarray) -> None:
     """Write a .idx for sequences of `sizes` tokens (one per document) atomically."""
+    tmp = tmp_path(path_idx)
+    try:
+        _write_index_file(tmp, dtype, sizes)
+        os.replace(tmp, path_idx)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_index_file(path: Path, dtype: np.dtype, sizes: np.ndarray) -> None:
+    """Write (and fsync) the index bytes for sequences of `sizes` tokens to `path` as given."""
     dtype = np.dtype(dtype)
     sizes = np.asarray(sizes, dtype=np.int64)
     n = int(sizes.size)
     pointers = np.zeros(n, dtype=np.int64)
     if n > 1:
         np.cumsum(sizes[:-1] * dtype.itemsize, out=pointers[1:])
-    tmp = tmp_path(path_idx)
+    with open(path, "wb") as fh:
+        fh.write(HEADER.pack(MAGIC, VERSION, CODE_OF[dtype], n, n + 1))
+        fh.write(sizes.astype("<i4").tobytes())
+        fh.write(pointers.astype("<i8").tobytes())
+        fh.write(np.arange(n + 1, dtype="<i8").tobytes())
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames in `folder` durable (a power loss cannot reorder them)."""
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(HEADER.pack(MAGIC, VERSION, CODE_OF[dtype], n, n + 1))
-            fh.write(sizes.astype("<i4").tobytes())
-            fh.write(pointers.astype("<i8").tobytes())
-            fh.write(np.arange(n + 1, dtype="<i8").tobytes())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path_idx)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        os.close(fd)
 
 
 class IndexedDataset:

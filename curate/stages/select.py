@@ -40,8 +40,16 @@ def rule_columns(rule: RuleConfig) -> set[str]:
 def rule_keep_mask(table: pa.Table, rule: RuleConfig, cutoff: float | None, seed: int, where: str) -> np.ndarray:
     """Boolean numpy mask of documents the rule keeps (before source/role scoping)."""
     if rule.mode == "expr":
-        expr = compile_expr(rule.keep or rule.drop, table.column_names, where=f"{where} rule `{rule.name}`")
-        mask = np.asarray(evaluate(table, expr).to_numpy(zero_copy_only=False), dtype=bool)
+        text = rule.keep or rule.drop
+        expr = compile_expr(text, table.column_names, where=f"{where} rule `{rule.name}`")
+        try:
+            values = evaluate(table, expr)
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            # e.g. min(lang, 3) or word_count == 'x': the column types do not fit the operation
+            types = ", ".join(f"{n}: {table.schema.field(n).type}" for n in sorted(names_in(text)) if n in table.column_names)
+            raise ConfigError(f"`{text}` cannot be evaluated: {str(exc).splitlines()[0]}", where=f"{where} rule `{rule.name}`",
+                              fix=f"compare values of matching types (columns: {types})") from None
+        mask = np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
         return mask if rule.keep is not None else ~mask
     if rule.column not in table.column_names:
         raise ConfigError(f"rule `{rule.name}` needs column `{rule.column}`, which the annotate stage did not produce",

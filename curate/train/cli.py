@@ -15,7 +15,8 @@ from curate.train.loader import parse_blend
 
 @click.command(context_settings={"show_default": True})
 @click.argument("data", nargs=-1, required=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder: log.jsonl, checkpoint.pt, summary.json. Rerun to resume.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Output folder: log.jsonl, checkpoint.pt, summary.json. Rerun to resume.  [default: RUN/proxy/<model>-<objective> when DATA is one run directory]")
 @click.option("--model", default="tiny", help="Model preset: tiny (2x128), small (6x384), base (12x768).")
 @click.option("--objective", type=click.Choice(["clm", "mlm", "span"]), default="clm", help="Causal LM, masked LM (BERT) or span corruption (T5).")
 @click.option("--steps", default=100, help="Optimizer steps.")
@@ -45,7 +46,7 @@ def train(data, out, stop_at, device, threads, compile, peak_flops, quiet, **opt
 
     \b
     Examples:
-      curate train runs/demo --steps 300 --out runs/demo/proxy
+      curate train runs/demo --steps 300                    (into runs/demo/proxy/tiny-clm)
       curate train 0.7 runs/fin 0.3 runs/web --objective mlm --out out/blend
     """
     from curate.train.trainer import Runtime, TrainConfig
@@ -57,8 +58,24 @@ def train(data, out, stop_at, device, threads, compile, peak_flops, quiet, **opt
     except ValidationError as exc:
         bad = "; ".join(f"--{'-'.join(str(x) for x in e['loc']).replace('_', '-')}: {e['msg']}" for e in exc.errors())
         raise ConfigError(bad, where="curate train", fix="see `curate train --help`") from None
-    summary = run_train(parse_blend(data), cfg, Path(out), rt, stop_at=stop_at)
+    blend = parse_blend(data)
+    if out is None:
+        out = default_out(blend, cfg.model, cfg.objective)
+        click.echo(f"output: {out}", err=True)
+    summary = run_train(blend, cfg, Path(out), rt, stop_at=stop_at)
     click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+
+
+def default_out(blend: list[tuple[float, str]], model: str, objective: str) -> Path:
+    """RUN/proxy/<model>-<objective> for one run directory (or its shards/ folder); a blend or loose
+    shards need --out."""
+    if len(blend) == 1:
+        path = Path(blend[0][1])
+        run = path.parent if path.name == "shards" and (path.parent / "manifest.json").exists() else path
+        if (run / "manifest.json").exists():
+            return run / "proxy" / f"{model}-{objective}"
+    raise ConfigError("--out is needed when DATA is not one run directory", where="curate train",
+                      fix="pass --out DIR (the folder for log.jsonl, checkpoint.pt and summary.json)")
 
 
 @click.command()

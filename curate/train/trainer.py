@@ -41,6 +41,11 @@ log = logging.getLogger("curate.train")
 H100_BF16_DENSE_FLOPS = 989e12  # NVIDIA H100 SXM bf16 dense peak, the MFU denominator by default
 
 
+# settings that only decide what is logged, evaluated or checkpointed when, never the trained weights:
+# a resume may change them (the checkpoint then records the new values)
+RESUMABLE_CHANGES = ("log_every", "eval_every", "eval_windows", "ckpt_every")
+
+
 class TrainConfig(BaseModel):
     """Everything that determines the trained weights (saved in the checkpoint and compared on resume)."""
 
@@ -206,8 +211,9 @@ class Trainer:
             return False
         state = torch.load(self.ckpt_path, map_location="cpu", weights_only=False)  # RNG states must stay on CPU
         saved = TrainConfig(**state["config"])
-        if saved != self.cfg:
-            diff = {k: (getattr(saved, k), getattr(self.cfg, k)) for k in TrainConfig.model_fields if getattr(saved, k) != getattr(self.cfg, k)}
+        diff = {k: (getattr(saved, k), getattr(self.cfg, k)) for k in TrainConfig.model_fields
+                if k not in RESUMABLE_CHANGES and getattr(saved, k) != getattr(self.cfg, k)}
+        if diff:
             raise InputError(
                 f"a checkpoint from a different configuration is here: (saved, now) = {diff}",
                 where=str(self.ckpt_path),
