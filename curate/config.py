@@ -31,17 +31,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RouteConfig(_Strict):
+    """One routing rule of a source: documents matching `when` (a select expression) get `role`."""
+
+    role: str = Field(pattern=NAME_PATTERN)
+    when: str = Field(min_length=1, description="expression over the document's columns, e.g. `finance_adapt_score >= 0.5`")
+
+
 class SourceConfig(_Strict):
-    """One input corpus: files matched by globs, all of one role."""
+    """One input corpus: files matched by globs, all of one role, or split among roles by `routes`."""
 
     name: str = Field(pattern=NAME_PATTERN, description="letters, digits, `_` and `-` (it names folders)")
     role: str = Field(default="general", pattern=NAME_PATTERN)
+    routes: list[RouteConfig] | None = Field(
+        None, description="split the source among roles in select: the first matching route wins; unmatched documents are dropped (reason `unrouted`)")
     paths: list[str] = Field(min_length=1)
     format: str = "auto"
     text_field: str = "text"
     id_field: str | None = "id"
     max_doc_bytes: int = Field(default=8_000_000, gt=0)
     license: str | None = Field(default=None, description="the source's licence as you know it (shown in `curate export`'s dataset card)")
+
+    @property
+    def roles(self) -> list[str]:
+        """The roles this source's documents can end up in (routes in order, or its one role)."""
+        if not self.routes:
+            return [self.role]
+        return list(dict.fromkeys(r.role for r in self.routes))
+
+    def stream(self, role: str) -> str:
+        """The name of one (source, role) token stream: the source name, or `<source>-<role>` when routed."""
+        return f"{self.name}-{role}" if self.routes else self.name
 
     @field_validator("format")
     @classmethod
@@ -77,6 +97,10 @@ class PipelineBase(_Strict):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"source names must be unique; repeated: {sorted(dup)}")
+        streams = [s.stream(r) for s in v for r in s.roles]
+        clash = {n for n in streams if streams.count(n) > 1}
+        if clash:
+            raise ValueError(f"a routed source's streams (`<source>-<role>`) clash with other sources: {sorted(clash)}; rename a source")
         return v
 
     @field_validator("stages")

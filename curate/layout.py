@@ -9,6 +9,7 @@
       annotated/<source>/<input>[@pKK].parquet   one per annotate task (<input>: curate.io.input_keys)
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
+      adapt/<task>/columns/<same key>.parquet  learned columns (same rows as annotated/), models + card in adapt/<task>/
       decontam/index.npz, heldout_index.npz, items.parquet, hits/<same key>.parquet; decontam.json
       selected/<same key>.parquet         kept documents
       decisions/<same key>.parquet        per annotated row: the reason select dropped it (null: kept) and
@@ -107,6 +108,19 @@ class RunLayout:
 
     def selected(self, key: str) -> Path:
         return self.selected_dir / f"{key}.parquet"
+
+    # ---- adapt (learned columns) ----
+    @property
+    def adapt_dir(self) -> Path:
+        return self.root / "adapt"
+
+    def adapt_task_dir(self, task: str) -> Path:
+        """Models and cards of one adapt task."""
+        return self.adapt_dir / task
+
+    def adapt_sidecar(self, task: str, key: str) -> Path:
+        """One annotated file's learned columns (same rows, same order) from one adapt task."""
+        return self.adapt_dir / task / "columns" / f"{key}.parquet"
 
     @property
     def decisions_dir(self) -> Path:

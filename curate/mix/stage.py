@@ -30,6 +30,12 @@ def _mix_task(tokens_dir: str, sources: dict, cfg: dict, out_dir: str, seed: int
                              warnings=mixture["warnings"])
 
 
+def mix_streams(sources) -> dict[str, dict]:
+    """Token streams to mix: one per source, or one per (source, role) for a routed source, named
+    `<source>-<role>` (`mix.by: source` targets use these names)."""
+    return {s.stream(role): ({"role": role, "source": s.name} if s.routes else {"role": role}) for s in sources for role in s.roles}
+
+
 class MixStage(Stage):
     """Per-(source, role) token files -> mixed train shards + held-out shards (one resumable task)."""
 
@@ -38,7 +44,7 @@ class MixStage(Stage):
         cfg = ctx.cfg.mix or MixConfig()
         tcfg = ctx.cfg.tokenizer or TokenizerConfig()
         tok = load_tokenizer(tcfg.tokenizer_file(ctx.root, ctx.layout.tokenizer), tcfg.eos)
-        kwargs = dict(tokens_dir=str(ctx.layout.tokens_dir), sources={s.name: {"role": s.role} for s in ctx.cfg.sources},
+        kwargs = dict(tokens_dir=str(ctx.layout.tokens_dir), sources=mix_streams(ctx.cfg.sources),
                       cfg=cfg.model_dump(mode="json"), out_dir=str(ctx.run_dir), seed=ctx.seed, tokenizer_info=tok.info(ctx.run_dir),
                       config=ctx.cfg.model_dump(mode="json"))
         # what decides the shards: the mix section, the seed, roles, the tokenizer and the token files
