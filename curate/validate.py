@@ -27,7 +27,11 @@ def predicted_columns(cfg: PipelineConfig, root: Path) -> list[str]:
     from curate.stages.annotate import annotate_table, build_signals, signal_plan
 
     signals = build_signals(signal_plan(cfg.annotate), SignalContext(root=root, seed=cfg.seed))
-    return annotate_table(S.BASE_SCHEMA.empty_table(), signals).column_names
+    cols = annotate_table(S.BASE_SCHEMA.empty_table(), signals).column_names
+    adapt = getattr(cfg, "adapt", None)  # the adapt stage's learned columns, joined to annotated rows by select
+    for task in (adapt.tasks if adapt is not None else []):
+        cols += [f"{task.name}_score", f"{task.name}_dsir"]
+    return cols
 
 
 def check_rules(cfg: PipelineConfig, columns: list[str], config_path: Path | None = None) -> None:
