@@ -22,24 +22,46 @@ from curate.stages.base import STAGES, config_model, ordered
 from curate.stages.sections import RuleConfig, SelectConfig  # noqa: F401  (public names of the select section)
 from curate.yaml_model import line_index, read_mapping, validate
 
-NAME_PATTERN = r"^[A-Za-z0-9_-]+$"  # source and role names: they become folder names in the run directory
+# source and role names: they become folder names in the run directory (no `.`, `..` or separators;
+# a leading `_` or `-` is reserved for curate's own folders and for command-line options)
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RouteConfig(_Strict):
+    """One routing rule of a source: documents matching `when` (a select expression) get `role`."""
+
+    role: str = Field(pattern=NAME_PATTERN)
+    when: str = Field(min_length=1, description="expression over the document's columns, e.g. `finance_adapt_score >= 0.5`")
+
+
 class SourceConfig(_Strict):
-    """One input corpus: files matched by globs, all of one role."""
+    """One input corpus: files matched by globs, all of one role, or split among roles by `routes`."""
 
     name: str = Field(pattern=NAME_PATTERN, description="letters, digits, `_` and `-` (it names folders)")
     role: str = Field(default="general", pattern=NAME_PATTERN)
+    routes: list[RouteConfig] | None = Field(
+        None, description="split the source among roles in select: the first matching route wins; unmatched documents are dropped (reason `unrouted`)")
     paths: list[str] = Field(min_length=1)
     format: str = "auto"
     text_field: str = "text"
     id_field: str | None = "id"
     max_doc_bytes: int = Field(default=8_000_000, gt=0)
     license: str | None = Field(default=None, description="the source's licence as you know it (shown in `curate export`'s dataset card)")
+
+    @property
+    def roles(self) -> list[str]:
+        """The roles this source's documents can end up in (routes in order, or its one role)."""
+        if not self.routes:
+            return [self.role]
+        return list(dict.fromkeys(r.role for r in self.routes))
+
+    def stream(self, role: str) -> str:
+        """The name of one (source, role) token stream: the source name, or `<source>-<role>` when routed."""
+        return f"{self.name}-{role}" if self.routes else self.name
 
     @field_validator("format")
     @classmethod
@@ -75,6 +97,10 @@ class PipelineBase(_Strict):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"source names must be unique; repeated: {sorted(dup)}")
+        streams = [s.stream(r) for s in v for r in s.roles]
+        clash = {n for n in streams if streams.count(n) > 1}
+        if clash:
+            raise ValueError(f"a routed source's streams (`<source>-<role>`) clash with other sources: {sorted(clash)}; rename a source")
         return v
 
     @field_validator("stages")
@@ -184,10 +210,11 @@ def apply_set(data: dict, item: str, where: str) -> None:
                               fix="set the whole value at that key instead")
 
 
-def config_root() -> Path:
-    """Relative paths in a pipeline YAML resolve against the current directory (the repo root for
-    the shipped pipelines), so `curate run pipelines/demo.yaml` works from a checkout."""
-    return Path.cwd()
+def config_root(path: str | Path | None = None) -> Path:
+    """The folder relative paths in a YAML resolve against: the folder of the file that names them
+    (pipeline, recipe or ablation YAML), whatever the current directory; for a config built in
+    code (no file), the current directory."""
+    return Path(path).absolute().parent if path is not None else Path.cwd()
 
 
 def expand_source(src: SourceConfig, root: Path) -> list[Path]:
@@ -230,14 +257,15 @@ def glob_paths(full: Path) -> list[Path]:
 
 
 def check_inputs(cfg: PipelineBase, path: Path) -> None:
-    root = config_root()
+    root = config_root(path)
     lines = line_index(path.read_text(encoding="utf-8")) if path.exists() else {}
     for i, src in enumerate(cfg.sources):
         if not expand_source(src, root):
             line = lines.get(("sources", i, "paths"))
             where = f"{path}:{line}" if line else str(path)
+            looked = [str(Path(p) if Path(p).is_absolute() else root / p) for p in src.paths]
             raise ConfigError(
-                f"`sources[{i}].paths` of source `{src.name}` matches no file: {src.paths}",
+                f"`sources[{i}].paths` of source `{src.name}` matches no file: {src.paths} (looked for {looked})",
                 where=where,
-                fix=f"paths are relative to {root}; check the glob (e.g. data/*.jsonl.gz) or run from the repo root",
+                fix=f"relative paths are relative to the pipeline YAML's folder {root}; check the glob (e.g. data/*.jsonl.gz)",
             )

@@ -94,7 +94,13 @@ class Recipe(BaseModel):
     fasttext: FastTextParams = Field(default_factory=FastTextParams)
     sklearn: SklearnParams = Field(default_factory=SklearnParams)
     thresholds: list[float] = Field(default_factory=lambda: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
-    threshold_fpr: float = Field(0.02, gt=0, lt=1, description="recommended threshold: this share of held-out negatives scores above it")
+    threshold_rule: Literal["best_f1", "precision", "fpr"] = Field(
+        "best_f1",
+        description="how the recommended threshold is chosen on held-out data: best F1 (middle of the tied interval), "
+        "the lowest threshold reaching `threshold_precision`, or the one letting `threshold_fpr` of negatives through",
+    )
+    threshold_precision: float = Field(0.95, gt=0, le=1, description="target held-out precision for threshold_rule: precision")
+    threshold_fpr: float = Field(0.02, gt=0, lt=1, description="for threshold_rule: fpr, this share of held-out negatives scores above the threshold")
     output: str | None = Field(None, description="model path stem, relative to the recipe; default <name> beside it")
 
     @field_validator("positives", "negatives", mode="before")

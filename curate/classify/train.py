@@ -18,6 +18,7 @@ import pyarrow as pa
 from curate.classify.base import Classifier, sidecar_path
 from curate.classify.card import render_markdown
 from curate.classify.samples import ClassSample, read_class
+from curate.adapt.thresholds import best_f1_threshold, precision_threshold
 from curate.classify.evaluate import fpr_threshold, metrics
 from curate.classify.fasttext_backend import FastTextClassifier
 from curate.classify.recipe import Recipe, load_recipe
@@ -87,8 +88,8 @@ def train(recipe: Recipe, root: Path, out: str | Path | None = None, recipe_labe
 
     s_pos = clf.predict_proba(pos.texts.take(pa.array(pos_ho)))
     s_neg = clf.predict_proba(neg.texts.take(pa.array(neg_ho)))
-    rec = fpr_threshold(s_neg, recipe.threshold_fpr)
     y = np.r_[np.ones(len(s_pos), bool), np.zeros(len(s_neg), bool)]
+    rec, criterion = recommended_threshold(recipe, y, np.r_[s_pos, s_neg], s_neg)
     held = metrics(y, np.r_[s_pos, s_neg], recipe.thresholds, {"recommended": rec})
     train_seconds = time.perf_counter() - t0
 
@@ -96,6 +97,8 @@ def train(recipe: Recipe, root: Path, out: str | Path | None = None, recipe_labe
     card = {
         "name": recipe.name,
         "recipe": recipe_label,
+        "threshold_rule": recipe.threshold_rule,
+        "threshold_criterion": criterion,
         "threshold_fpr": recipe.threshold_fpr,
         "train_seconds": round(train_seconds, 3),
         "data": {
@@ -112,6 +115,17 @@ def train(recipe: Recipe, root: Path, out: str | Path | None = None, recipe_labe
     meta = read_json(sidecar_path(model_path))
     write_text(model_path.with_suffix(".md"), render_markdown(meta))
     return TrainResult(model_path, meta)
+
+
+def recommended_threshold(recipe: Recipe, y: np.ndarray, s: np.ndarray, s_neg: np.ndarray) -> tuple[float, str]:
+    """The recipe's threshold rule applied to held-out scores: (threshold, the criterion in words)."""
+    if recipe.threshold_rule == "fpr":
+        return fpr_threshold(s_neg, recipe.threshold_fpr), f"{recipe.threshold_fpr:.0%} of held-out negatives score above it"
+    if recipe.threshold_rule == "precision":
+        t = precision_threshold(y, s, recipe.threshold_precision)
+        return t.value, t.criterion
+    t = best_f1_threshold(y, s, probability=True)
+    return t.value, f"{t.criterion} [{t.lo:.4g}, {t.hi:.4g}]"
 
 
 def _class_card(sample: ClassSample, tr: np.ndarray, ho: np.ndarray, kept: dict[str, int], inputs) -> dict[str, Any]:

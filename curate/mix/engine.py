@@ -234,7 +234,8 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
                tokenizer_info: dict, config: dict | None = None, chunk_tokens: int = 1 << 23) -> dict:
     """Mix per-source token files into `out_dir/shards/` and write `out_dir/manifest.json`.
 
-    `sources`: name -> {"role": ...}; token files are `tokens_dir/<name>/<role>/train.{bin,idx}` and
+    `sources`: stream name -> {"role": ..., "source": ...} ("source" defaults to the stream name); token
+    files are `tokens_dir/<source>/<role>/train.{bin,idx}` and
     held-out `.../heldout.{bin,idx}` (curate.layout). Returns {"mixture": ..., "shards": [...]} (the manifest's parts).
     `config` is recorded in the manifest (default: just this mix section).
     """
@@ -246,7 +247,7 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
     dtype = dtype_for_vocab(int(tokenizer_info["vocab_size"]))
     datasets = []
     for name in names:
-        ds = IndexedDataset(token_prefix(tokens_dir, name, sources[name]["role"], "train"))
+        ds = IndexedDataset(token_prefix(tokens_dir, sources[name].get("source", name), sources[name]["role"], "train"))
         if ds.dtype != dtype:
             raise CurateError(f"token file is {ds.dtype} but the tokenizer (vocab {tokenizer_info['vocab_size']}) needs {dtype}",
                               where=str(ds.path_idx), fix="the tokens come from another tokenizer: rerun the tokenize stage")
@@ -332,7 +333,7 @@ def mix_to_dir(tokens_dir: Path, sources: dict[str, dict], cfg: MixConfig, out_d
                        "documents": res["documents"], "split": "train", "source": None})
         written.add(prefix.name)
     for name in names:
-        val = token_prefix(tokens_dir, name, sources[name]["role"], "heldout")
+        val = token_prefix(tokens_dir, sources[name].get("source", name), sources[name]["role"], "heldout")
         if not paths_of(val)[1].exists():
             warnings.append(f"source `{name}` has no held-out file {val}.idx")
             continue

@@ -163,6 +163,7 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
         lines.append("")
     lines += pii_markdown(pii_figures(stats.get("select", {}), config))
     lines += decontam_markdown(decontam_figures(layout.decontam_report))
+    lines += routed_markdown(stats, layout)
     cols = histograms(annotated, layout.chart("signals"))
     if cols:
         lines += ["## Signal distributions", "", "![signals](signals.png)", ""]
@@ -204,3 +205,22 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
         lines.append("")
     write_text(layout.report, "\n".join(lines) + "\n")
     return layout.report
+
+
+def routed_markdown(stats: dict, layout: RunLayout) -> list[str]:
+    """Documents (and tokens) per role of each source, and each adapt task's rounds."""
+    lines: list[str] = []
+    routed = [(stage, src, s["roles"], s.get("role_tokens", {})) for stage, st in stats.items()
+              for src, s in st.get("sources", {}).items() if isinstance(s.get("roles"), dict) and s.get("roles")]
+    if routed:
+        lines += ["## Documents per role", "", "Roles come from the source's `role`, or per document from its `routes` (select).", "",
+                  "| stage | source | role | documents | tokens |", "|---|---|---|---:|---:|"]
+        lines += [f"| {stage} | {src} | {role} | {n:,} | {toks.get(role, 0):,} |" for stage, src, roles, toks in routed for role, n in roles.items()]
+        lines.append("")
+    for task, rep in (stats.get("adapt", {}).get("tasks") or {}).items():
+        lines += [f"## adapt: {task}", "", f"Learned on {rep.get('learned_on', 0):,} of {rep.get('documents', 0):,} documents; priors "
+                  f"{', '.join(rep.get('priors_used', []))}. Card: `{layout.rel(layout.adapt_task_dir(task))}/card.md`.", "",
+                  "| round | pool positives | pool negatives | share >= 0.5 |", "|---:|---:|---:|---:|"]
+        lines += [f"| {r['round']} | {r['pool_positives']:,} | {r['pool_negatives']:,} | {r['share_at_0.5']:.4f} |" for r in rep.get("rounds", [])]
+        lines.append("")
+    return lines

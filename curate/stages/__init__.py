@@ -9,6 +9,8 @@ from curate.stages.base import Stage, register_stage
 register_stage("annotate", "curate.stages.annotate:AnnotateStage", config="curate.stages.sections:annotate_model")
 register_stage("dedup", "curate.dedup.stage:DedupStage", config="curate.dedup.config:DedupConfig", optional=True,
                requires=("dedup",))
+register_stage("adapt", "curate.adapt.stage:AdaptStage", config="curate.adapt.config:AdaptConfig", optional=True,
+               requires=("adapt",), after="dedup")
 register_stage("decontam", "curate.decontam.stage:DecontamStage", config="curate.decontam.config:DecontamConfig", optional=True,
                requires=("decontam",))
 register_stage("select", "curate.stages.select:SelectStage", config="curate.stages.sections:SelectConfig")
