@@ -22,7 +22,9 @@ from curate.stages.base import STAGES, config_model, ordered
 from curate.stages.sections import RuleConfig, SelectConfig  # noqa: F401  (public names of the select section)
 from curate.yaml_model import line_index, read_mapping, validate
 
-NAME_PATTERN = r"^[A-Za-z0-9_-]+$"  # source and role names: they become folder names in the run directory
+# source and role names: they become folder names in the run directory (no `.`, `..` or separators;
+# a leading `_` or `-` is reserved for curate's own folders and for command-line options)
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 
 
 class _Strict(BaseModel):
@@ -208,10 +210,11 @@ def apply_set(data: dict, item: str, where: str) -> None:
                               fix="set the whole value at that key instead")
 
 
-def config_root() -> Path:
-    """Relative paths in a pipeline YAML resolve against the current directory (the repo root for
-    the shipped pipelines), so `curate run pipelines/demo.yaml` works from a checkout."""
-    return Path.cwd()
+def config_root(path: str | Path | None = None) -> Path:
+    """The folder relative paths in a YAML resolve against: the folder of the file that names them
+    (pipeline, recipe or ablation YAML), whatever the current directory; for a config built in
+    code (no file), the current directory."""
+    return Path(path).absolute().parent if path is not None else Path.cwd()
 
 
 def expand_source(src: SourceConfig, root: Path) -> list[Path]:
@@ -254,14 +257,15 @@ def glob_paths(full: Path) -> list[Path]:
 
 
 def check_inputs(cfg: PipelineBase, path: Path) -> None:
-    root = config_root()
+    root = config_root(path)
     lines = line_index(path.read_text(encoding="utf-8")) if path.exists() else {}
     for i, src in enumerate(cfg.sources):
         if not expand_source(src, root):
             line = lines.get(("sources", i, "paths"))
             where = f"{path}:{line}" if line else str(path)
+            looked = [str(Path(p) if Path(p).is_absolute() else root / p) for p in src.paths]
             raise ConfigError(
-                f"`sources[{i}].paths` of source `{src.name}` matches no file: {src.paths}",
+                f"`sources[{i}].paths` of source `{src.name}` matches no file: {src.paths} (looked for {looked})",
                 where=where,
-                fix=f"paths are relative to {root}; check the glob (e.g. data/*.jsonl.gz) or run from the repo root",
+                fix=f"relative paths are relative to the pipeline YAML's folder {root}; check the glob (e.g. data/*.jsonl.gz)",
             )

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.config import SourceConfig, expand_source
-from curate.io.formats import detect_format, file_stem, get_reader
+from curate.io.formats import detect_format, get_reader
+from curate.io.input_keys import relative_name, source_root, task_key
 from curate.layout import RunLayout
 from curate.signals.base import SignalContext
 
@@ -28,6 +29,7 @@ class InputFile:
     path: Path
     part: int = 0
     parts: int = 1
+    rel: str = ""  # path relative to the source's glob root (curate.io.input_keys)
 
     @property
     def format(self) -> str:
@@ -36,9 +38,9 @@ class InputFile:
 
     @property
     def key(self) -> str:
-        """Stable name of this task's outputs: `<source>/<NNNNN>-<stem>` (+ `.pKK` for a part)."""
-        base = f"{self.source.name}/{self.index:05d}-{file_stem(self.path)}"
-        return base if self.parts == 1 else f"{base}.p{self.part:02d}"
+        """Stable name of this task's outputs: `<source>/<relative path as one name>` (+ `@pKK` for a part);
+        it does not change when other files are added or removed."""
+        return task_key(self.source.name, self.rel or self.path.name, self.part, self.parts)
 
 
 def parts_for(path: Path, fmt: str, split_mb: float) -> int:
@@ -81,13 +83,12 @@ class RunContext:
         """Every input file of every source, in a stable order (sources as listed, files sorted)."""
         if self._inputs is None:
             split = self.cfg.annotate.split_mb
-            self._inputs = [
-                InputFile(src, i, p, part, n)
-                for src in self.cfg.sources
-                for i, p in enumerate(expand_source(src, self.root))
-                for n in [parts_for(p, src.format, split)]
-                for part in range(n)
-            ]
+            self._inputs = []
+            for src in self.cfg.sources:
+                base = source_root(src.paths, self.root, src.format)
+                for i, p in enumerate(expand_source(src, self.root)):
+                    n = parts_for(p, src.format, split)
+                    self._inputs += [InputFile(src, i, p, part, n, relative_name(p, base)) for part in range(n)]
         return self._inputs
 
     def signal_context(self) -> SignalContext:
@@ -115,6 +116,9 @@ class RunContext:
 
     def annotated_files(self) -> list[tuple[InputFile, Path]]:
         return [(f, self.annotated_path(f)) for f in self.inputs() if self.annotated_path(f).exists()]
+
+    def selected_inputs(self, source: str) -> list[tuple[InputFile, Path]]:
+        return [(f, self.selected_path(f)) for f in self.inputs() if f.source.name == source and self.selected_path(f).exists()]
 
     def selected_files(self, source: str) -> list[Path]:
         """Kept documents of one source (Parquet, columns id, text, source, role, ...), in task order."""

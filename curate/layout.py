@@ -1,13 +1,14 @@
 """RunLayout: every path of a run directory, and the one writer of its manifest.json.
 
     RUN/
-      config.yaml, config.fingerprint     the validated config; what decides the outputs
-      stats.json, timings.json            per-stage stats (curate.stats shape); wall times
-      manifest.json                       seed, config, tokenizer, mixture, shards with sha256
+      .curate-run, .curate.lock           marks a curate run; who holds it while a run is live (curate.io.runlock)
+      config.yaml                         the validated config
+      stats.json, timings.json            per-stage stats (curate.stats shape); wall times and task reuse
+      manifest.json                       seed, config, config_dir, tokenizer, mixture, shards with sha256
       report.md, *.png, report.html       the run reports (docs/report.md)
-      annotated/<source>/<NNNNN>-<stem>[.pKK].parquet   one per annotate task
+      annotated/<source>/<input>[@pKK].parquet   one per annotate task (<input>: curate.io.input_keys)
       quarantine/<same key>.jsonl         bad records with file, line and reason
-      dedup/drops.parquet, clusters.json, work-pNNNN/   (work is removed after the stage)
+      dedup/drops.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
       adapt/<task>/columns/<same key>.parquet  learned columns (same rows as annotated/), models + card in adapt/<task>/
       decontam/index.npz, heldout_index.npz, items.parquet, hits/<same key>.parquet; decontam.json
       selected/<same key>.parquet         kept documents
@@ -16,7 +17,7 @@
       tokenizer/tokenizer.json            when the run trains its tokenizer
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
       shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json, mix_order.parquet
-      _markers/<stage>/<task>.json        completion markers (task results)
+      _markers/<stage>/<task id>.json     completion markers (task results and fingerprints)
 
 Nothing else in the project spells these names; stages, ablate, report, verify and the train
 data loader ask a RunLayout.
@@ -83,10 +84,14 @@ class RunLayout:
         return self.root / "_markers"
 
     def marker(self, stage: str, task_id: str) -> Path:
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", task_id)
-        return self.markers_dir / stage / f"{safe}.json"
+        """`_markers/<stage>/<task id>.json`; a `/` in the id (`<source>/<input>`) is a folder, so two
+        ids never share a marker (ids are made of safe names: curate.io.input_keys)."""
+        parts = [re.sub(r"[^A-Za-z0-9_.@%~-]", "_", p) for p in task_id.split("/")]
+        if any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"unsafe task id {task_id!r}")
+        return self.markers_dir.joinpath(stage, *parts[:-1], parts[-1] + ".json")
 
-    # ---- per-task outputs (key = `<source>/<NNNNN>-<stem>[.pKK]`) ----
+    # ---- per-task outputs (key = `<source>/<input>[@pKK]`, curate.io.input_keys) ----
     @property
     def annotated_dir(self) -> Path:
         return self.root / "annotated"
@@ -142,8 +147,9 @@ class RunLayout:
     def clusters(self) -> Path:
         return self.dedup_dir / "clusters.json"
 
-    def dedup_work(self, partitions: int) -> Path:
-        return self.dedup_dir / f"work-p{partitions:04d}"
+    def dedup_work(self, partitions: int, fingerprint: str = "") -> Path:
+        """Intermediate files of one dedup configuration (its fingerprint's head names it)."""
+        return self.dedup_dir / (f"work-{fingerprint[:12]}-p{partitions:04d}" if fingerprint else f"work-p{partitions:04d}")
 
     # ---- decontam ----
     @property
@@ -218,10 +224,12 @@ class RunLayout:
         return Path(path).relative_to(self.root).as_posix()
 
     # ---- the manifest ----
-    def write_manifest(self, seed: int, config: dict) -> Path:
-        """manifest.json = seed + config + the mix stage's part (tokenizer, mixture, shards) when
-        there is one. The only writer of manifest.json."""
+    def write_manifest(self, seed: int, config: dict, config_dir: str | None = None) -> Path:
+        """manifest.json = seed + config (+ the folder its relative paths resolve against) + the mix
+        stage's part (tokenizer, mixture, shards) when there is one. The only writer of manifest.json."""
         manifest: dict = {"seed": seed, "config": config}
+        if config_dir is not None:
+            manifest["config_dir"] = config_dir
         from curate import __version__
 
         manifest = {"curate_version": __version__, **manifest}

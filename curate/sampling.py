@@ -1,8 +1,10 @@
-"""Seeded per-document coin flips that depend only on (seed, salt, document id).
+"""Seeded per-document coin flips that depend only on (seed, salt, document key).
 
 Why: the held-out split, the tokenizer's training sample and Pareto selection must not change
-when files are re-split across workers or a run resumes, so the decision for a document is a hash of its id,
-never a draw from a stream whose position depends on processing order.
+when files are re-split across workers or a run resumes, so the decision for a document is a hash of a
+key of it, never a draw from a stream whose position depends on processing order. The held-out
+split and Pareto draws use `doc_keys` (source, input file, line/row: unique even when given ids repeat,
+so 285 documents that all carry the id `copyright` are not sent to one side together).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from typing import Iterable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 
 
@@ -18,3 +22,12 @@ def unit_hash(ids: Iterable[str], seed: int, salt: str) -> np.ndarray:
     key = xxhash.xxh64_intdigest(f"{seed}:{salt}".encode())
     h = np.fromiter((xxhash.xxh64_intdigest(i.encode("utf-8"), key) for i in ids), dtype=np.uint64)
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def doc_keys(table: pa.Table) -> list[str]:
+    """A unique key per document of a stored table: `<source>\x1f<file>\x1f<line or row>` (a bare
+    table of ids and texts, as some callers build, is keyed by id)."""
+    if not all(c in table.column_names for c in ("source", "file", "line")):
+        return table.column("id").to_pylist()
+    cols = [pc.cast(table.column(c), pa.string()) for c in ("source", "file", "line")]
+    return pc.binary_join_element_wise(*cols, "\x1f").to_pylist()

@@ -62,7 +62,8 @@ def make_context(root: Path, run_dir: Path, cfg: dict, workers: int = 1) -> RunC
         out = ctx.selected_path(f)
         out.parent.mkdir(parents=True, exist_ok=True)
         table = pa.table({"id": [d["id"] for d in docs], "text": pa.array([d["text"] for d in docs], pa.large_string()),
-                          "source": [f.source.name] * len(docs), "role": [f.source.role] * len(docs)})
+                          "source": [f.source.name] * len(docs), "role": [f.source.role] * len(docs),
+                          "file": [str(f.path.relative_to(root))] * len(docs), "line": pa.array(range(1, len(docs) + 1), pa.int64())})
         pq.write_table(table, out)
     return ctx
 

@@ -116,7 +116,7 @@ def test_toy_reader_signal_and_stage_run_in_a_pipeline(tmp_path, monkeypatch, to
     assert list(s) == ["annotate", "select", "words"]  # the stage runs by default because its section is present
     assert s["annotate"]["total"]["docs_in"] == 6 and s["annotate"]["total"]["drops"] == {"no tab in line": 1}
     assert s["select"]["total"]["docs_out"] == 3 and s["select"]["total"]["drops"] == {"has_bang": 2}
-    annotated = pq.read_table(r.run_dir / "annotated" / "notes" / "00000-a.parquet")
+    annotated = pq.read_table(r.run_dir / "annotated" / "notes" / "a.tsv.parquet")
     assert annotated.column("char_hits").to_pylist() == [1, 0, 2]
     # only a3 has >= 2 bangs: 3 words
     assert s["words"]["sources"]["notes"]["docs_out"] == 1 and s["words"]["total"]["words"] == 3

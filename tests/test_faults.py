@@ -39,6 +39,11 @@ def _count(run: Path, pattern: str) -> int:
     return len(list(run.glob(pattern)))
 
 
+def _markers(run: Path, stage: str) -> int:
+    """Finished tasks of a stage (per-input markers live in `_markers/<stage>/<source>/`)."""
+    return len(list((run / "_markers" / stage).rglob("*.json")))
+
+
 @dataclass
 class KillPoint:
     """Kill when `started` turns true; the kill landed inside the stage iff `finished` is still false."""
@@ -49,14 +54,14 @@ class KillPoint:
 
 
 KILL_POINTS = [
-    KillPoint("annotate", lambda r: _count(r, "_markers/annotate/*.json") >= 1,
-              lambda r: _count(r, "_markers/annotate/*.json") == N_FILES),
-    KillPoint("dedup", lambda r: _count(r, "_markers/dedup_keys/*.json") >= 1,
-              lambda r: _count(r, "_markers/dedup_clusters/*.json") == 1),
-    KillPoint("select", lambda r: _count(r, "_markers/select/*.json") >= 1,
-              lambda r: _count(r, "_markers/select/*.json") == N_FILES),
-    KillPoint("tokenize", lambda r: _count(r, "_markers/tokenize/*.json") >= 1,
-              lambda r: _count(r, "_markers/tokenize-merge/*.json") == 2),
+    KillPoint("annotate", lambda r: _markers(r, "annotate") >= 1,
+              lambda r: _markers(r, "annotate") == N_FILES),
+    KillPoint("dedup", lambda r: _markers(r, "dedup_keys") >= 1,
+              lambda r: _markers(r, "dedup_clusters") == 1),
+    KillPoint("select", lambda r: _markers(r, "select") >= 1,
+              lambda r: _markers(r, "select") == N_FILES),
+    KillPoint("tokenize", lambda r: _markers(r, "tokenize") >= 1,
+              lambda r: _markers(r, "tokenize-merge") == 2),
     KillPoint("mix", lambda r: _count(r, "shards/train_*.idx") >= 1, lambda r: (r / "_markers" / "mix" / "mix.json").exists()),
 ]
 
@@ -120,10 +125,11 @@ class Runner:
     def after_kill(self) -> None:
         """What a kill may leave: temp files, but never a partial file under a final name."""
         check_outputs_complete(self.run, final=False)
-        for m in self.run.glob("_markers/*/*.json"):
+        for m in (self.run / "_markers").rglob("*.json"):
             self.first_seen.setdefault(str(m), m.stat().st_mtime_ns)
             # a finished per-file task's outputs must not be rewritten either
-            stage, name = m.parent.name, m.stem.replace("_", "/", 1)
+            rel = m.relative_to(self.run / "_markers")
+            stage, name = rel.parts[0], Path(*rel.parts[1:]).as_posix()[: -len(".json")]
             if stage in ("annotate", "select"):
                 out = self.run / ("annotated" if stage == "annotate" else "selected") / f"{name}.parquet"
                 self.first_seen.setdefault(str(out), out.stat().st_mtime_ns)
@@ -163,7 +169,7 @@ def test_kill_inside_every_stage_then_resume_identical(corpus, clean):
         landed.append(point.stage)
         runner.after_kill()
         print(f"kill {point.stage}: attempt {attempt + 1}, tmp files left {len(list(runner.run.rglob('*.tmp-*')))}, "
-              f"markers {len(list(runner.run.glob('_markers/*/*.json')))}")
+              f"markers {len(list(runner.run.glob('_markers/**/*.json')))}")
     assert landed == [p.stage for p in KILL_POINTS]
     runner.finish(clean)
 
@@ -184,11 +190,31 @@ def test_kill_at_random_moments_with_a_process_pool(corpus, clean):
         if runner.kill_after(rng.uniform(0.15, 0.4) * full):
             kills += 1
             runner.after_kill()
-            print("random kill: markers", sorted({m.parent.name for m in runner.run.glob("_markers/*/*.json")}))
+            print("random kill: markers", sorted({m.relative_to(runner.run / "_markers").parts[0] for m in runner.run.glob("_markers/**/*.json")}))
     assert kills >= 2
     runner.finish(clean)
 
 
+def test_second_run_into_a_live_run_dir_is_refused_and_the_first_completes(corpus, clean):
+    """Two runs, one --out: the second is refused naming the holder, touches nothing, and the first
+    finishes with every document (outputs identical to an uninterrupted run, shards verify)."""
+    first = Runner(corpus, corpus / "shared", workers=1)
+    proc = first.start()
+    try:
+        deadline = time.time() + 60
+        while proc.poll() is None and _markers(first.run, "annotate") < 1 and time.time() < deadline:
+            time.sleep(0.005)
+        assert proc.poll() is None, "the first run ended before the second could start"
+        second = subprocess.run(first.cmd, cwd=corpus, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and "Traceback" not in second.stderr
+        assert f"in use by another curate run: pid {proc.pid} on host" in second.stderr, second.stderr
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+    finally:
+        if proc.poll() is None:
+            first.kill(proc)
+    assert digest(first.run) == clean
+    assert verify_dir(first.run).ok and not list(first.run.rglob("*.tmp-*"))
 # ---- MegatronWriter.finalize: the .bin lands first, the .idx last (the commit point)
 
 FINALIZE_PROBE = """
@@ -277,8 +303,8 @@ def test_lost_worker_with_retries_spent_names_the_task_and_those_in_flight(tmp_p
     assert e.task_id == "src/00003-bad"  # not whichever future happened to fail first
     assert "worker process died (signal SIGKILL)" in str(e) and "tasks in flight then: src/00003-bad (worker died)" in str(e)
     assert (f"{retries + 1} times" if retries else "once") in str(e) and "--retries" in e.fix
-    (failed,) = (tmp_path / "run" / "_markers" / "annotate").glob("*.failed.txt")
-    assert failed.name.startswith("src_00003-bad") and "WorkerLost" in failed.read_text()
+    (failed,) = (tmp_path / "run" / "_markers" / "annotate").rglob("*.failed.txt")
+    assert failed.relative_to(tmp_path / "run" / "_markers" / "annotate").as_posix().startswith("src/00003-bad") and "WorkerLost" in failed.read_text()
 
 
 def test_killing_a_busy_worker_of_the_cli_then_resume(corpus, clean, tmp_path):
@@ -313,7 +339,7 @@ def test_killing_a_busy_worker_of_the_cli_then_resume(corpus, clean, tmp_path):
     assert first.returncode == 2 and "Traceback" not in first.stderr and "BrokenProcessPool" not in first.stderr, first.stderr
     killed_task = first.stderr.rsplit("running ", 1)[1].rstrip("]")
     assert f"task {killed_task} failed: its worker process died (signal SIGKILL) while running it, once" in first.stderr
-    assert "fix:" in first.stderr and list(run.glob("_markers/*/*.failed.txt"))
+    assert "fix:" in first.stderr and list(run.glob("_markers/**/*.failed.txt"))
     second = run_and_kill_a_busy_worker(retries=1)
     assert second.returncode == 0, second.stderr
     assert {k: v for k, v in digest(run).items() if not k.endswith(".failed.txt")} == clean  # the first run's report stays
@@ -366,7 +392,7 @@ def test_disk_full_in_the_driver(corpus, clean, tiny_disk):
     _fill(disk)
     proc = _cli_run(corpus, disk / "run")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert f"error: disk full at {disk / 'run'}/" in proc.stderr and "No space left on device" in proc.stderr, proc.stderr
+    assert f"error: disk full at {disk / 'run'}" in proc.stderr and "No space left on device" in proc.stderr, proc.stderr
     assert "MB free" in proc.stderr and "choose another --out" in proc.stderr
     (disk / "filler").unlink()  # space again: the same command finishes the run
     proc = _cli_run(corpus, disk / "run")

@@ -134,7 +134,7 @@ def test_every_hostile_input_counted_per_file(tmp_path, monkeypatch):
     # a few hand-checked outcomes
     assert select["in/j/nul.jsonl"]["docs_out"] == 1 and select["in/j/bom_utf8.jsonl"]["docs_out"] == 2
     assert select["in/t/nul.txt"]["docs_out"] == 1 and select["in/p/nulls.parquet"]["docs_out"] == 2
-    (nul,) = (r.run_dir / "annotated" / "j").glob("*-nul.parquet")  # an escaped NUL is valid JSON: kept as text
+    (nul,) = (r.run_dir / "annotated" / "j").glob("nul.jsonl.parquet")  # an escaped NUL is valid JSON: kept as text
     assert "escaped \x00 NUL kept" in pq.read_table(nul).column("text").to_pylist()
     records = [orjson.loads(line) for q in (r.run_dir / "quarantine").rglob("*.jsonl") for line in q.read_bytes().splitlines()]
     assert all(rec["file"].startswith("in/") and "line" in rec and rec["reason"] for rec in records)
@@ -267,6 +267,99 @@ def test_wrong_config_through_the_cli_has_no_traceback(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "txt_field" in proc.stderr and "text_field" in proc.stderr
 
 
+# ---- names that cannot collide, --out that never deletes user files, input sets that change
+
+
+@pytest.mark.parametrize("name", ["..", ".", "X.val", "a/b", "_parts", "-x", "", "a b"])
+def test_unsafe_source_names_refused(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.jsonl").write_bytes(GOOD[0] + b"\n")
+    (tmp_path / "p.yaml").write_text(f"name: x\nsources:\n  - {{name: {json.dumps(name)}, paths: [a.jsonl]}}\n")
+    with pytest.raises(ConfigError, match=r"p.yaml:3: `sources\[0\].name`"):
+        load_config(tmp_path / "p.yaml")
+    (tmp_path / "p.yaml").write_text(f"name: x\nsources:\n  - {{name: s, role: {json.dumps(name)}, paths: [a.jsonl]}}\n")
+    with pytest.raises(ConfigError, match=r"`sources\[0\].role`"):
+        load_config(tmp_path / "p.yaml")
+
+
+def test_out_into_a_folder_of_user_files_leaves_every_file_in_place(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_bytes(b"\n".join(GOOD) + b"\n")
+    (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: s, paths: [in/a.jsonl]}\nannotate: {langid: null}\n")
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    files = {"thesis.tex": b"\\documentclass{article}", "data.csv": b"a,b\n1,2\n", "sub/notes.tmp-123": b"draft"}
+    for name, data in files.items():
+        (mine / name).write_bytes(data)
+    for extra in ([], ["--fresh"]):
+        proc = _cli(tmp_path, "run", "p.yaml", "--out", "mine", "--quiet", *extra)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and "not a curate run directory" in proc.stderr, proc.stderr
+        assert {str(p.relative_to(mine)): p.read_bytes() for p in mine.rglob("*") if p.is_file()} == files
+    # a run directory with a user file beside curate's own: --fresh deletes only what curate wrote
+    assert _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet").returncode == 0
+    (tmp_path / "run" / "my-notes.md").write_text("keep me")
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet", "--fresh")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "run" / "my-notes.md").read_text() == "keep me" and (tmp_path / "run" / "stats.json").exists()
+
+
+def _selected_ids(run: Path, source: str) -> list[str]:
+    return [i for p in sorted((run / "selected" / source).rglob("*.parquet")) for i in pq.read_table(p, columns=["id"]).column("id").to_pylist()]
+
+
+def test_same_named_file_in_a_new_folder_is_read_on_resume(tmp_path):
+    """Spark-style part files in several folders: adding w/part-00000.jsonl must not shift x's and y's
+    outputs onto other keys; w is read, x and y once each, and their annotate tasks are reused."""
+    for folder, seed in (("x", 1), ("y", 2)):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        (tmp_path / "in" / folder / "part-00000.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in make_docs(20, seed, folder)))
+    (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: s, paths: [in/*/part-*.jsonl]}\nannotate: {langid: null}\n")
+    assert _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet").returncode == 0
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "run" / "annotated" / "s").glob("*.parquet")}
+    assert sorted(before) == ["x~part-00000.jsonl.parquet", "y~part-00000.jsonl.parquet"]
+    (tmp_path / "in" / "w").mkdir()
+    (tmp_path / "in" / "w" / "part-00000.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in make_docs(20, 3, "w")))
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "run" / "annotated" / "s").glob("*.parquet")}
+    assert {k: after[k] for k in before} == before and "w~part-00000.jsonl.parquet" in after
+    ids = _selected_ids(tmp_path / "run", "s")
+    assert sorted(ids) == sorted(f"{f}{i}" for f in "wxy" for i in range(20))  # every document once, none twice
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())["stages"]["annotate"]
+    assert {f["file"]: f["docs_in"] for f in stats["files"]} == {f"in/{f}/part-00000.jsonl": 20 for f in "wxy"}
+
+
+def test_ids_unique_per_source_in_selected(tmp_path):
+    """Text documents are named by their path from the glob root (not the stem); JSONL without ids by
+    path and line; ids given twice are counted in a warning."""
+    docs = tmp_path / "in" / "doc"
+    texts = {"GFDL-1.2": "GNU Free Documentation License version 1.2 text. " * 8,
+             "GFDL-1.3": "GNU Free Documentation License version 1.3 text. " * 8,
+             "pkg-a/copyright": "Copyright notice of package a, with its licence terms. " * 8,
+             "pkg-b/copyright": "Copyright notice of package b, with other licence terms. " * 8}
+    for rel, text in texts.items():
+        (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+        (docs / rel).write_text(text)
+    (tmp_path / "in" / "j").mkdir(parents=True)
+    (tmp_path / "in" / "j" / "noid.jsonl").write_bytes(b"".join(orjson.dumps({"text": d["text"]}) + b"\n" for d in make_docs(5, 1)) * 2)
+    (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: lic, paths: [in/doc], format: text}\n"
+                                     "  - {name: j, paths: [in/j/*.jsonl]}\nannotate: {langid: null}\n")
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    lic, j = _selected_ids(tmp_path / "run", "lic"), _selected_ids(tmp_path / "run", "j")
+    assert sorted(lic) == sorted(texts) and len(j) == 10 and len(set(j)) == 10
+
+
+def test_repeated_given_ids_are_counted_in_a_warning(tmp_path):
+    (tmp_path / "in").mkdir()
+    recs = [{"id": "copyright" if i < 6 else f"u{i}", "text": d["text"]} for i, d in enumerate(make_docs(10, 4))]
+    (tmp_path / "in" / "a.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
+    (tmp_path / "p.yaml").write_text("name: x\nsources:\n  - {name: lic, paths: [in/a.jsonl]}\nannotate: {langid: null}\n")
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "source lic: 1 ids are given to more than one document (6 documents)" in proc.stdout
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())["stages"]["annotate"]["sources"]["lic"]
+    assert stats["repeated_ids"] == {"ids": 1, "docs": 6}
 # ---- select expressions: min()/max() work, bad calls and huge literals are clear errors naming the rule
 
 

@@ -56,7 +56,7 @@ def test_ray_outputs_identical_to_local(cluster, corpus, monkeypatch):
     assert d_local == d_ray
     # the comparison covered every stage's outputs, not an empty tree
     for must in ("manifest.json", "stats.json", "shards/train_00000.bin", "shards/train_00000.idx", "shards/val_fin.bin",
-                 "annotated/fin/00000-part0.parquet", "selected/gen/00001-part1.parquet", "dedup/drops.parquet"):
+                 "annotated/fin/part0.jsonl.parquet", "selected/gen/part1.jsonl.gz.parquet", "dedup/drops.parquet"):
         assert must in d_ray, must
     assert sum(k.startswith("shards/train_") for k in d_ray) >= 4
     s = on_ray.stats
@@ -88,8 +88,8 @@ def test_bad_input_fails_its_task_naming_the_file(cluster, tmp_path, monkeypatch
     with pytest.raises(InputError, match=r"in/gen/broken\.parquet:1: truncated or corrupt Parquet data"):
         run_pipeline(cfg, out=tmp_path / "strict", executor="ray", workers=2, progress=False, strict=True, retries=1)
     # the good file's task still finished, so a rerun does not redo it
-    assert read_marker(tmp_path / "strict", "annotate", "fin/00000-part0") is not None
-    assert read_marker(tmp_path / "strict", "annotate", "gen/00000-broken") is None
+    assert read_marker(tmp_path / "strict", "annotate", "fin/part0.jsonl") is not None
+    assert read_marker(tmp_path / "strict", "annotate", "gen/broken.parquet") is None
 
     # the same through the CLI against the running cluster (--address): a clear message, no traceback
     env = dict(os.environ, PYTHONUNBUFFERED="1")

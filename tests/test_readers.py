@@ -42,12 +42,26 @@ def test_jsonl_plain_gz_zst_identical(tmp_path):
         assert set(t.column("source").to_pylist()) == {"s"} and set(t.column("role").to_pylist()) == {"domain"}
 
 
-def test_ids_from_content_hash_when_missing(tmp_path):
+def test_missing_ids_are_unique_path_and_line(tmp_path):
+    """A record without an id gets `<path from the glob root>:<line>` (equal texts no longer share an id)."""
     p = tmp_path / "x.jsonl"
     p.write_bytes(b'{"text": "hello"}\n{"text": "hello"}\n{"text": "other", "id": 7}\n')
-    t, q = read_all(p)
-    ids = t.column("id").to_pylist()
-    assert ids[0] == ids[1] and len(ids[0]) == 16 and ids[2] == "7"
+    t, q = read_all(p, rel="sub/x.jsonl")
+    assert t.column("id").to_pylist() == ["sub/x.jsonl:1", "sub/x.jsonl:2", "7"]
+    pq.write_table(pa.table({"text": ["a", "a"]}), tmp_path / "y.parquet")
+    t, q = read_all(tmp_path / "y.parquet", rel="y.parquet")
+    assert t.column("id").to_pylist() == ["y.parquet:1", "y.parquet:2"]
+
+
+def test_text_file_ids_are_the_whole_relative_path(tmp_path):
+    """Not the stem: `GFDL-1.2` and `GFDL-1.3`, or many `pkg/copyright` files, stay distinct."""
+    ids = []
+    for rel in ("GFDL-1.2", "GFDL-1.3", "a/copyright", "b/copyright"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("some licence text")
+        t, _ = read_all(tmp_path / rel, "text", rel=rel)
+        ids += t.column("id").to_pylist()
+    assert ids == ["GFDL-1.2", "GFDL-1.3", "a/copyright", "b/copyright"]
 
 
 def test_custom_fields(tmp_path):
@@ -110,7 +124,7 @@ def test_text_folder(tmp_path):
     (d / "sub" / "two.txt").write_text("second document")
     (d / "bad.txt").write_bytes(b"caf\xe9 latin-1")
     t, q = read_all(d, "text")
-    assert sorted(t.column("id").to_pylist()) == ["one", "sub/two"]
+    assert sorted(t.column("id").to_pylist()) == ["one.txt", "sub/two.txt"]  # whole paths: never two docs with one id
     assert q.reasons == {"invalid UTF-8": 1}
     assert detect_format(d) == "text"
 

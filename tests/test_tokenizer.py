@@ -115,7 +115,7 @@ def test_mismatch_is_detected_and_falls_back(tmp_path):
 
     from curate.tokenize.stage import tokenize_file
 
-    pq.write_table(pa.table({"id": ["x", "y"], "text": texts}), tmp_path / "f.parquet")
+    pq.write_table(pa.table({"id": ["x", "y"], "text": texts, "source": ["s", "s"], "file": ["f", "f"], "line": [1, 2]}), tmp_path / "f.parquet")
     stats = tokenize_file(parquet=str(tmp_path / "f.parquet"), part=str(tmp_path / "part"), tokenizer=str(tok.path), sha256=tok.sha256,
                           eos=tok.eos, engine="auto", seed=1, val_fraction=0.0, verify_fraction=1.0, batch_docs=8, threads=1)
     assert stats["engine"] == "tokenizers" and "differs" in stats["fallback_reason"]
@@ -165,7 +165,8 @@ def test_tokenize_stage_contents(tmp_path):
 
     for name in ("fin", "news", "gen"):
         docs = [r for f in ctx.selected_files(name) for r in pq.read_table(f).to_pylist()]
-        val = unit_hash([d["id"] for d in docs], ctx.seed, "heldout") < 0.1
+        # keyed by (source, file, line), unique even where given ids repeat
+        val = unit_hash([f"{d['source']}\x1f{d['file']}\x1f{d['line']}" for d in docs], ctx.seed, "heldout") < 0.1
         ref = enc.reference([d["text"] for d in docs])
         role = ctx.source(name).role
         train_ds, val_ds = IndexedDataset(ctx.layout.tokens(name, role, "train")), IndexedDataset(ctx.layout.tokens(name, role, "heldout"))

@@ -22,7 +22,8 @@ from curate import stats
 from curate.decontam.config import DecontamConfig
 from curate.decontam.engine import EvalIndex, EvalItems, Matches, match, read_eval_sets
 from curate.errors import ConfigError
-from curate.exec.base import Task
+from curate.exec.base import Task, marker_fingerprint
+from curate.fingerprint import content_hash, digest, files_fingerprint, named_files
 from curate.io.atomic import atomic_path, write_json
 from curate.sampling import unit_hash
 from curate.stages.base import Stage
@@ -133,7 +134,16 @@ class DecontamStage(Stage):
             pq.write_table(pa.table({"set": pa.array(items.set_name, pa.string()), "id": pa.array(items.item_id, pa.string()),
                                      "file": pa.array(items.file, pa.string()), "line": pa.array(items.line, pa.int64()),
                                      "words": pa.array(words, pa.int64()), "excerpt": pa.array(excerpt, pa.string())}), tmp)
-        tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size, kwargs=dict(
+        # what decides a file's hits: the decontam section, the content of the evaluation sets it names,
+        # the seed and held-out share (held-out matching reads every annotated file), the dedup drops it
+        # skips, and the annotated file itself (its annotate task's fingerprint)
+        drops_used = lay.drops.exists() and _drop_duplicates(ctx)
+        dump = cfg.model_dump(mode="json")
+        base_fp = digest("decontam", dump, files_fingerprint(named_files(dump, ctx.root)), ctx.cfg.annotate.batch_size, ctx.seed,
+                         val_fraction, content_hash(lay.drops) if drops_used else None,
+                         [marker_fingerprint(ctx.run_dir, "annotate", f.key) for f, _ in annotated] if cfg.heldout else None)
+        tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size,
+                      fingerprint=digest(base_fp, marker_fingerprint(ctx.run_dir, "annotate", f.key)), kwargs=dict(
             annotated=str(path), index=str(lay.decontam_index) if index is not None else None, out=str(lay.decontam_hits(f.key)),
             source=f.source.name, file=ctx.display(f.path), key=f.key, min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size,
             drops=str(lay.drops) if lay.drops.exists() and _drop_duplicates(ctx) else None, action=cfg.action,

@@ -24,7 +24,8 @@ from curate.dedup.engine import (
     pair_partition,
 )
 from curate.errors import CurateError
-from curate.exec.base import Task
+from curate.exec.base import Task, read_marker
+from curate.fingerprint import digest
 from curate.stages.base import Stage
 from curate.signals.minhash import HASH_COLUMN, MINHASH_COLUMN, DedupKeysConfig, MinHashSignal
 
@@ -82,7 +83,11 @@ class DedupStage(Stage):
                               fix=f"choose bands*rows <= {num_perm} (e.g. bands: {num_perm // 8}, rows: 8), or raise annotate.dedup_keys.num_perm")
         docs_in = sum(docs_by_source.values())
         parts = num_partitions(cfg, docs_in, bands if cfg.near else 0)
-        work = ctx.layout.dedup_work(parts)
+        fp = dedup_fingerprint(ctx, cfg, annotated)
+        work = ctx.layout.dedup_work(parts, fp)
+        for old in ctx.layout.dedup_dir.glob("work-*"):  # left by a run under another config or input set
+            if old != work and old.is_dir():
+                shutil.rmtree(old)
         keys_cfg = ctx.cfg.annotate.dedup_keys or DedupKeysConfig()
         empty_hash = int(MinHashSignal(keys_cfg, ctx.signal_context()).columns(pa.table({"text": [""]}))[HASH_COLUMN][0].as_py())
 
@@ -90,19 +95,21 @@ class DedupStage(Stage):
         keys = ctx.executor.map(STAGE_KEYS, [
             Task(id=f"{f['ordinal']:05d}-p{parts:04d}", fn=bucket_file, weight=1.0, kwargs=dict(
                 path=f["path"], ordinal=f["ordinal"], buckets=str(work / "buckets"), sigs=str(work / "sigs"), partitions=parts,
-                bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash))
+                bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash), fingerprint=fp)
             for f in files], desc="dedup: band keys")
         # pass 2: candidate pairs per partition, verified by signature agreement
         edges = [str(work / "edges" / f"part-{p:04d}.parquet") for p in range(parts)]
         pairs = ctx.executor.map(STAGE_PAIRS, [
             Task(id=f"part-{p:04d}-of-{parts:04d}", fn=pair_partition, kwargs=dict(
-                part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)))
+                part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)),
+                fingerprint=fp)
             for p in range(parts)], desc="dedup: candidate pairs")
         # pass 3: clusters and the keep policy
         (clusters,) = ctx.executor.map(STAGE_CLUSTERS, [
             Task(id=f"clusters-p{parts:04d}", fn=cluster, kwargs=dict(
                 edges=edges, files=files, drops=str(ctx.layout.drops), clusters=str(ctx.layout.clusters),
-                prefer_roles=list(cfg.prefer_roles), length_column=length_column, with_hash=cfg.exact or _all_have_hash(files)))],
+                prefer_roles=list(cfg.prefer_roles), length_column=length_column, with_hash=cfg.exact or _all_have_hash(files)),
+                fingerprint=fp)],
             desc="dedup: clusters")
         if not cfg.keep_intermediate:
             shutil.rmtree(work, ignore_errors=True)
@@ -127,6 +134,18 @@ class DedupStage(Stage):
         }
         return stats.stage_stats(per_source, sources=[s.name for s in ctx.cfg.sources], total_extra=details,
                                  cluster_sizes=clusters["cluster_sizes"])
+
+
+def dedup_fingerprint(ctx: RunContext, cfg: DedupConfig, annotated: list) -> str:
+    """The dedup config and, per annotated file, its reading and the signals that made the columns
+    dedup reads (dedup keys, stored length): adding an unrelated signal does not redo dedup."""
+    used = {HASH_COLUMN, MINHASH_COLUMN, *LENGTH_COLUMNS}
+    per_file = []
+    for f, _path in annotated:
+        m = read_marker(ctx.run_dir, "annotate", f.key) or {}
+        sigs = {sid: s["fingerprint"] for sid, s in (m.get("_signals") or {}).items() if used & set(s.get("columns", []))}
+        per_file.append([f.key, m.get("_reader"), sigs])
+    return digest("dedup", cfg.model_dump(mode="json"), ctx.seed, per_file)
 
 
 def _all_have_hash(files: list[dict]) -> bool:

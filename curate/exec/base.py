@@ -25,24 +25,38 @@ class Task:
     fn: Callable[..., dict]  # a top-level function (picklable by reference)
     kwargs: dict[str, Any] = field(default_factory=dict)
     weight: float = 1.0  # e.g. input bytes, for progress bars
+    fingerprint: str | None = None  # what decides the output (curate.fingerprint); a marker with another one is stale
 
 
 def marker_path(run_dir: Path, stage: str, task_id: str) -> Path:
     return RunLayout(run_dir).marker(stage, task_id)
 
 
-def read_marker(run_dir: Path, stage: str, task_id: str) -> dict | None:
+FP_KEY = "_fingerprint"  # the task fingerprint stored in its marker beside the result
+
+
+def read_marker(run_dir: Path, stage: str, task_id: str, raw: bool = False) -> dict | None:
+    """A finished task's result (None if unfinished); `raw` keeps the stored fingerprint."""
     p = marker_path(run_dir, stage, task_id)
     if not p.exists():
         return None
     try:
-        return read_json(p)
+        data = read_json(p)
     except Exception:  # a corrupt marker means "not finished"
         return None
+    if not isinstance(data, dict):
+        return None
+    return data if raw else {k: v for k, v in data.items() if k != FP_KEY}
 
 
-def write_marker(run_dir: Path, stage: str, task_id: str, result: dict) -> None:
-    write_json(marker_path(run_dir, stage, task_id), result)
+def marker_fingerprint(run_dir: Path, stage: str, task_id: str) -> str | None:
+    """The fingerprint a finished task ran with (None if unfinished)."""
+    m = read_marker(run_dir, stage, task_id, raw=True)
+    return m.get(FP_KEY) if m else None
+
+
+def write_marker(run_dir: Path, stage: str, task_id: str, result: dict, fingerprint: str | None = None) -> None:
+    write_json(marker_path(run_dir, stage, task_id), result if fingerprint is None else {**result, FP_KEY: fingerprint})
 
 
 def run_task(task: Task) -> dict:
@@ -108,6 +122,7 @@ class Executor:
         self.workers = max(1, int(workers))
         self.progress = progress
         self.retries = retries
+        self.reuse: dict[str, dict[str, int]] = {}  # per stage: tasks reused / run / rerun because their inputs changed
 
     def map(self, stage: str, tasks: list[Task], desc: str | None = None) -> list[dict]:
         ids = [t.id for t in tasks]
@@ -115,15 +130,21 @@ class Executor:
             raise ValueError(f"duplicate task ids in stage {stage}")
         results: dict[str, dict] = {}
         todo = []
+        changed = 0
         for t in tasks:
-            done = read_marker(self.run_dir, stage, t.id)
-            if done is not None:
-                results[t.id] = done
+            done = read_marker(self.run_dir, stage, t.id, raw=True)
+            if done is not None and (t.fingerprint is None or done.get(FP_KEY) == t.fingerprint):
+                results[t.id] = {k: v for k, v in done.items() if k != FP_KEY}
             else:
+                changed += done is not None
                 todo.append(t)
+        counts = self.reuse.setdefault(stage, {"tasks": 0, "reused": 0, "changed": 0})
+        counts["tasks"] += len(tasks)
+        counts["reused"] += len(tasks) - len(todo)
+        counts["changed"] += changed
         if todo:
             for task, result in self._run(stage, todo, desc or stage, skipped=len(tasks) - len(todo)):
-                write_marker(self.run_dir, stage, task.id, result)
+                write_marker(self.run_dir, stage, task.id, result, task.fingerprint)
                 results[task.id] = result
         return [results[i] for i in ids]
 

@@ -47,8 +47,17 @@ def _run_config(run: Path):
 
 
 def selected_files(run: Path, source: str) -> list[Path]:
-    """A source's selected Parquet files in task order (`NNNNN-stem[.pKK]` sorts in that order)."""
-    return sorted((RunLayout(run).selected_dir / source).glob("*.parquet"))
+    """A source's selected Parquet files in the order the tokenize stage concatenated them (its
+    stats list its tasks, keyed by input, in that order); without tokenize stats, sorted by name."""
+    lay = RunLayout(run)
+    try:
+        rows = read_json(lay.stats)["stages"]["tokenize"]["files"]
+    except (OSError, KeyError, TypeError, ValueError):
+        rows = None
+    if rows:
+        keys = [r["file"] for r in rows if r.get("source") == source and r.get("file")]
+        return [lay.selected(k) for k in keys if lay.selected(k).is_file()]
+    return sorted((lay.selected_dir / source).glob("*.parquet"))
 
 
 def _columns(schema: pa.Schema) -> list[str]:
@@ -83,14 +92,14 @@ def _conform(t: pa.Table, schema: pa.Schema, where: Path) -> pa.Table:
 
 def _train_documents(run: Path, cfg, source: str) -> pa.Table:
     """A source's train documents in token-file order: selected rows minus the held-out hash split."""
-    from curate.sampling import unit_hash
+    from curate.sampling import doc_keys, unit_hash
 
     tables = [pq.read_table(f, columns=_columns(pq.ParquetFile(f).schema_arrow)) for f in selected_files(run, source)]
     if not tables:
         return pa.table({})
     t = pa.concat_tables(tables, promote_options="permissive").combine_chunks()
     val_fraction = cfg.tokenizer.val_fraction if cfg.tokenizer else 0.0
-    is_val = unit_hash(t.column("id").to_pylist(), cfg.seed, "heldout") < val_fraction
+    is_val = unit_hash(doc_keys(t), cfg.seed, "heldout") < val_fraction  # the tokenize stage's split
     return t.filter(pa.array(~is_val))
 
 

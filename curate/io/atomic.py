@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +18,11 @@ import orjson
 from curate.errors import disk_full_error
 
 TMP_MARK = ".tmp-"
+TMP_NAME = re.compile(r".+\.tmp-[0-9]+$")  # exactly what tmp_path makes: NAME.tmp-<pid>
+
+
+class TempFileVanished(OSError):
+    """The temp file of an atomic write disappeared before its rename (someone else deleted it)."""
 
 
 def tmp_path(path: Path) -> Path:
@@ -25,17 +31,27 @@ def tmp_path(path: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path; on success rename it to `path`, on error remove it."""
+    """Yield a temp path; on success rename it to `path`, on error remove it.
+
+    The body must create the temp file. If it is gone at the end, something else deleted it (another
+    process cleaning the folder): that is an error, never a silently skipped output.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path(path)
     try:
         yield tmp
-        if tmp.exists():
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+        try:
+            fh = open(tmp, "rb")
+        except FileNotFoundError:
+            raise TempFileVanished(f"{tmp} vanished before it could be renamed to {path.name}: another process deleted it "
+                                   "(two runs writing one run directory?)") from None
+        with fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
     except OSError as exc:  # out of space while writing `path`: a clear error naming it, not a traceback
+        if isinstance(exc, TempFileVanished):
+            raise
         full = disk_full_error(exc, str(path))
         if full is None:
             raise
@@ -63,11 +79,17 @@ def read_json(path: str | os.PathLike):
     return orjson.loads(Path(path).read_bytes())
 
 
-def remove_stale_tmp(root: str | os.PathLike) -> int:
-    """Delete temp files left by a killed run under `root`; returns how many."""
+def remove_stale_tmp(root: str | os.PathLike, *, lock=None) -> int:
+    """Delete temp files a killed run left under `root` (only names `tmp_path` makes); returns how many.
+
+    Only safe while no other process writes under `root`: pass the held `RunLock` of the run
+    directory (curate.io.runlock), which proves that no other run is live there.
+    """
+    if lock is None or not lock.held:
+        raise RuntimeError("remove_stale_tmp needs the held run-directory lock: another run may be writing these files")
     n = 0
     for p in Path(root).rglob(f"*{TMP_MARK}*"):
-        if p.is_file():
+        if TMP_NAME.fullmatch(p.name) and p.is_file() and not p.is_symlink():
             p.unlink()
             n += 1
     return n

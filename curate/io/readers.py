@@ -6,7 +6,6 @@ skipped in chunks (never held whole) and quarantined, like every other bad recor
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ class ReadSpec:
     max_doc_bytes: int = 8_000_000
     batch_size: int = 2048
     display: str = ""  # file name as shown in quarantine records and errors
+    rel: str = ""  # the file's path relative to its source's glob root: generated ids are built from it
     part: int = 0  # a large file is read by `parts` tasks; this one takes blocks `part`, `part + parts`, ...
     parts: int = 1
 
@@ -57,8 +57,8 @@ class _Batcher:
         self.lines: list[int] = []
 
     def add(self, doc_id: str | None, text: str, line: int) -> None:
-        if doc_id is None:
-            doc_id = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        if doc_id is None:  # unique within the source: `<path from the glob root>:<line or row>`
+            doc_id = f"{self.spec.rel or self.file}:{line}"
         self.ids.append(doc_id)
         self.texts.append(text)
         self.lines.append(line)
@@ -277,7 +277,7 @@ def read_text_dir(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Tabl
     Files named .gz or .zst (e.g. README.gz, notes.txt.gz) are decompressed."""
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(TEXT_SUFFIXES))
     b = _Batcher(spec, spec.display or str(path))
-    for f in files:
+    for k, f in enumerate(files):
         data = _read_text_file(f, spec.max_doc_bytes, q)
         if data is None:
             continue
@@ -286,8 +286,10 @@ def read_text_dir(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Tabl
         except UnicodeDecodeError as exc:
             q.add(0, "invalid UTF-8", data, detail=f"{f.name}: {exc}")
             continue
-        doc_id = f.stem if path.is_file() else str(f.relative_to(path).with_suffix(""))
-        b.add(doc_id, text, 0)
+        # the path from the source's glob root, whole (not the stem: `GFDL-1.2` and `GFDL-1.3` differ)
+        inner = f.relative_to(path).as_posix()
+        doc_id = (spec.rel or path.name) if path.is_file() else (f"{spec.rel}/{inner}" if spec.rel else inner)
+        b.add(doc_id, text, 0 if path.is_file() else k + 1)  # line: 0 for a file, its position in a folder
         if b.full():
             yield b.flush()
     t = b.flush()

@@ -7,7 +7,8 @@ ablation sweep also calls directly to re-mix at other ratios without re-tokenizi
 from __future__ import annotations
 
 from curate import stats
-from curate.exec.base import Task
+from curate.exec.base import Task, marker_fingerprint
+from curate.fingerprint import content_hash, digest
 from curate.mix.config import MixConfig
 from curate.mix.engine import mix_to_dir
 from curate.stages.base import Stage
@@ -46,4 +47,9 @@ class MixStage(Stage):
         kwargs = dict(tokens_dir=str(ctx.layout.tokens_dir), sources=mix_streams(ctx.cfg.sources),
                       cfg=cfg.model_dump(mode="json"), out_dir=str(ctx.run_dir), seed=ctx.seed, tokenizer_info=tok.info(ctx.run_dir),
                       config=ctx.cfg.model_dump(mode="json"))
-        return ctx.executor.map(STAGE, [Task(id="mix", fn=_mix_task, kwargs=kwargs)], desc="mix")[0]
+        # what decides the shards: the mix section, the seed, roles, the tokenizer and the token files
+        # (their merge tasks' fingerprints); the manifest's copy of the whole config is rewritten by
+        # the pipeline after every run, so other config changes do not redo the mix
+        fp = digest("mix", kwargs["cfg"], ctx.seed, kwargs["sources"], content_hash(tok.path),
+                    [[s.name, marker_fingerprint(ctx.run_dir, "tokenize-merge", s.name)] for s in ctx.cfg.sources])
+        return ctx.executor.map(STAGE, [Task(id="mix", fn=_mix_task, kwargs=kwargs, fingerprint=fp)], desc="mix")[0]

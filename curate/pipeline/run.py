@@ -4,8 +4,10 @@
     result = run_pipeline("pipelines/demo.yaml", out="runs/demo", workers=2)
     print(result.run_dir, result.stats["select"]["total"])
 
-Rerunning with the same config and run directory resumes: finished tasks (completion markers) are
-skipped and the outputs are identical to an uninterrupted run.
+Rerunning into the same run directory resumes: a finished task (completion marker) whose
+fingerprint still matches is skipped, so the outputs are identical to an uninterrupted run; after a
+config or input change exactly the tasks whose fingerprint changed are redone (curate.fingerprint).
+One run at a time holds a run directory (curate.io.runlock).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +25,14 @@ import yaml
 from curate import __version__
 from curate.config import PipelineBase, config_root, expand_source, load_config
 from curate.context import RunContext
-from curate.errors import ConfigError, disk_full_error
+from curate.errors import ConfigError, CurateError, disk_full_error
 from curate.exec import EXECUTORS, make_executor
 from curate.io.atomic import remove_stale_tmp, write_json, write_text
+from curate.io.rundir import check_out_dir, clear_run_dir, mark_run_dir
+from curate.io.runlock import RunLock
 from curate.layout import RunLayout
 from curate.stages.base import STAGES, load_stage
+from curate.validate import check_before_run
 
 
 @dataclass
@@ -37,31 +41,47 @@ class RunResult:
     stats: dict
     report: Path | None
     manifest: Path
+    reuse: dict | None = None  # per stage: tasks, reused, changed (timings.json "tasks")
 
 
 def config_fingerprint(cfg: PipelineBase) -> str:
-    """What decides a run's outputs: the config minus where it is written, how it is executed and what
-    the report shows (the report is rewritten by every run)."""
+    """A hash of the config minus where it is written and what the report shows (ablations key their
+    runs by it); a run directory itself is keyed per task (curate.fingerprint), never by this."""
     data = cfg.model_dump(mode="json", exclude={"out", "report"})
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def prepare_run_dir(cfg: PipelineBase, run_dir: Path, fresh: bool) -> None:
-    if fresh and run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+def prepare_run_dir(cfg: PipelineBase, run_dir: Path, fresh: bool, lock: RunLock) -> None:
+    """With the lock held: `--fresh` clears what curate wrote, temp files of killed runs go."""
+    if fresh:
+        clear_run_dir(run_dir)
+    mark_run_dir(run_dir)
     layout = RunLayout(run_dir)
-    fp_path = layout.fingerprint
-    fp = config_fingerprint(cfg)
-    if fp_path.exists() and fp_path.read_text().strip() != fp:
-        raise ConfigError(
-            "this run directory holds a run made with a different config; resuming would mix outputs",
-            where=str(run_dir),
-            fix="choose another --out, or pass --fresh to delete it and start over",
-        )
-    write_text(fp_path, fp + "\n")
+    layout.fingerprint.unlink(missing_ok=True)  # older runs refused any config change by it
+    remove_stale_tmp(run_dir, lock=lock)
     write_text(layout.config_yaml, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
-    remove_stale_tmp(run_dir)
+
+
+def prune_orphans(ctx: RunContext) -> int:
+    """Outputs and markers of per-input tasks whose input is no longer in the config (removed or
+    renamed files): deleted, so no later reader meets them. Returns how many files went."""
+    keys = {f.key for f in ctx.inputs()}
+    n = 0
+    for folder, suffix in (("annotated", ".parquet"), ("quarantine", ".jsonl"), ("selected", ".parquet"),
+                           ("_markers/annotate", ".json"), ("_markers/select", ".json"), ("_markers/tokenize", ".json"),
+                           ("_markers/annotate", ".failed.txt"), ("_markers/select", ".failed.txt")):
+        base = ctx.run_dir / folder
+        if not base.is_dir():
+            continue
+        for p in base.rglob(f"*{suffix}"):
+            rel = p.relative_to(base).as_posix()
+            if rel.endswith(".failed.txt") and suffix == ".json":
+                continue
+            key = rel[: -len(suffix)]
+            if key not in keys and p.is_file():
+                p.unlink()
+                n += 1
+    return n
 
 
 def check_out_not_in_inputs(cfg: PipelineBase, root: Path, run_dir: Path) -> None:
@@ -111,42 +131,108 @@ def _run_pipeline(
     address: str | None = None,
     retries: int = 0,
     sets: list[str] | None = None,
+    root: str | Path | None = None,
 ) -> RunResult:
-    """`sets`: `KEY=VALUE` overrides applied to the YAML before validation (see curate.config)."""
+    """`sets`: `KEY=VALUE` overrides applied to the YAML before validation (see curate.config);
+    `root`: where the relative paths of a config given as an object resolve (default: the current directory)."""
     if isinstance(config, PipelineBase):
         cfg, config_path = config, None
-        root = Path.cwd()
+        root = Path(root) if root is not None else Path.cwd()
     else:
         config_path = Path(config)
         cfg = load_config(config_path, sets=sets)
-        root = config_root()
-    run_dir = Path(out or cfg.out or f"runs/{cfg.name}")
-    if not run_dir.is_absolute():
-        run_dir = root / run_dir
+        root = config_root(config_path)  # relative paths in the YAML: from its folder
+    # --out is a command-line path (from the current directory), `out:` in the YAML is from the YAML's
+    # folder, and the default runs/<name> is in the current directory
+    run_dir = Path(out).absolute() if out else (root / cfg.out if cfg.out else Path.cwd() / "runs" / cfg.name)
+    check_out_not_in_inputs(cfg, root, run_dir)
+    check_out_dir(run_dir)  # before anything is created: never write into (or clear) a folder of user files
+    strict = cfg.strict if strict is None else strict
     EXECUTORS.get(executor)  # an unknown executor fails before anything is written
     for name in stages or ():
         STAGES.get(name)  # so does an unknown stage
-    check_out_not_in_inputs(cfg, root, run_dir)
-    prepare_run_dir(cfg, run_dir, fresh)
-    workers = workers or min(os.cpu_count() or 1, 4)
-    ex = make_executor(executor, run_dir, workers=workers, progress=progress, address=address, retries=retries)
-    ctx = RunContext(cfg=cfg, run_dir=run_dir, root=root, executor=ex, config_path=config_path,
-                     strict=cfg.strict if strict is None else strict, progress=progress)
-    layout = ctx.layout
+    stage_list = stages or cfg.stage_list()
+    probe = RunContext(cfg=cfg, run_dir=run_dir, root=root, executor=None, config_path=config_path, strict=strict)  # type: ignore[arg-type]
+    check_before_run(cfg, probe.inputs(), root, config_path, stage_list)  # nothing is written before this passes
+    lock = RunLock(run_dir).acquire()
+    try:
+        prepare_run_dir(cfg, run_dir, fresh, lock)
+        workers = workers or min(os.cpu_count() or 1, 4)
+        ex = make_executor(executor, run_dir, workers=workers, progress=progress, address=address, retries=retries)
+        ctx = RunContext(cfg=cfg, run_dir=run_dir, root=root, executor=ex, config_path=config_path, strict=strict,
+                         progress=progress, _inputs=probe.inputs())
+        prune_orphans(ctx)
+        return _run_stages(ctx, stage_list)
+    finally:
+        lock.release()
+
+
+def _run_stages(ctx: RunContext, stage_list: list[str]) -> RunResult:
+    run_dir, cfg, ex = ctx.run_dir, ctx.cfg, ctx.executor
     stats: dict = {}
     timings: dict = {}
+    failed: tuple[str, CurateError] | None = None
     try:
-        for stage in stages or cfg.stage_list():
+        for stage in stage_list:
             t0 = time.perf_counter()
-            stats[stage] = load_stage(stage)(ctx).run()
-            timings[stage] = round(time.perf_counter() - t0, 3)
+            try:
+                stats[stage] = load_stage(stage)(ctx).run()
+            except CurateError as exc:
+                failed = (stage, exc)
+                break
+            finally:
+                timings[stage] = round(time.perf_counter() - t0, 3)
     finally:
         ex.close()
-    # stats.json holds only deterministic content; wall times go to timings.json
-    write_json(layout.stats, {"curate_version": __version__, "seed": cfg.seed, "stages": stats})
-    write_json(layout.timings, timings)
-    manifest_path = layout.write_manifest(cfg.seed, cfg.model_dump(mode="json"))
-    from curate.report import write_report
+    # stats.json holds only deterministic content; wall times and what was reused go to timings.json
+    body = {"curate_version": __version__, "seed": cfg.seed, "stages": stats}
+    causes = root_causes(stats, ctx) if failed else []
+    if failed:
+        body["failed"] = {"stage": failed[0], "error": failed[1].message, "root_causes": causes}
+    layout = ctx.layout
+    write_json(layout.stats, body)
+    write_json(layout.timings, {**timings, "tasks": ex.reuse, "reused_stages": reused_stages(ex.reuse)})
+    # config_dir: where the config's relative paths resolve (a re-selection by `curate ablate` needs it)
+    manifest_path = layout.write_manifest(cfg.seed, cfg.model_dump(mode="json"), config_dir=str(ctx.root))
+    report = None
+    if not failed:
+        from curate.report import write_report
 
-    report = write_report(ctx, stats)
-    return RunResult(run_dir=run_dir, stats=stats, report=report, manifest=manifest_path)
+        report = write_report(ctx, stats)
+    result = RunResult(run_dir=run_dir, stats=stats, report=report, manifest=manifest_path, reuse=dict(ex.reuse))
+    if failed:
+        # the stage's own error (its type, place and fix), with the root causes found in the stats,
+        # and what was written anyway (stats.json names the failure) for the CLI's summary
+        stage, exc = failed
+        if causes:
+            exc.message += "".join(f"\n  root cause: {c}" for c in causes)
+        exc.failed_stage, exc.run_result = stage, result
+        raise exc
+    return result
+
+
+def reused_stages(reuse: dict) -> list[str]:
+    """Stages whose every task was reused from an earlier run (nothing recomputed)."""
+    return [stage for stage, c in reuse.items() if c["tasks"] and c["reused"] == c["tasks"]]
+
+
+def root_causes(stats: dict, ctx: RunContext) -> list[str]:
+    """Why a stage may have failed, from the stats of the stages before it: a source whose every
+    record was quarantined (with the main reason), or whose every document was dropped."""
+    out = []
+    ann = stats.get("annotate", {}).get("sources", {})
+    sel = stats.get("select", {}).get("sources", {})
+    for src in ctx.cfg.sources:
+        a = ann.get(src.name)
+        if a and a["docs_in"] and a["docs_out"] == 0:
+            reasons = sorted(a.get("drops", {}).items(), key=lambda kv: -kv[1])  # annotate's drops are quarantine reasons
+            top = f": {reasons[0][0]}" if reasons else ""
+            out.append(f"{src.name}: {a['docs_in'] - a['docs_out']}/{a['docs_in']} records quarantined{top}"
+                       + (f" (sources[].text_field is `{src.text_field}`)" if "text field" in top else ""))
+        elif a and a["docs_in"] == 0:
+            out.append(f"{src.name}: its input files hold no records")
+        elif (s := sel.get(src.name)) and s["docs_in"] and s["docs_out"] == 0:
+            drops = ", ".join(f"{k}: {v}" for k, v in sorted(s.get("drops", {}).items(), key=lambda kv: -kv[1]))
+            out.append(f"{src.name}: select dropped all {s['docs_in']} documents ({drops})")
+    return out
+

@@ -50,6 +50,13 @@ class Signal:
     def columns(self, table: pa.Table) -> dict[str, pa.Array]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @classmethod
+    def default_files(cls, cfg: Any) -> list[Path]:
+        """Files the signal loads when its config names none (bundled defaults). Files named in the
+        config are found by the annotate stage itself; both are part of the signal's fingerprint, so
+        editing one recomputes exactly this signal's columns."""
+        return []
+
 
 def register_signal(name: str, *, config: type[BaseModel], many: bool = False, default: bool = False):
     """Class decorator: register a Signal under `annotate.<name>` with its config model."""

@@ -222,6 +222,10 @@ def prepare(table: pa.Table, *, case_sensitive: bool, nfc: bool) -> Scan:
 class KeywordSignal(Signal):
     """Adds kw_<name>_hits (weighted), kw_<name>_per_1k (per 1,000 words) and kw_<name>_distinct."""
 
+    @classmethod
+    def default_files(cls, cfg: KeywordConfig) -> list[Path]:
+        return [] if cfg.lexicon else [DEFAULT_LEXICON]
+
     def __init__(self, cfg: KeywordConfig, ctx: SignalContext):
         self.cfg = cfg
         path = ctx.resolve(cfg.lexicon) if cfg.lexicon else DEFAULT_LEXICON

@@ -85,6 +85,15 @@ def load_fasttext(path: Path) -> Any:
 class LangIdSignal(Signal):
     """Adds `lang` (label such as "en", or "und" for blank text) and `lang_score` (its probability)."""
 
+    @classmethod
+    def default_files(cls, cfg: LangIdConfig) -> list[Path]:
+        if cfg.model:
+            return []
+        try:
+            return [bundled_model_path()]
+        except ConfigError:  # reported when the signal loads
+            return []
+
     def __init__(self, cfg: LangIdConfig, ctx: SignalContext):
         self.cfg = cfg
         path = ctx.resolve(cfg.model) if cfg.model else bundled_model_path()

@@ -1,11 +1,16 @@
 """Annotate: per input file, in parallel — read, compute every configured signal, write Parquet.
 
 Signals are columns; selection is done later over the stored columns (annotate once, select many
-times). One task per input file; its stats (docs, bytes, quarantine reasons as drops) live in its marker.
+times). One task per input file; its stats (docs, bytes, quarantine reasons as drops) live in its marker,
+with a fingerprint of the reading (input file identity and reader settings) and one per signal
+(its config and the content of the files it loads). When only signals changed (one added, one
+removed, a lexicon edited), a rerun keeps the stored columns of the unchanged signals and computes
+just the changed ones from the stored text, without reading the input again.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import orjson
@@ -15,7 +20,8 @@ import pyarrow.parquet as pq
 
 from curate import stats
 from curate.context import InputFile, RunContext
-from curate.exec.base import Task
+from curate.exec.base import Task, marker_path, read_marker
+from curate.fingerprint import digest, files_fingerprint, input_identity, named_files
 from curate.io.atomic import atomic_path
 from curate.io.quarantine import Quarantine
 from curate.io.formats import Reader, get_reader
@@ -25,50 +31,82 @@ from curate.signals.base import Signal, SignalContext
 from curate.stages.base import Stage
 
 STAGE = "annotate"
+log = logging.getLogger("curate.annotate")
 
 _SIGNAL_CACHE: dict[bytes, list] = {}
 
 
-def signal_plan(cfg) -> list[tuple[type, type, dict]]:
-    """(signal class, config model, config) of every enabled signal, in the order they run: what an
-    annotate task carries (classes pickle by reference), so a worker builds the same signals
-    whether or not the signal was registered in that process."""
-    return [(entry.load(), entry.config, item.model_dump(mode="json")) for entry, item in cfg.signal_items()]
+def signal_plan(cfg) -> list[tuple[str, type, type, dict]]:
+    """(signal id, signal class, config model, config) of every enabled signal, in the order they
+    run: what an annotate task carries (classes pickle by reference), so a worker builds the same
+    signals whether or not the signal was registered in that process."""
+    out = []
+    for entry, item in cfg.signal_items():
+        listed = isinstance(getattr(cfg, entry.name, None), list)
+        sid = f"{entry.name}:{item.name}" if listed and isinstance(getattr(item, "name", None), str) else entry.name
+        out.append((sid, entry.load(), entry.config, item.model_dump(mode="json")))
+    return out
 
 
-def build_signals(plan: list[tuple[type, type, dict]], sctx: SignalContext) -> list[Signal]:
-    """Instantiate every planned signal once per process (models and lexicons load once)."""
-    key = orjson.dumps([[(ref_of(cls), ref_of(model), item) for cls, model, item in plan], str(sctx.root), sctx.seed])
+def build_signals(plan: list[tuple[str, type, type, dict]], sctx: SignalContext, only: set[str] | None = None) -> list[tuple[str, Signal]]:
+    """Instantiate the planned signals (all, or the ids in `only`) once per process: models and
+    lexicons load once. Returns (signal id, signal) pairs in run order."""
+    key = orjson.dumps([[(sid, ref_of(cls), ref_of(model), item) for sid, cls, model, item in plan], str(sctx.root), sctx.seed,
+                        sorted(only) if only is not None else None])
     if key in _SIGNAL_CACHE:
         return _SIGNAL_CACHE[key]
-    signals = []
-    for cls, model, item in plan:
-        signals.append(cls(model.model_validate(item), sctx))
+    signals = [(sid, cls(model.model_validate(item), sctx)) for sid, cls, model, item in plan if only is None or sid in only]
     _SIGNAL_CACHE[key] = signals
     return signals
 
 
-def annotate_table(table: pa.Table, signals: list) -> pa.Table:
-    for sig in signals:
+def signal_fingerprints(plan: list[tuple[str, type, type, dict]], root: Path, seed: int) -> dict[str, str]:
+    """Per signal: its config, the seed and the content of every file it loads (named in its config,
+    or a bundled default the signal declares with `default_files()`)."""
+    out = {}
+    for sid, cls, model, item in plan:
+        files = named_files(item, root)
+        declared = getattr(cls, "default_files", None)
+        if callable(declared):
+            files += [Path(p) for p in declared(model.model_validate(item))]
+        out[sid] = digest("signal", sid, item, seed, files_fingerprint(files))
+    return out
+
+
+def annotate_table(table: pa.Table, signals: list[tuple[str, Signal]], owners: dict[str, list[str]] | None = None) -> pa.Table:
+    """Append every signal's columns; `owners` (if given) records which columns each signal made."""
+    for sid, sig in signals:
+        made = []
         for name, col in sig.columns(table).items():
             if name in table.column_names:
                 raise ValueError(f"signal {type(sig).__name__} produced column `{name}` twice")
             table = table.append_column(name, col)
+            made.append(name)
+        if owners is not None:
+            owners[sid] = made
     return table
 
 
 def annotate_file(*, path: str, display: str, reader: Reader, spec: dict, signals: list, root: str, seed: int,
-                  out: str, quarantine: str, strict: bool) -> dict:
-    """One task: stream one input file through every signal into one Parquet file."""
-    signals = build_signals(signals, SignalContext(root=Path(root), seed=seed))
+                  out: str, quarantine: str, strict: bool, reader_fp: str = "", signal_fps: dict | None = None,
+                  previous: dict | None = None) -> dict:
+    """One task: stream one input file through every signal into one Parquet file. With `previous`
+    (the marker of the same reading under other signals), update the stored file instead."""
+    plan = signals
+    sctx = SignalContext(root=Path(root), seed=seed)
+    signal_fps = signal_fps or {}
+    if previous is not None and Path(out).exists():
+        return _update_columns(out, plan, sctx, signal_fps, previous)
+    signals = build_signals(plan, sctx)
     rspec = ReadSpec(**spec)
     q = Quarantine(display, strict=strict)
     docs = 0
     text_bytes = 0
     writer = None
+    owners: dict[str, list[str]] = {}
     with atomic_path(out) as tmp:
         for table in read_documents(Path(path), reader, rspec, q):
-            table = annotate_table(table, signals)
+            table = annotate_table(table, signals, owners)
             docs += table.num_rows
             text_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
             if writer is None:
@@ -77,26 +115,89 @@ def annotate_file(*, path: str, display: str, reader: Reader, spec: dict, signal
         if writer is None:  # empty (or wholly quarantined) input: an empty file that still has every signal column
             from curate import schema as S
 
-            pq.write_table(annotate_table(S.BASE_SCHEMA.empty_table(), signals), tmp)
+            pq.write_table(annotate_table(S.BASE_SCHEMA.empty_table(), signals, owners), tmp)
         else:
             writer.close()
     q.write(Path(quarantine))
-    return stats.row(rspec.source, display, docs_in=docs + q.count, docs_out=docs, bytes=text_bytes, drops=q.reasons)
+    return stats.row(rspec.source, display, docs_in=docs + q.count, docs_out=docs, bytes=text_bytes, drops=q.reasons,
+                     _reader=reader_fp,
+                     _signals={sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid, _ in signals})
 
 
-def make_task(ctx: RunContext, f: InputFile) -> Task:
+def _update_columns(out: str, plan: list, sctx: SignalContext, signal_fps: dict, previous: dict) -> dict:
+    """Rewrite an annotated file keeping the columns of signals whose fingerprint is unchanged and
+    computing the others from its stored text (row group by row group, the batches it was written in)."""
+    from curate import schema as S
+
+    old = previous.get("_signals", {})
+    wanted = [p[0] for p in plan]
+    keep = {sid for sid in wanted if sid in old and old[sid]["fingerprint"] == signal_fps.get(sid)}
+    fresh = build_signals(plan, sctx, only=set(wanted) - keep)
+    pf = pq.ParquetFile(out)
+    base = list(S.BASE_SCHEMA.names)
+    writer = None
+    with atomic_path(out) as tmp:
+        for i in range(pf.num_row_groups):
+            table = _assemble(pf.read_row_group(i), base, wanted, keep, old, fresh)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+            writer.write_table(table)
+        if writer is None:
+            pq.write_table(_assemble(pf.schema_arrow.empty_table(), base, wanted, keep, old, fresh), tmp)
+        else:
+            writer.close()
+    owners = {sid: list(old[sid]["columns"]) for sid in keep}
+    empty = pf.schema_arrow.empty_table().select(base)
+    owners.update({sid: list(sig.columns(empty)) for sid, sig in fresh})
+    result = {k: v for k, v in previous.items() if not k.startswith("_")}
+    result["_reader"] = previous.get("_reader", "")
+    result["_signals"] = {sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid in wanted}
+    return result
+
+
+def _assemble(stored: pa.Table, base: list[str], wanted: list[str], keep: set[str], old: dict, fresh: list) -> pa.Table:
+    """Base columns, then each signal's columns in run order: stored ones for kept signals, new ones
+    computed on the base columns for the others (the same table a full annotate would write)."""
+    base_table = stored.select(base)
+    computed = {sid: sig.columns(base_table) for sid, sig in fresh}
+    table = base_table
+    for sid in wanted:
+        cols = {c: stored.column(c) for c in old[sid]["columns"]} if sid in keep else computed[sid]
+        for name, col in cols.items():
+            if name in table.column_names:
+                raise ValueError(f"signal {sid} produced column `{name}` twice")
+            table = table.append_column(name, col)
+    return table
+
+
+def reader_fingerprint(ctx: RunContext, f: InputFile) -> str:
     src = f.source
+    return digest("read", src.name, src.role, src.format, src.text_field, src.id_field, src.max_doc_bytes,
+                  ctx.cfg.annotate.batch_size, f.rel, f.part, f.parts, input_identity(f.path))
+
+
+def make_task(ctx: RunContext, f: InputFile, plan: list | None = None, signal_fps: dict[str, str] | None = None) -> Task:
+    src = f.source
+    plan = plan if plan is not None else signal_plan(ctx.cfg.annotate)
+    signal_fps = signal_fps if signal_fps is not None else signal_fingerprints(plan, ctx.root, ctx.seed)
     spec = dict(source=src.name, role=src.role, text_field=src.text_field, id_field=src.id_field,
                 max_doc_bytes=src.max_doc_bytes, batch_size=ctx.cfg.annotate.batch_size, display=ctx.display(f.path),
-                part=f.part, parts=f.parts)
+                part=f.part, parts=f.parts, rel=f.rel)
     size = f.path.stat().st_size if f.path.is_file() else sum(p.stat().st_size for p in f.path.rglob("*") if p.is_file())
+    rfp = reader_fingerprint(ctx, f)
+    fp = digest("annotate", rfp, [[sid, signal_fps[sid]] for sid in signal_fps])
+    # the same reading under other signals: reuse the stored columns that did not change
+    prev = read_marker(ctx.run_dir, STAGE, f.key)
+    previous = prev if prev is not None and prev.get("_reader") == rfp and "_signals" in prev else None
     return Task(
         id=f.key,
         fn=annotate_file,
         kwargs=dict(path=str(f.path), display=spec["display"], reader=get_reader(f.format), spec=spec,
-                    signals=signal_plan(ctx.cfg.annotate), root=str(ctx.root), seed=ctx.seed,
-                    out=str(ctx.annotated_path(f)), quarantine=str(ctx.quarantine_path(f)), strict=ctx.strict),
+                    signals=plan, root=str(ctx.root), seed=ctx.seed,
+                    out=str(ctx.annotated_path(f)), quarantine=str(ctx.quarantine_path(f)), strict=ctx.strict,
+                    reader_fp=rfp, signal_fps=signal_fps, previous=previous),
         weight=max(size // f.parts, 1),
+        fingerprint=fp,
     )
 
 
@@ -104,5 +205,35 @@ class AnnotateStage(Stage):
     """Every input file (or part of a large one) through every registered, configured signal."""
 
     def run(self) -> dict:
-        results = self.ctx.executor.map(STAGE, [make_task(self.ctx, f) for f in self.ctx.inputs()], desc="annotate")
-        return stats.stage_stats(results, sources=[s.name for s in self.ctx.cfg.sources])
+        ctx = self.ctx
+        plan = signal_plan(ctx.cfg.annotate)
+        signal_fps = signal_fingerprints(plan, ctx.root, ctx.seed)
+        for f in ctx.inputs():  # a marker without its output (deleted by hand, or by an old curate's clean-up) is not done
+            if not ctx.annotated_path(f).exists():
+                marker_path(ctx.run_dir, STAGE, f.key).unlink(missing_ok=True)
+        results = ctx.executor.map(STAGE, [make_task(ctx, f, plan, signal_fps) for f in ctx.inputs()], desc="annotate")
+        # the bookkeeping fields (`_reader`, `_signals`) stay in the markers, not in stats.json
+        out = stats.stage_stats([{k: v for k, v in r.items() if not k.startswith("_")} for r in results],
+                                sources=[s.name for s in ctx.cfg.sources])
+        for name, rep in repeated_ids(ctx).items():
+            out["sources"][name]["repeated_ids"] = rep
+            log.warning("source %s: %s ids are given to more than one document (%s documents); ids stay as given, "
+                        "the held-out split and sampling are keyed by file and line instead", name, f"{rep['ids']:,}", f"{rep['docs']:,}")
+        return out
+
+
+def repeated_ids(ctx: RunContext) -> dict[str, dict[str, int]]:
+    """Per source, ids that more than one document carries: {"ids": how many such ids, "docs": documents carrying them}."""
+    by_source: dict[str, list] = {}
+    for f, path in ctx.annotated_files():
+        by_source.setdefault(f.source.name, []).append(path)
+    out = {}
+    for name, paths in by_source.items():
+        ids = pa.chunked_array([pq.read_table(p, columns=["id"]).column("id") for p in paths], pa.string())
+        if len(ids) < 2:
+            continue
+        counts = pc.value_counts(ids).field("counts")
+        many = pc.filter(counts, pc.greater(counts, 1))
+        if len(many):
+            out[name] = {"ids": len(many), "docs": int(pc.sum(many).as_py())}
+    return out

@@ -18,11 +18,12 @@ from curate.stages.sections import RuleConfig, SelectConfig
 from curate import stats
 from curate.context import RunContext
 from curate.errors import ConfigError
-from curate.exec.base import Task
+from curate.exec.base import Task, marker_fingerprint, marker_path, read_marker
+from curate.fingerprint import content_hash, digest
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
 from curate.pii.engine import apply_to_table as apply_pii
-from curate.sampling import unit_hash
+from curate.sampling import doc_keys, unit_hash
 from curate.adapt.stage import sidecars_for
 from curate.stages.base import Stage
 
@@ -61,8 +62,8 @@ def rule_keep_mask(table: pa.Table, rule: RuleConfig, cutoff: float | None, seed
         return col >= (cutoff if cutoff is not None else -np.inf)
     if rule.mode == "pareto":
         # GPT-3: keep iff np.random.pareto(alpha) > 1 - score. With Lomax X = U^(-1/alpha) - 1 this is
-        # U < (2 - score)^(-alpha); U in (0, 1] comes from a hash of (seed, rule, id) so it is order-free.
-        u = 1.0 - unit_hash(table.column("id").to_pylist(), seed, rule.name)
+        # U < (2 - score)^(-alpha); U in (0, 1] comes from a hash of (seed, rule, document key) so it is order-free.
+        u = 1.0 - unit_hash(doc_keys(table), seed, rule.name)
         score = np.clip(np.nan_to_num(col, neginf=0.0), 0.0, 1.0)
         return u < np.power(2.0 - score, -rule.alpha)
     raise AssertionError(rule.mode)
@@ -193,7 +194,7 @@ def route(table: pa.Table, alive: np.ndarray, routes: list[dict], where: str) ->
 
 def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
                 contaminated: str | None = None, decisions: str | None = None, sidecars: list[str] = (),
-                routes: list[dict] | None = None) -> dict:
+                routes: list[dict] | None = None, reader: str = "") -> dict:
     scfg = SelectConfig.model_validate(cfg)
     table = read_annotated(annotated, sidecars)
     alive, reasons, why = decide(table, scfg, cutoffs, seed, load_dup_reasons(drops if scfg.drop_duplicates else None, key, contaminated),
@@ -222,8 +223,11 @@ def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, c
     text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
     extra = {"pii": pii} if scfg.pii is not None else {}  # items found per type (redacted, or in dropped documents)
     roles_kept = {r["values"]: int(r["counts"]) for r in pc.value_counts(kept.column("role")).to_pylist()} if kept.num_rows else {}
+    # `_kept` (which documents were kept, with which role, and how their text was rewritten: the reading,
+    # the kept rows, the routes, the PII settings) keys the tokenize fingerprint
+    kept_fp = digest("kept", reader, np.packbits(alive).tobytes().hex(), cfg.get("pii"), routes)
     return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons,
-                     roles=dict(sorted(roles_kept.items())), **extra)
+                     roles=dict(sorted(roles_kept.items())), **extra, _kept=kept_fp)
 
 
 def compute_cutoffs(ctx: RunContext, drops: str | None) -> dict:
@@ -270,19 +274,32 @@ class SelectStage(Stage):
     def run(self) -> dict:
         ctx = self.ctx
         drops_path = ctx.layout.drops
-        drops = str(drops_path) if drops_path.exists() else None
+        # the drops of a dedup stage this config still has (a run made with dedup, then without, must not apply them)
+        dedup_on = "dedup" in ctx.cfg.stage_list()
+        drops = str(drops_path) if dedup_on and drops_path.exists() else None
         cutoffs = compute_cutoffs(ctx, drops)
         tasks = []
         annotated = ctx.annotated_files()
+        scfg = ctx.cfg.select.model_dump(mode="json")
+        drops_fp = content_hash(drops_path) if drops and ctx.cfg.select.drop_duplicates else None
         for f, path in annotated:
-            tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size,
+            if not ctx.selected_path(f).exists():  # a marker without its output is not done
+                marker_path(ctx.run_dir, STAGE, f.key).unlink(missing_ok=True)
+            marker = read_marker(ctx.run_dir, "annotate", f.key) or {}
+            hits = _contaminated(ctx, f.key)  # the decontam stage's rows of this file, when it ran
+            sides = sidecars_for(ctx, f.source.name, f.key)  # the adapt stage's learned columns, joined by row
+            routes = [r.model_dump() for r in f.source.routes] if f.source.routes else None
+            fp = digest("select", scfg, ctx.seed, marker_fingerprint(ctx.run_dir, "annotate", f.key), drops_fp, cutoffs,
+                        content_hash(Path(hits)) if hits else None, routes,
+                        [content_hash(Path(x)) if Path(x).exists() else None for x in sides])
+            tasks.append(Task(id=f.key, fn=select_file, weight=path.stat().st_size, fingerprint=fp,
                               kwargs=dict(annotated=str(path), out=str(ctx.selected_path(f)), decisions=str(ctx.layout.decisions(f.key)),
                                           source=f.source.name, key=f.key,
-                                          cfg=ctx.cfg.select.model_dump(mode="json"), cutoffs=cutoffs, seed=ctx.seed, drops=drops,
-                                          contaminated=_contaminated(ctx, f.key), sidecars=sidecars_for(ctx, f.source.name, f.key),
-                                          routes=[r.model_dump() for r in f.source.routes] if f.source.routes else None)))
+                                          cfg=scfg, cutoffs=cutoffs, seed=ctx.seed, drops=drops,
+                                          contaminated=_contaminated(ctx, f.key), sidecars=sides, routes=routes,
+                                          reader=marker.get("_reader", ""))))
         results = ctx.executor.map(STAGE, tasks, desc="select")
         # per input file (parts of a split file added up), as annotate reports them, so that
-        # `lines = kept + dropped + quarantined` can be checked file by file
-        rows = [{**r, "file": ctx.display(f.path)} for (f, _), r in zip(annotated, results)]
+        # `lines = kept + dropped + quarantined` can be checked file by file; bookkeeping (`_kept`) stays in the markers
+        rows = [{**{k: v for k, v in r.items() if not k.startswith("_")}, "file": ctx.display(f.path)} for (f, _), r in zip(annotated, results)]
         return stats.stage_stats(rows, sources=[s.name for s in ctx.cfg.sources], cutoffs=cutoffs)

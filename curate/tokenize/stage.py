@@ -15,17 +15,19 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate import stats
 from curate.context import RunContext
 from curate.errors import CurateError
-from curate.exec.base import Task
+from curate.exec.base import Task, marker_fingerprint, marker_path, read_marker
+from curate.fingerprint import content_hash, digest
 from curate.stages.base import Stage
 from curate.io.atomic import write_json
 from curate.shards.megatron import MegatronWriter, concat_datasets
-from curate.sampling import unit_hash
+from curate.sampling import doc_keys, unit_hash
 from curate.tokenize.config import TokenizerConfig
 from curate.tokenize.tokenizer import (IdMismatch, LoadedTokenizer, cached_tokenizer, flatten,
                                      load_tokenizer, sample_texts, threads_per_worker, train_tokenizer)
@@ -52,8 +54,12 @@ def ensure_tokenizer(ctx: RunContext) -> LoadedTokenizer:
     cfg = ctx.cfg.tokenizer or TokenizerConfig()
     path = tokenizer_path(ctx)
     if not cfg.path:
-        files = [str(f) for s in ctx.cfg.sources for f in ctx.selected_files(s.name)]
-        res = ctx.executor.map("tokenizer", [Task("train", _train_task, dict(files=files, cfg=cfg.model_dump(mode="json"), seed=ctx.seed, out=str(path)))], desc="train tokenizer")[0]
+        inputs = [(f, p) for s in ctx.cfg.sources for f, p in ctx.selected_inputs(s.name)]
+        files = [str(p) for _, p in inputs]
+        train_cfg = cfg.model_dump(mode="json", exclude={"val_fraction", "verify_fraction", "batch_docs", "engine"})
+        fp = digest("tokenizer", train_cfg, ctx.seed, [[f.key, _kept(ctx, f)] for f, _ in inputs])  # never the run dir's own path
+        res = ctx.executor.map("tokenizer", [Task("train", _train_task, dict(files=files, cfg=cfg.model_dump(mode="json"), seed=ctx.seed, out=str(path)),
+                                                  fingerprint=fp)], desc="train tokenizer")[0]
         if not path.exists():
             raise CurateError("the tokenizer-training marker exists but the tokenizer file is gone", where=str(path),
                               fix=f"delete {ctx.layout.markers_dir / 'tokenizer'} and rerun")
@@ -77,7 +83,7 @@ def tokenize_file(*, parquet: str, part: str, tokenizer: str, sha256: str, eos: 
 
 
 def _batches(parquet: str, batch_docs: int, role: str | None):
-    cols = ["id", "text"] + (["role"] if role is not None else [])
+    cols = ["id", "text", "source", "file", "line"] + (["role"] if role is not None else [])
     for batch in pq.ParquetFile(parquet).iter_batches(batch_size=batch_docs, columns=cols):
         if role is not None:
             batch = batch.filter(pc.equal(batch.column("role"), role))
@@ -92,7 +98,7 @@ def _tokenize_file(parquet, part, tok, enc, seed, val_fraction, verify_fraction,
     val_w = MegatronWriter(part + ".val", tok.dtype)
     try:
         for batch in _batches(parquet, batch_docs, role):
-            ids = batch.column("id").to_pylist()
+            keys = doc_keys(pa.Table.from_batches([batch]))  # the held-out split's key: (source, file, line)
             texts = batch.column("text").to_pylist()
             out = enc.encode(texts, threads)
             n_check = int(np.ceil(len(texts) * verify_fraction))
@@ -100,7 +106,7 @@ def _tokenize_file(parquet, part, tok, enc, seed, val_fraction, verify_fraction,
             enc.check(texts, out, which)
             stats["verified_docs"] += int(which.size) if enc.engine == "tiktoken" else 0
             flat, lengths = flatten(out, tok.eos_id, tok.dtype)
-            is_val = unit_hash(ids, seed, "heldout") < val_fraction
+            is_val = unit_hash(keys, seed, "heldout") < val_fraction
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else lengths
             for w, mask in ((train_w, ~is_val), (val_w, is_val)):
                 if mask.all():
@@ -137,6 +143,11 @@ def _merge_task(parts: list[str], train: str, heldout: str, dtype: str) -> dict:
             "val_tokens": val["tokens"], "val_documents": val["documents"], "val_sha256": val["sha256"]}
 
 
+def _kept(ctx: RunContext, f) -> str | None:
+    """What the select task of input `f` kept (its marker's digest of reading + kept rows)."""
+    return (read_marker(ctx.run_dir, "select", f.key) or {}).get("_kept")
+
+
 class TokenizeStage(Stage):
     """Selected documents -> per-(source, role) token files, train and held-out, once per run."""
 
@@ -144,6 +155,7 @@ class TokenizeStage(Stage):
         ctx = self.ctx
         cfg = ctx.cfg.tokenizer or TokenizerConfig()
         tok = ensure_tokenizer(ctx)
+        tok_fp = content_hash(tok.path)
         probe = tok.encoder(cfg.engine)
         if probe.engine != "tiktoken" and cfg.engine == "auto":
             log.warning("tokenize: using `tokenizers` (fast path unavailable: %s)", probe.reason)
@@ -152,23 +164,34 @@ class TokenizeStage(Stage):
         # one task per (selected file, role): a routed source's documents go to one token stream per role
         tasks, meta, by_stream = [], [], {}
         streams = [(src, role) for src in ctx.cfg.sources for role in src.roles]
+        part_fps: dict[tuple, list[str]] = {}
         for src in ctx.cfg.sources:
-            for f in ctx.selected_files(src.name):
+            for inp, f in ctx.selected_inputs(src.name):
+                stem = inp.key.split("/", 1)[1]
                 for role in src.roles:
-                    part = parts_dir / src.name / role / f.stem if src.routes else parts_dir / src.name / f.stem
+                    part = parts_dir / src.name / role / stem if src.routes else parts_dir / src.name / stem
                     by_stream.setdefault((src.name, role), []).append(str(part))
                     meta.append((src.name, role))
-                    tid = f"{src.name}/{role}/{f.stem}" if src.routes else f"{src.name}/{f.stem}"
-                    tasks.append(Task(id=tid, fn=tokenize_file, weight=f.stat().st_size, kwargs=dict(
+                    tid = f"{src.name}/{role}/{stem}" if src.routes else f"{src.name}/{stem}"
+                    fp = digest("tokenize", tok_fp, tok.eos, cfg.engine, cfg.val_fraction, cfg.verify_fraction, ctx.seed, role,
+                                _kept(ctx, inp))
+                    part_fps.setdefault((src.name, role), []).append(fp)
+                    tasks.append(Task(id=tid, fn=tokenize_file, weight=f.stat().st_size, fingerprint=fp, kwargs=dict(
                         parquet=str(f), part=str(part), tokenizer=str(tok.path), sha256=tok.sha256, eos=tok.eos, engine=cfg.engine,
                         seed=ctx.seed, val_fraction=cfg.val_fraction, verify_fraction=cfg.verify_fraction, batch_docs=cfg.batch_docs,
                         threads=threads, role=role if src.routes else None)))
+        # parts are deleted once merged: a stream whose merge must be redone needs every part again
+        merge_id = {(src.name, role): (src.stream(role) if src.routes else src.name) for src, role in streams}
+        merge_fps = {k: digest("merge", k, part_fps.get(k, [])) for k in merge_id}
+        for t, k in zip(tasks, meta):
+            if marker_fingerprint(ctx.run_dir, STAGE + "-merge", merge_id[k]) != merge_fps[k] and not Path(t.kwargs["part"] + ".idx").exists():
+                marker_path(ctx.run_dir, STAGE, t.id).unlink(missing_ok=True)
         results = ctx.executor.map(STAGE, tasks, desc="tokenize")
         for src, role in streams:
             if (src.name, role) not in by_stream:
                 log.warning("tokenize: source %s (role %s) has no selected documents; its token files are empty", src.name, role)
         names = [s.name for s in ctx.cfg.sources]
-        merged = ctx.executor.map(STAGE + "-merge", [Task(id=src.stream(role) if src.routes else src.name, fn=_merge_task, kwargs=dict(
+        merged = ctx.executor.map(STAGE + "-merge", [Task(id=merge_id[(src.name, role)], fn=_merge_task, fingerprint=merge_fps[(src.name, role)], kwargs=dict(
             parts=by_stream.get((src.name, role), []), train=str(ctx.layout.tokens(src.name, role, "train")),
             heldout=str(ctx.layout.tokens(src.name, role, "heldout")), dtype=tok.dtype.str)) for src, role in streams],
             desc="merge tokens")

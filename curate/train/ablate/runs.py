@@ -55,6 +55,8 @@ class Parent:
         if not man_path.is_file():
             raise CurateError("no manifest.json: the run has not finished its mix stage", where=str(run), fix="run `curate run PIPELINE.yaml` first")
         self.manifest = read_json(man_path)
+        # the folder the parent's pipeline paths resolve against (older runs: the current directory)
+        self.config_dir = Path(self.manifest.get("config_dir") or Path.cwd())
         self.tokens_dir = self.layout.tokens_dir
         self.roles = source_roles(self.manifest)
         missing = [s for s, r in self.roles.items() if not paths_of(self.layout.tokens(s, r))[1].is_file()]
@@ -191,6 +193,7 @@ def _link_tree(src: Path, dst: Path) -> int:
 def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> dict:
     """Run select + tokenize for a selection arm into arm_dir/run (resumable; rebuilt when the arm's
     selection or the parent changes). Returns {fingerprint, tokens_dir, selected_docs, tokens}."""
+    from curate.io.rundir import mark_run_dir
     from curate.pipeline import config_fingerprint, run_pipeline  # the pipeline imports every stage: load it only when needed
 
     pcfg = arm_pipeline(parent, arm)
@@ -207,14 +210,15 @@ def prepare_selection(parent: Parent, arm: Arm, arm_dir: Path, quiet: bool) -> d
         for part in ("dedup_dir", "decontam_dir"):  # an arm drops the parent's duplicates and contaminated documents too
             if getattr(parent.layout, part).is_dir():
                 _link_tree(getattr(parent.layout, part), getattr(RunLayout(run), part))
-        found = len(RunContext(cfg=pcfg, run_dir=run, root=Path.cwd()).annotated_files())
+        found = len(RunContext(cfg=pcfg, run_dir=run, root=parent.config_dir).annotated_files())
         if n == 0 or found != n:
             shutil.rmtree(run)
-            raise CurateError(f"arm `{arm.name}`: {found} of the parent's {n} annotated files match its inputs from {Path.cwd()}",
+            raise CurateError(f"arm `{arm.name}`: {found} of the parent's {n} annotated files match its inputs from {parent.config_dir}",
                               where=str(parent.layout.annotated_dir),
-                              fix="run `curate ablate` from the folder the parent run was made from, with its input files in place")
+                              fix="keep the parent run's input files in place (relative to its pipeline YAML's folder)")
         write_text(stamp, fp + "\n")
-    res = run_pipeline(pcfg, out=run, stages=["select", "tokenize"], progress=not quiet)
+        mark_run_dir(run)  # a run directory curate made (so `run_pipeline` may write into it)
+    res = run_pipeline(pcfg, out=run, stages=["select", "tokenize"], progress=not quiet, root=parent.config_dir)
     info = {"fingerprint": fp, "tokens_dir": str(RunLayout(run).tokens_dir), "selected_docs": res.stats["select"]["total"]["docs_out"],
             "tokens": {s: IndexedDataset(RunLayout(run).tokens(s, r)).num_tokens for s, r in parent.roles.items()}}
     write_json(done, info)
@@ -258,10 +262,14 @@ def run_arm(cfg: AblationConfig, parent: Parent, arm: Arm, mix: MixConfig, seed:
 
 def run_ablation(config_path: Path, quiet: bool = False) -> dict:
     cfg = load_ablation(config_path)
-    # relative paths resolve against the current directory, as in pipeline YAMLs
-    run_dir = Path(cfg.run).resolve()
+    # relative paths resolve against the ablation YAML's folder, as in pipeline YAMLs and recipes
+    here = Path(config_path).absolute().parent
+    run_dir = (here / cfg.run).resolve()
+    if not (run_dir / "manifest.json").is_file():
+        raise ConfigError(f"`run: {cfg.run}` is not a finished run: no {run_dir / 'manifest.json'}", where=str(config_path),
+                          fix=f"`run:` is relative to the ablation YAML's folder {here}; run `curate run PIPELINE.yaml` first")
     parent = Parent(run_dir)
-    root = Path(cfg.out).resolve() if cfg.out else run_dir / "ablations" / cfg.name
+    root = (here / cfg.out).resolve() if cfg.out else run_dir / "ablations" / cfg.name
     selections = {a.name: prepare_selection(parent, a, root / a.name, quiet) for a in cfg.arms if a.selects}
     mixes = equal_budget({a.name: arm_mix(cfg, parent, a) for a in cfg.arms}, parent, {k: v["tokens"] for k, v in selections.items()})
     rows = [run_arm(cfg, parent, arm, mixes[arm.name], seed, root, quiet, selections.get(arm.name)) for arm in cfg.arms for seed in cfg.seeds]
