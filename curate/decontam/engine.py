@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from curate.decontam.config import EvalSetConfig
 from curate.errors import ConfigError, InputError
+from curate.signals.minhash import splitmix64
 
 _TAB_POSITIONS = 64
 _BYTES_PER_CHUNK = 8 << 20  # normalized corpus bytes hashed at once (bounds the temporaries)
@@ -36,16 +37,6 @@ _FILTER_BITS = 22  # a 4 MB presence table on the top hash bits: most corpus n-g
 
 
 # ---- normalization and hashing ---------------------------------------------------------------
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    x = x.copy()
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return x
 
 
 def normalize(texts) -> pa.LargeStringArray:
@@ -111,7 +102,7 @@ class GramHasher:
         acc = np.zeros(total, dtype=np.uint64)
         for t in range(k):
             acc += words[start + t] * self.mult[t]
-        return _splitmix64(acc), doc
+        return splitmix64(acc), doc
 
 
 # ---- evaluation items -------------------------------------------------------------------------

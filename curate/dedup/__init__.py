@@ -5,16 +5,6 @@
 wiring that runs them as the pipeline's `dedup` stage.
 """
 
-import importlib
+from curate.lazy import engine_getattr
 
-_SUBMODULES = ('config', 'engine', 'stage')
-
-
-def __getattr__(name: str):
-    # `from curate.dedup import X` reaches the engine's public names without loading it eagerly;
-    # submodule names are imported as submodules (answering them through the engine would recurse)
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name.startswith("__"):
-        raise AttributeError(name)
-    return getattr(importlib.import_module(f"{__name__}.engine"), name)
+__getattr__ = engine_getattr(__name__, ("config", "engine", "stage"))
