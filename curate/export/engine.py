@@ -141,24 +141,31 @@ def iter_mixed(run: Path, cfg, batch_size: int = 4096) -> Iterator[pa.Table]:
         yield t.append_column("mix_shard", pa.array(shard[lo : lo + batch_size], pa.int32()))
 
 
-def _write_parquet(tables: Iterator[pa.Table], out: Path, rows_per_file: int) -> tuple[list[Path], pa.Schema | None, int]:
-    out.mkdir(parents=True, exist_ok=True)
-    files, writer, in_file, total, schema = [], None, 0, 0, None
+def _parts(tables: Iterator[pa.Table], rows_per_file: int) -> Iterator[tuple[int, pa.Table]]:
+    """Non-empty slices of the stream, each tagged with the output file it belongs to (a new file every
+    `rows_per_file` rows), so every writer rotates its files by the same rule."""
+    part, in_file = 0, 0
     for t in tables:
         while t.num_rows:
-            if writer is None:
-                path = out / f"part-{len(files):05d}.parquet"
-                writer = pq.ParquetWriter(path, t.schema, compression="zstd")
-                files.append(path)
-                schema = t.schema
             take = min(t.num_rows, rows_per_file - in_file)
-            writer.write_table(t.slice(0, take))
-            in_file += take
-            total += take
-            t = t.slice(take)
+            yield part, t.slice(0, take)
+            t, in_file = t.slice(take), in_file + take
             if in_file >= rows_per_file:
+                part, in_file = part + 1, 0
+
+
+def _write_parquet(tables: Iterator[pa.Table], out: Path, rows_per_file: int) -> tuple[list[Path], pa.Schema | None, int]:
+    out.mkdir(parents=True, exist_ok=True)
+    files, writer, total, schema = [], None, 0, None
+    for part, t in _parts(tables, rows_per_file):
+        if part == len(files):  # a new file begins
+            if writer is not None:
                 writer.close()
-                writer, in_file = None, 0
+            path = out / f"part-{part:05d}.parquet"
+            writer, schema = pq.ParquetWriter(path, t.schema, compression="zstd"), t.schema
+            files.append(path)
+        writer.write_table(t)
+        total += t.num_rows
     if writer is not None:
         writer.close()
     return files, schema, total
@@ -172,28 +179,26 @@ def _json_default(v):
 
 def _write_jsonl(tables: Iterator[pa.Table], out: Path, rows_per_file: int) -> tuple[list[Path], pa.Schema | None, int]:
     out.mkdir(parents=True, exist_ok=True)
-    files, fh, in_file, total, schema = [], None, 0, 0, None
-    for t in tables:
-        schema = schema or t.schema
-        for b in t.to_batches():
-            rows = b.to_pylist()  # orjson serializes in C; Arrow has no JSON writer
-            i = 0
-            while i < len(rows):
-                if fh is None:
-                    path = out / f"part-{len(files):05d}.jsonl"
-                    fh = open(path, "wb")
-                    files.append(path)
-                take = min(len(rows) - i, rows_per_file - in_file)
-                fh.write(b"".join(orjson.dumps(r, default=_json_default) + b"\n" for r in rows[i : i + take]))
-                i += take
-                in_file += take
-                total += take
-                if in_file >= rows_per_file:
-                    fh.close()
-                    fh, in_file = None, 0
+    files, fh, total, first = [], None, 0, {}
+
+    def noting_schema(ts: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        for t in ts:
+            first.setdefault("schema", t.schema)
+            yield t
+
+    for part, t in _parts(noting_schema(tables), rows_per_file):
+        if part == len(files):  # a new file begins
+            if fh is not None:
+                fh.close()
+            path = out / f"part-{part:05d}.jsonl"
+            fh = open(path, "wb")
+            files.append(path)
+        for b in t.to_batches():  # orjson serializes in C; Arrow has no JSON writer
+            fh.write(b"".join(orjson.dumps(r, default=_json_default) + b"\n" for r in b.to_pylist()))
+        total += t.num_rows
     if fh is not None:
         fh.close()
-    return files, schema, total
+    return files, first.get("schema"), total
 
 
 def export_run(run: str | Path, out: str | Path, fmt: Format = "hf", what: What = "selected", rows_per_file: int = 100_000,
