@@ -25,7 +25,7 @@ from curate.report import charts_svg as svg
 from curate.report.facts import (FunnelRow, annotated_files, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,
                                  reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
 from curate.report.privacy import decontam_figures, pii_figures
-from curate.report.samples import Example, RuleSample, all_samples, column_values, load_view, reached_rows, thresholds
+from curate.report.samples import Example, RuleSample, all_samples, column_values, load_view, reached_rows, sources_at, thresholds
 from curate.stages.select import rule_columns
 
 VOLATILE_BEGIN, VOLATILE_END = "<!-- volatile:begin -->", "<!-- volatile:end -->"
@@ -150,7 +150,7 @@ def rule_charts(view, k: int, cutoffs: dict, sources: list[str]) -> str:
     if not cols:
         cols = sorted(rule_columns(rule))
     colors = svg.color_for(sources)
-    src = np.asarray(view.decisions.column("source").to_pylist(), dtype=object)[idx]
+    src = sources_at(view, idx)
     out = []
     for c in cols:
         v = column_values(view, c, idx)

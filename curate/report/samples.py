@@ -150,6 +150,11 @@ def reached_rows(view: RunView, k: int) -> np.ndarray:
     return np.sort(np.concatenate([dropped, kept]))
 
 
+def sources_at(view: "RunView", idx: np.ndarray) -> np.ndarray:
+    """The source of each decision row in `idx` (object array), converting only those rows to Python."""
+    return np.asarray(view.decisions.column("source").take(pa.array(np.asarray(idx, dtype=np.int64))).to_pylist(), dtype=object)
+
+
 def column_values(view: RunView, name: str, idx: np.ndarray) -> np.ndarray:
     if name not in view.decisions.column_names:
         return np.full(idx.size, np.nan)
@@ -209,7 +214,7 @@ def margin(view: RunView, rule: RuleConfig, idx: np.ndarray, cutoffs: dict) -> n
         per = {k: (np.inf if v is None else float(v)) for k, v in (cutoffs.get(rule.name) or {}).items()}
         v = column_values(view, rule.column, idx)
         if rule.per_source:
-            src = np.asarray(view.decisions.column("source").to_pylist(), dtype=object)[idx] if idx.size else np.zeros(0, object)
+            src = sources_at(view, idx)
             cut = np.array([per.get(s, -np.inf) for s in src], dtype=np.float64)
         else:
             cut = np.full(idx.size, per.get("*", -np.inf))
