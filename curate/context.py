@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from curate.exec.base import Executor
 
 
-MAX_PARTS = 4  # each part re-reads (decompresses) the whole file: enough parts to balance, no more
+MAX_PARTS = 4  # enough parts to balance a large file over the workers; each part counts the newlines before its range
 
 
 @dataclass
@@ -44,7 +44,8 @@ class InputFile:
 
 
 def parts_for(path: Path, fmt: str, split_mb: float) -> int:
-    """How many tasks read a file: by its size on disk, for the formats that can be dealt in blocks.
+    """How many tasks read a file: by its size on disk, for the formats that can be cut into ranges
+    (plain JSONL by bytes at line ends, Parquet by row groups; a compressed file is read whole, once).
 
     Depends only on the file and the config (never on worker count), so outputs stay identical.
     """
@@ -53,9 +54,11 @@ def parts_for(path: Path, fmt: str, split_mb: float) -> int:
             fmt = detect_format(path)
         except Exception:
             return 1
-    if not get_reader(fmt).splittable or not path.is_file() or split_mb <= 0:
+    reader = get_reader(fmt)
+    if not reader.splittable or not path.is_file() or split_mb <= 0:
         return 1
-    return max(1, min(MAX_PARTS, math.ceil(path.stat().st_size / (split_mb * 1e6))))
+    want = math.ceil(path.stat().st_size / (split_mb * 1e6))
+    return max(1, min(MAX_PARTS, want, reader.max_parts(path) if want > 1 else 1))
 
 
 @dataclass

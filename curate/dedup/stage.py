@@ -10,6 +10,7 @@ completion markers, so a rerun resumes; outputs depend on the seed and config, n
 from __future__ import annotations
 
 import shutil
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,13 +25,14 @@ from curate.dedup.engine import (
     pair_partition,
 )
 from curate.errors import CurateError
-from curate.exec.base import Task, read_marker
+from curate.exec.base import Task, pack_tasks, read_marker
 from curate.fingerprint import digest
 from curate.stages.base import Stage
 from curate.signals.minhash import HASH_COLUMN, MINHASH_COLUMN, DedupKeysConfig, MinHashSignal
 
 STAGE_KEYS, STAGE_PAIRS, STAGE_CLUSTERS = "dedup_keys", "dedup_pairs", "dedup_clusters"
-LENGTH_COLUMNS = ("char_count",)  # preferred stored length; otherwise the text's length is computed
+LENGTH_COLUMNS = ("char_count",)
+PACK_FILES = 256  # annotated files per pack of pass-1 tasks at most (its tasks weigh 1 each)  # preferred stored length; otherwise the text's length is computed
 
 
 def _check_inputs(ctx: RunContext, cfg: DedupConfig, files: list) -> tuple[list[dict], int, str | None, dict[str, int]]:
@@ -96,7 +98,7 @@ class DedupStage(Stage):
             Task(id=f"{f['ordinal']:05d}-p{parts:04d}", fn=bucket_file, weight=1.0, kwargs=dict(
                 path=f["path"], ordinal=f["ordinal"], buckets=str(work / "buckets"), sigs=str(work / "sigs"), partitions=parts,
                 bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash), fingerprint=fp)
-            for f in files], desc="dedup: band keys")
+            for f in files], desc="dedup: band keys", pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_FILES))
         # pass 2: candidate pairs per partition, verified by signature agreement
         edges = [str(work / "edges" / f"part-{p:04d}.parquet") for p in range(parts)]
         pairs = ctx.executor.map(STAGE_PAIRS, [

@@ -26,6 +26,55 @@ class Task:
     kwargs: dict[str, Any] = field(default_factory=dict)
     weight: float = 1.0  # e.g. input bytes, for progress bars
     fingerprint: str | None = None  # what decides the output (curate.fingerprint); a marker with another one is stale
+    members: tuple["Task", ...] = ()  # a pack (see `pack_tasks`): fn returns {member id: member result}
+
+
+PACK_TASKS = 4  # packs per worker: enough to balance the workers, few enough that per-call costs vanish
+
+
+def pack_tasks(tasks: list[Task], workers: int, max_weight: float, fn: Callable[..., dict] | None = None,
+               kwargs: dict | None = None) -> list[Task]:
+    """Small tasks grouped into packs, so that thousands of tiny inputs cost a few worker calls
+    instead of thousands. Consecutive tasks (in the given order) are packed while the pack's weight
+    stays under min(`max_weight`, total / (workers * PACK_TASKS)); a heavier task stays alone. A
+    pack runs `fn(members=[...], **kwargs)` (default: each member's own function, one after the
+    other) and each member keeps its own id, marker and fingerprint: packing never shows in outputs,
+    and a resumed run packs only the members still to do."""
+    if len(tasks) < 2:
+        return list(tasks)
+    total = sum(t.weight for t in tasks)
+    limit = max(min(max_weight, total / (max(workers, 1) * PACK_TASKS)), 1.0)
+    out: list[Task] = []
+    group: list[Task] = []
+
+    def close() -> None:
+        if len(group) == 1:
+            out.append(group[0])
+        elif group:
+            members = tuple(group)
+            out.append(Task(id=f"{members[0].id}+{len(members) - 1}", fn=fn or run_members,
+                            kwargs={"members": members if fn is None else [m.kwargs | {"task_id": m.id} for m in members], **(kwargs or {})},
+                            weight=sum(m.weight for m in members), members=members))
+        group.clear()
+
+    for t in tasks:
+        if group and sum(m.weight for m in group) + t.weight > limit:
+            close()
+        group.append(t)
+    close()
+    return out
+
+
+def run_members(members: tuple[Task, ...]) -> dict:
+    """A pack of tasks run one after the other in one worker call: {member id: result}."""
+    out = {}
+    for m in members:
+        try:
+            out[m.id] = m.fn(**m.kwargs)
+        except Exception as exc:
+            exc.add_note(f"(in task {m.id})")
+            raise
+    return out
 
 
 def marker_path(run_dir: Path, stage: str, task_id: str) -> Path:
@@ -56,7 +105,10 @@ def marker_fingerprint(run_dir: Path, stage: str, task_id: str) -> str | None:
 
 
 def write_marker(run_dir: Path, stage: str, task_id: str, result: dict, fingerprint: str | None = None) -> None:
-    write_json(marker_path(run_dir, stage, task_id), result if fingerprint is None else {**result, FP_KEY: fingerprint})
+    """Written after the task's outputs (each fsynced), and not fsynced itself: a marker lost or cut
+    short by a crash is unreadable, which only means the task runs again (one fsync per task less,
+    which adds up over thousands of small files)."""
+    write_json(marker_path(run_dir, stage, task_id), result if fingerprint is None else {**result, FP_KEY: fingerprint}, durable=False)
 
 
 def run_task(task: Task) -> dict:
@@ -77,7 +129,10 @@ class Progress:
 
     def update(self, task: "Task", result: dict) -> None:
         self.bar.update(task.weight)
-        n = result.get("docs_in", result.get("docs")) if isinstance(result, dict) else None
+        if task.members:  # a pack: its members' documents
+            n = sum(r.get("docs_in", r.get("docs")) or 0 for r in result.values() if isinstance(r, dict))
+        else:
+            n = result.get("docs_in", result.get("docs")) if isinstance(result, dict) else None
         if isinstance(n, int):
             self.docs += n
             rate = self.docs / max(time.perf_counter() - self.t0, 1e-9)
@@ -124,7 +179,10 @@ class Executor:
         self.retries = retries
         self.reuse: dict[str, dict[str, int]] = {}  # per stage: tasks reused / run / rerun because their inputs changed
 
-    def map(self, stage: str, tasks: list[Task], desc: str | None = None) -> list[dict]:
+    def map(self, stage: str, tasks: list[Task], desc: str | None = None,
+            pack: Callable[[list[Task]], list[Task]] | None = None) -> list[dict]:
+        """Run the unfinished tasks and return every task's result, in task order. `pack` (e.g. a
+        `pack_tasks` partial) groups the unfinished tasks into packs; markers stay per task."""
         ids = [t.id for t in tasks]
         if len(set(ids)) != len(ids):
             raise ValueError(f"duplicate task ids in stage {stage}")
@@ -143,9 +201,12 @@ class Executor:
         counts["reused"] += len(tasks) - len(todo)
         counts["changed"] += changed
         if todo:
-            for task, result in self._run(stage, todo, desc or stage, skipped=len(tasks) - len(todo)):
-                write_marker(self.run_dir, stage, task.id, result, task.fingerprint)
-                results[task.id] = result
+            work = pack(todo) if pack is not None else todo
+            for task, result in self._run(stage, work, desc or stage, skipped=len(tasks) - len(todo)):
+                for member in task.members or (task,):
+                    r = result[member.id] if task.members else result
+                    write_marker(self.run_dir, stage, member.id, r, member.fingerprint)
+                    results[member.id] = r
         return [results[i] for i in ids]
 
     def should_retry(self, exc: BaseException, attempt: int) -> bool:

@@ -30,8 +30,8 @@ def tmp_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path; on success rename it to `path`, on error remove it.
+def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]:
+    """Yield a temp path; on success rename it to `path` (after an fsync when `durable`), on error remove it.
 
     The body must create the temp file. If it is gone at the end, something else deleted it (another
     process cleaning the folder): that is an error, never a silently skipped output.
@@ -47,7 +47,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             raise TempFileVanished(f"{tmp} vanished before it could be renamed to {path.name}: another process deleted it "
                                    "(two runs writing one run directory?)") from None
         with fh:
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:  # out of space while writing `path`: a clear error naming it, not a traceback
         if isinstance(exc, TempFileVanished):
@@ -61,8 +62,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(path) as tmp:
+def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
+    with atomic_path(path, durable) as tmp:
         tmp.write_bytes(data)
 
 
@@ -70,9 +71,9 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path: str | os.PathLike, obj) -> None:
+def write_json(path: str | os.PathLike, obj, durable: bool = True) -> None:
     """Deterministic JSON (sorted keys, indented) so reruns are byte-identical."""
-    write_bytes(path, orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+    write_bytes(path, orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY) + b"\n", durable)
 
 
 def read_json(path: str | os.PathLike):

@@ -2,7 +2,8 @@
 
     class MyReader(Reader):
         suffixes = (".myformat",)       # how `format: auto` recognises a file
-        splittable = False              # True: several tasks may read one file (ReadSpec.owns)
+        splittable = False              # True: several tasks may read one file, each its own contiguous
+                                        # range (ReadSpec.part of ReadSpec.parts); max_parts(path) caps them
         def read(self, path, spec, q):  # yield pa.Tables (curate.schema.BASE_SCHEMA); bad records -> q
             ...
 
@@ -38,6 +39,10 @@ class Reader:
     suffixes: tuple[str, ...] = ()
     splittable: bool = False
 
+    def max_parts(self, path: Path) -> int:
+        """How many ranges this file can be cut into (1: it is read whole, e.g. when compressed)."""
+        return 1 << 30 if self.splittable else 1
+
     def detect(self, path: Path) -> bool:
         return not path.is_dir() and path.name.lower().endswith(self.suffixes)
 
@@ -49,11 +54,15 @@ class FunctionReader(Reader):
     """A reader given as a function `(path, spec, quarantine) -> Iterator[pa.Table]`."""
 
     def __init__(self, fn: Callable, suffixes: tuple[str, ...] = (), splittable: bool = False,
-                 detect: Callable[[Path], bool] | None = None):
+                 detect: Callable[[Path], bool] | None = None, max_parts: Callable[[Path], int] | None = None):
         self.fn = fn
         self.suffixes = suffixes
         self.splittable = splittable
         self._detect = detect
+        self._max_parts = max_parts
+
+    def max_parts(self, path: Path) -> int:
+        return self._max_parts(path) if self._max_parts is not None and self.splittable else super().max_parts(path)
 
     def detect(self, path: Path) -> bool:
         return self._detect(path) if self._detect is not None else super().detect(path)

@@ -39,12 +39,71 @@ class ReadSpec:
     batch_size: int = 2048
     display: str = ""  # file name as shown in quarantine records and errors
     rel: str = ""  # the file's path relative to its source's glob root: generated ids are built from it
-    part: int = 0  # a large file is read by `parts` tasks; this one takes blocks `part`, `part + parts`, ...
-    parts: int = 1
+    part: int = 0  # a large file is read by `parts` tasks; this one reads the `part`-th contiguous range of it
+    parts: int = 1  # (bytes cut at line ends for plain JSONL, row groups for Parquet: see `line_range`, `row_group_range`)
 
-    def owns(self, block: int) -> bool:
-        """Blocks of `batch_size` records are dealt round-robin to the parts of a file."""
-        return self.parts == 1 or block % self.parts == self.part
+
+def _next_line_start(fh, pos: int, size: int) -> int:
+    """The first line start at or after `pos` (a position just after a newline, or the file's end)."""
+    if pos <= 0:
+        return 0
+    if pos >= size:
+        return size
+    fh.seek(pos - 1)
+    at = pos - 1
+    while True:
+        block = fh.read(CHUNK)
+        if not block:
+            return size
+        nl = block.find(b"\n")
+        if nl >= 0:
+            return at + nl + 1
+        at += len(block)
+
+
+def line_range(path: Path, part: int, parts: int) -> tuple[int, int, int]:
+    """Part `part` of `parts` of a plain (uncompressed) line file: (start byte, end byte, lines before
+    start). Cuts fall at the first line end at or after each `size * k / parts`, so every line belongs
+    to exactly one part; the lines before the range are counted by scanning its prefix for newlines
+    (no parsing, no decompression), so line numbers stay those of the whole file."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        start = _next_line_start(fh, size * part // parts, size)
+        end = _next_line_start(fh, size * (part + 1) // parts, size)
+        before = 0
+        fh.seek(0)
+        left = start
+        while left > 0:
+            block = fh.read(min(CHUNK, left))
+            if not block:
+                break
+            before += block.count(b"\n")
+            left -= len(block)
+    return start, end, before
+
+
+def row_group_range(num_row_groups: int, part: int, parts: int) -> range:
+    """The row groups part `part` of `parts` of a Parquet file reads: a contiguous run of them."""
+    return range(num_row_groups * part // parts, num_row_groups * (part + 1) // parts)
+
+
+class _RangeReader:
+    """`readline` over bytes [start, end) of a file (a range that ends at a line end or the file's end)."""
+
+    def __init__(self, path: Path, start: int, end: int):
+        self.fh = open(path, "rb", buffering=CHUNK)
+        self.fh.seek(start)
+        self.left = end - start
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        line = self.fh.readline(self.left if limit < 0 else min(limit, self.left))
+        self.left -= len(line)
+        return line
+
+    def close(self) -> None:
+        self.fh.close()
 
 
 class _Batcher:
@@ -107,7 +166,7 @@ def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
     b = _Batcher(spec, spec.display or str(path))
     misnamed = misnamed_compression(path)
     if misnamed is not None:
-        if spec.owns(0):  # reported once, by the part owning the first block
+        if spec.part == 0:  # reported once, by the first part (compressed files are not split: see context.parts_for)
             ext, kind = misnamed
             with open(path, "rb") as fh:
                 head = fh.read(200)
@@ -117,20 +176,21 @@ def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
                   documents=max(n, 1))
         return
     lineno = 0
-    fh = open_maybe_compressed(path)
+    if spec.parts > 1:  # one byte range of a plain file; its lines keep their numbers in the whole file
+        start, end, lineno = line_range(path, spec.part, spec.parts)
+        fh = _RangeReader(path, start, end)
+    else:
+        fh = open_maybe_compressed(path)
     try:
         while True:
             try:
                 raw, complete = _read_long_line(fh, spec.max_doc_bytes)
             except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
-                if spec.owns(lineno // spec.batch_size):  # reported once, by the part owning the next line
-                    q.add(lineno + 1, "truncated or corrupt compressed file", detail=f"{type(exc).__name__}: {exc}; {lineno} lines read before it")
+                q.add(lineno + 1, "truncated or corrupt compressed file", detail=f"{type(exc).__name__}: {exc}; {lineno} lines read before it")
                 break
             if not raw:
                 break
             lineno += 1
-            if not spec.owns((lineno - 1) // spec.batch_size):
-                continue
             if lineno == 1 and raw.startswith(UTF8_BOM):  # files saved by Windows tools; the BOM is not part of the record
                 raw = raw[len(UTF8_BOM):]
             if not complete:
@@ -188,16 +248,25 @@ def read_parquet(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table
               documents=pf.metadata.num_rows)
         return
     cols = [spec.text_field] + ([spec.id_field] if spec.id_field and spec.id_field in names else [])
-    counted = _CountingBatches(pf.iter_batches(batch_size=spec.batch_size, columns=cols))
+    meta = pf.metadata
+    if spec.parts > 1:  # a contiguous run of row groups; rows keep their numbers in the whole file
+        groups = row_group_range(meta.num_row_groups, spec.part, spec.parts)
+        first = sum(meta.row_group(g).num_rows for g in range(groups.start))
+        total = sum(meta.row_group(g).num_rows for g in groups)
+        if not groups:
+            return
+        batches = pf.iter_batches(batch_size=spec.batch_size, columns=cols, row_groups=list(groups))
+    else:
+        first, total = 0, meta.num_rows
+        batches = pf.iter_batches(batch_size=spec.batch_size, columns=cols)
+    counted = _CountingBatches(batches)
     try:
-        yield from _tables_from_batches(counted, spec, q, str(path))
+        yield from _tables_from_batches(counted, spec, q, str(path), first_row=first)
     except (OSError, pa.ArrowException) as exc:
-        # a corrupt data page: keep the rows before it and quarantine the rest, as for a truncated .gz
-        if not spec.owns(counted.batches):
-            return  # reported once, by the part owning the unreadable block
-        rest = pf.metadata.num_rows - counted.rows
-        q.add(counted.rows + 1, "truncated or corrupt Parquet data", detail=f"{type(exc).__name__}: {exc}; {counted.rows} rows read, {rest} rows unreadable",
-              documents=rest)
+        # a corrupt data page: keep the rows before it and quarantine the rest (of this range), as for a truncated .gz
+        rest = total - counted.rows
+        q.add(first + counted.rows + 1, "truncated or corrupt Parquet data",
+              detail=f"{type(exc).__name__}: {exc}; {counted.rows} rows read, {rest} rows unreadable", documents=rest)
 
 
 def _is_string(t: pa.DataType) -> bool:
@@ -217,12 +286,9 @@ class _CountingBatches:
             yield rb
 
 
-def _tables_from_batches(batches, spec: ReadSpec, q: Quarantine, display: str) -> Iterator[pa.Table]:
-    row = 0
-    for block, rb in enumerate(batches):
-        if not spec.owns(block):
-            row += rb.num_rows
-            continue
+def _tables_from_batches(batches, spec: ReadSpec, q: Quarantine, display: str, first_row: int = 0) -> Iterator[pa.Table]:
+    row = first_row
+    for rb in batches:
         b = _Batcher(spec, spec.display or display)
         column = rb.column(spec.text_field)
         # max_doc_bytes counts UTF-8 bytes, as for JSONL lines and text files (not characters)
@@ -393,10 +459,24 @@ def _is_text(path: Path) -> bool:
     return (path.is_dir() and not _is_hf_dir(path)) or path.name.lower().endswith(TEXT_SUFFIXES)
 
 
+def _jsonl_max_parts(path: Path) -> int:
+    """A compressed file is read whole (a byte range of it cannot be decoded on its own): one part."""
+    return 1 if path.name.lower().endswith(COMPRESSED_SUFFIXES) else 1 << 30
+
+
+def _parquet_max_parts(path: Path) -> int:
+    """One part per row group at most."""
+    try:
+        return max(1, pq.read_metadata(path).num_row_groups)
+    except Exception:  # unreadable: read whole, so the reader reports it once
+        return 1
+
+
 # the project's own formats, in the order `format: auto` tries them
-register_reader("parquet", FunctionReader(read_parquet, (".parquet",), splittable=True))
+register_reader("parquet", FunctionReader(read_parquet, (".parquet",), splittable=True, max_parts=_parquet_max_parts))
 register_reader("warc", FunctionReader(read_warc, (".warc", ".warc.gz", ".wet", ".wet.gz")))
 register_reader("jsonl", FunctionReader(read_jsonl, (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson",
-                                                     ".ndjson.gz"), splittable=True))
+                                                     ".ndjson.gz"), splittable=True,
+                                           max_parts=_jsonl_max_parts))
 register_reader("hf", FunctionReader(read_hf_dataset, detect=_is_hf_dir))
 register_reader("text", FunctionReader(read_text_dir, TEXT_SUFFIXES, detect=_is_text))

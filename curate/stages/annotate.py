@@ -10,6 +10,8 @@ just the changed ones from the stored text, without reading the input again.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pyarrow.parquet as pq
 
 from curate import stats
 from curate.context import InputFile, RunContext
-from curate.exec.base import Task, marker_path, read_marker
+from curate.exec.base import Task, marker_path, pack_tasks, read_marker
 from curate.fingerprint import digest, files_fingerprint, input_identity, named_files
 from curate.io.atomic import atomic_path
 from curate.io.quarantine import Quarantine
@@ -34,6 +36,7 @@ STAGE = "annotate"
 log = logging.getLogger("curate.annotate")
 
 _SIGNAL_CACHE: dict[bytes, list] = {}
+PACK_BYTES = 4e6  # input bytes per pack of small files at most (fewer when that leaves workers idle)
 
 
 def signal_plan(cfg) -> list[tuple[str, type, type, dict]]:
@@ -124,6 +127,92 @@ def annotate_file(*, path: str, display: str, reader: Reader, spec: dict, signal
                      _signals={sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid, _ in signals})
 
 
+class _Output:
+    """One member of an annotate pack: its reading, quarantine, counts and Parquet writer."""
+
+    def __init__(self, m: dict):
+        self.m = m
+        self.spec = ReadSpec(**m["spec"])
+        self.q = Quarantine(m["display"], strict=m["strict"])
+        self.docs = 0
+        self.text_bytes = 0
+        self.writer: pq.ParquetWriter | None = None
+        self.tmp: Path | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+        self.writer.write_table(table)
+
+    def close(self, empty: pa.Table) -> None:
+        if self.writer is None:  # empty (or wholly quarantined) input: an empty file that still has every signal column
+            pq.write_table(empty, self.tmp)
+        else:
+            self.writer.close()
+
+
+def annotate_files(*, members: list[dict], signals: list, root: str, seed: int, signal_fps: dict | None = None, **_) -> dict:
+    """A pack of small annotate tasks in one worker call (`pack_tasks`): each member's input is read
+    as `annotate_file` reads it, but the signals run on tables gathered across members up to
+    `batch_size` rows (the per-call cost of every signal is paid once per batch, not once per file),
+    and each member's rows go back to its own Parquet file, in the tables its reader made. Signals
+    are row-wise, so every file is the bytes `annotate_file` writes. Returns {member id: result}."""
+    plan = signals
+    sctx = SignalContext(root=Path(root), seed=seed)
+    signal_fps = signal_fps or {}
+    results: dict[str, dict] = {}
+    outs = []
+    for m in members:
+        if m.get("previous") is not None and Path(m["out"]).exists():
+            results[m["task_id"]] = _update_columns(m["out"], plan, sctx, signal_fps, m["previous"])
+        else:
+            outs.append(_Output(m))
+    signals = build_signals(plan, sctx)
+    owners: dict[str, list[str]] = {}
+    batch_size = max(o.spec.batch_size for o in outs) if outs else 0
+    pending: list[tuple[_Output, pa.Table]] = []
+    with contextlib.ExitStack() as stack:
+        for o in outs:
+            o.tmp = stack.enter_context(atomic_path(o.m["out"]))
+
+        def flush() -> None:
+            if not pending:
+                return
+            tables = [t for _, t in pending]
+            done = annotate_table(pa.concat_tables(tables).combine_chunks() if len(tables) > 1 else tables[0], signals, owners)
+            at = 0
+            for o, t in pending:
+                o.write(done.slice(at, t.num_rows))
+                at += t.num_rows
+            pending.clear()
+
+        rows = 0
+        for o in outs:
+            for table in read_documents(Path(o.m["path"]), o.m["reader"], o.spec, o.q):
+                o.docs += table.num_rows
+                o.text_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
+                pending.append((o, table))
+                rows += table.num_rows
+                if rows >= batch_size:
+                    flush()
+                    rows = 0
+        flush()
+        from curate import schema as S
+
+        empty = None
+        for o in outs:
+            if o.writer is None and empty is None:
+                empty = annotate_table(S.BASE_SCHEMA.empty_table(), signals, owners)
+            o.close(empty)
+    for o in outs:
+        o.q.write(Path(o.m["quarantine"]))
+        results[o.m["task_id"]] = stats.row(o.spec.source, o.m["display"], docs_in=o.docs + o.q.count, docs_out=o.docs, bytes=o.text_bytes,
+                                            drops=o.q.reasons, _reader=o.m["reader_fp"],
+                                            _signals={sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])}
+                                                      for sid, _ in signals})
+    return results
+
+
 def _update_columns(out: str, plan: list, sctx: SignalContext, signal_fps: dict, previous: dict) -> dict:
     """Rewrite an annotated file keeping the columns of signals whose fingerprint is unchanged and
     computing the others from its stored text (row group by row group, the batches it was written in)."""
@@ -172,8 +261,10 @@ def _assemble(stored: pa.Table, base: list[str], wanted: list[str], keep: set[st
 
 def reader_fingerprint(ctx: RunContext, f: InputFile) -> str:
     src = f.source
+    # a part of a split file is a contiguous range (`ranges`), no longer every n-th block: older parts are redone
+    split = ("ranges",) if f.parts > 1 else ()
     return digest("read", src.name, src.role, src.format, src.text_field, src.id_field, src.max_doc_bytes,
-                  ctx.cfg.annotate.batch_size, f.rel, f.part, f.parts, input_identity(f.path))
+                  ctx.cfg.annotate.batch_size, f.rel, f.part, f.parts, input_identity(f.path), *split)
 
 
 def make_task(ctx: RunContext, f: InputFile, plan: list | None = None, signal_fps: dict[str, str] | None = None) -> Task:
@@ -211,7 +302,11 @@ class AnnotateStage(Stage):
         for f in ctx.inputs():  # a marker without its output (deleted by hand, or by an old curate's clean-up) is not done
             if not ctx.annotated_path(f).exists():
                 marker_path(ctx.run_dir, STAGE, f.key).unlink(missing_ok=True)
-        results = ctx.executor.map(STAGE, [make_task(ctx, f, plan, signal_fps) for f in ctx.inputs()], desc="annotate")
+        tasks = [make_task(ctx, f, plan, signal_fps) for f in ctx.inputs()]
+        # small files are annotated in packs (one worker call, signals over batches gathered across files)
+        pack = functools.partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_BYTES, fn=annotate_files,
+                                 kwargs=dict(signals=plan, root=str(ctx.root), seed=ctx.seed, signal_fps=signal_fps))
+        results = ctx.executor.map(STAGE, tasks, desc="annotate", pack=pack)
         # the bookkeeping fields (`_reader`, `_signals`) stay in the markers, not in stats.json
         out = stats.stage_stats([{k: v for k, v in r.items() if not k.startswith("_")} for r in results],
                                 sources=[s.name for s in ctx.cfg.sources])

@@ -22,8 +22,9 @@ class AnnotateBase(_Strict):
     """`annotate:` settings of the stage itself; the signal keys are added from the registry."""
 
     batch_size: int = Field(default=2048, gt=0)
-    # JSONL/Parquet files larger than this on disk are annotated by several tasks (ceil(size / split_mb)),
-    # each taking every n-th block of `batch_size` records, so one big file does not serialize the stage
+    # plain JSONL and Parquet files larger than this on disk are annotated by several tasks (ceil(size / split_mb),
+    # at most 4), each reading one contiguous range (bytes cut at line ends; Parquet row groups), so one big file
+    # does not serialize the stage; compressed files are read whole by one task (no part decompresses them again)
     split_mb: float = Field(default=2.0, ge=0)
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ by the first rule it fails (after dedup), and that rule's name is the drop reaso
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from curate.stages.sections import RuleConfig, SelectConfig
 from curate import stats
 from curate.context import RunContext
 from curate.errors import ConfigError
-from curate.exec.base import Task, marker_fingerprint, marker_path, read_marker
+from curate.exec.base import Task, marker_fingerprint, marker_path, pack_tasks, read_marker
 from curate.fingerprint import content_hash, digest
 from curate.expr import compile_expr, evaluate, names_in
 from curate.io.atomic import atomic_path
@@ -30,6 +31,7 @@ from curate.stages.base import Stage
 STAGE = "select"
 HEAVY_COLUMNS = ("minhash",)  # not needed downstream of select
 DECISION_ID_COLUMNS = ("id", "source", "role", "file", "line")
+PACK_BYTES = 4e6  # annotated bytes per pack of small files' tasks at most
 
 
 def rule_columns(rule: RuleConfig) -> set[str]:
@@ -298,7 +300,8 @@ class SelectStage(Stage):
                                           cfg=scfg, cutoffs=cutoffs, seed=ctx.seed, drops=drops,
                                           contaminated=_contaminated(ctx, f.key), sidecars=sides, routes=routes,
                                           reader=marker.get("_reader", ""))))
-        results = ctx.executor.map(STAGE, tasks, desc="select")
+        # small files' tasks run in packs (one worker call each); markers and outputs stay per file
+        results = ctx.executor.map(STAGE, tasks, desc="select", pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_BYTES))
         # per input file (parts of a split file added up), as annotate reports them, so that
         # `lines = kept + dropped + quarantined` can be checked file by file; bookkeeping (`_kept`) stays in the markers
         rows = [{**{k: v for k, v in r.items() if not k.startswith("_")}, "file": ctx.display(f.path)} for (f, _), r in zip(annotated, results)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import pyarrow.parquet as pq
 from curate import stats
 from curate.context import RunContext
 from curate.errors import CurateError
-from curate.exec.base import Task, marker_fingerprint, marker_path, read_marker
+from curate.exec.base import Task, marker_fingerprint, marker_path, pack_tasks, read_marker
 from curate.fingerprint import content_hash, digest
 from curate.stages.base import Stage
 from curate.io.atomic import write_json
@@ -31,6 +32,8 @@ from curate.sampling import doc_keys, unit_hash
 from curate.tokenize.config import TokenizerConfig
 from curate.tokenize.tokenizer import (IdMismatch, LoadedTokenizer, cached_tokenizer, flatten,
                                      load_tokenizer, sample_texts, threads_per_worker, train_tokenizer)
+
+PACK_BYTES = 4e6  # selected bytes per pack of small files' tasks at most
 
 STAGE = "tokenize"
 log = logging.getLogger("curate.tokenize")
@@ -186,7 +189,8 @@ class TokenizeStage(Stage):
         for t, k in zip(tasks, meta):
             if marker_fingerprint(ctx.run_dir, STAGE + "-merge", merge_id[k]) != merge_fps[k] and not Path(t.kwargs["part"] + ".idx").exists():
                 marker_path(ctx.run_dir, STAGE, t.id).unlink(missing_ok=True)
-        results = ctx.executor.map(STAGE, tasks, desc="tokenize")
+        # small selected files are tokenized in packs (one worker call each); parts and markers stay per file
+        results = ctx.executor.map(STAGE, tasks, desc="tokenize", pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_BYTES))
         for src, role in streams:
             if (src.name, role) not in by_stream:
                 log.warning("tokenize: source %s (role %s) has no selected documents; its token files are empty", src.name, role)
