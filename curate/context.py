@@ -71,6 +71,8 @@ class RunContext:
     strict: bool = False
     progress: bool = True
     _inputs: list[InputFile] | None = field(default=None, repr=False)
+    _display: dict = field(default_factory=dict, repr=False)  # input path -> how it is shown (resolving costs syscalls)
+    _root: Path | None = field(default=None, repr=False)
 
     @property
     def seed(self) -> int:
@@ -103,10 +105,16 @@ class RunContext:
 
     def display(self, path: Path) -> str:
         """An input path as stats and quarantine records show it: relative to the root when inside it."""
-        try:
-            return str(path.resolve().relative_to(self.root.resolve()))
-        except ValueError:
-            return str(path)
+        shown = self._display.get(path)
+        if shown is None:
+            if self._root is None:
+                self._root = self.root.resolve()
+            try:
+                shown = str(path.resolve().relative_to(self._root))
+            except ValueError:
+                shown = str(path)
+            self._display[path] = shown
+        return shown
 
     def annotated_path(self, f: InputFile) -> Path:
         return self.layout.annotated(f.key)

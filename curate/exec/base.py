@@ -15,7 +15,7 @@ from typing import Any, Callable
 from tqdm import tqdm
 
 from curate.errors import CurateError, disk_full_error
-from curate.io.atomic import read_json, write_json
+from curate.io.atomic import deferred_renames, read_json, write_json
 from curate.layout import RunLayout
 
 
@@ -68,12 +68,13 @@ def pack_tasks(tasks: list[Task], workers: int, max_weight: float, fn: Callable[
 def run_members(members: tuple[Task, ...]) -> dict:
     """A pack of tasks run one after the other in one worker call: {member id: result}."""
     out = {}
-    for m in members:
-        try:
-            out[m.id] = m.fn(**m.kwargs)
-        except Exception as exc:
-            exc.add_note(f"(in task {m.id})")
-            raise
+    with deferred_renames():  # one file-system sync for the pack's outputs, not an fsync per file
+        for m in members:
+            try:
+                out[m.id] = m.fn(**m.kwargs)
+            except Exception as exc:
+                exc.add_note(f"(in task {m.id})")
+                raise
     return out
 
 

@@ -198,9 +198,9 @@ def signal_values(annotated: list[Path], cols: list[str], by: str) -> dict[str, 
     """Per column, its values grouped by `by` (`role` or `source`), groups sorted by name."""
     data: dict[str, dict[str, list]] = {c: {} for c in cols}
     for p in annotated:
-        avail = pq.ParquetFile(p).schema_arrow.names
-        use = [c for c in cols if c in avail]
-        t = pq.read_table(p, columns=use + [by])
+        pf = pq.ParquetFile(p)  # not pq.read_table: its dataset set-up costs ~5x the read of a small file
+        use = [c for c in cols if c in pf.schema_arrow.names]
+        t = pf.read(columns=use + [by])
         groups = t.column(by).to_numpy(zero_copy_only=False)
         for g in np.unique(groups):
             m = groups == g

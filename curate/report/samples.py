@@ -88,7 +88,7 @@ def load_view(run_dir: str | Path) -> RunView:
     names = [s["name"] for s in sources] or sorted(p.name for p in root.glob("*") if p.is_dir())
     for name in names:
         for p in sorted((root / name).glob("*.parquet")):
-            t = pq.read_table(p)
+            t = pq.ParquetFile(p).read()  # (cheaper than pq.read_table on thousands of small files)
             t = t.append_column("task", pa.array(np.full(t.num_rows, len(tasks), dtype=np.int32)))
             t = t.append_column("row", pa.array(np.arange(t.num_rows, dtype=np.int64)))
             tables.append(t)

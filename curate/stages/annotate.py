@@ -24,7 +24,7 @@ from curate import stats
 from curate.context import InputFile, RunContext
 from curate.exec.base import Task, marker_path, pack_tasks, read_marker
 from curate.fingerprint import digest, files_fingerprint, input_identity, named_files
-from curate.io.atomic import atomic_path
+from curate.io.atomic import atomic_path, deferred_renames
 from curate.io.quarantine import Quarantine
 from curate.io.formats import Reader, get_reader
 from curate.io.readers import ReadSpec, read_documents
@@ -171,7 +171,7 @@ def annotate_files(*, members: list[dict], signals: list, root: str, seed: int, 
     owners: dict[str, list[str]] = {}
     batch_size = max(o.spec.batch_size for o in outs) if outs else 0
     pending: list[tuple[_Output, pa.Table]] = []
-    with contextlib.ExitStack() as stack:
+    with deferred_renames(), contextlib.ExitStack() as stack:
         for o in outs:
             o.tmp = stack.enter_context(atomic_path(o.m["out"]))
 
@@ -204,8 +204,9 @@ def annotate_files(*, members: list[dict], signals: list, root: str, seed: int, 
             if o.writer is None and empty is None:
                 empty = annotate_table(S.BASE_SCHEMA.empty_table(), signals, owners)
             o.close(empty)
+        for o in outs:
+            o.q.write(Path(o.m["quarantine"]))
     for o in outs:
-        o.q.write(Path(o.m["quarantine"]))
         results[o.m["task_id"]] = stats.row(o.spec.source, o.m["display"], docs_in=o.docs + o.q.count, docs_out=o.docs, bytes=o.text_bytes,
                                             drops=o.q.reasons, _reader=o.m["reader_fp"],
                                             _signals={sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])}
@@ -324,7 +325,7 @@ def repeated_ids(ctx: RunContext) -> dict[str, dict[str, int]]:
         by_source.setdefault(f.source.name, []).append(path)
     out = {}
     for name, paths in by_source.items():
-        ids = pa.chunked_array([pq.read_table(p, columns=["id"]).column("id") for p in paths], pa.string())
+        ids = pa.chunked_array([pq.ParquetFile(p).read(columns=["id"]).column("id") for p in paths], pa.string())
         if len(ids) < 2:
             continue
         counts = pc.value_counts(ids).field("counts")
