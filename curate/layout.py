@@ -5,7 +5,7 @@
       config.yaml                         the validated config
       stats.json, timings.json            per-stage stats (curate.stats shape); wall times and task reuse
       manifest.json                       seed, config, config_dir, tokenizer, mixture, shards with sha256
-      report.md, *.png, report.html       the run reports (docs/report.md)
+      report.md, *.svg, report.html       the run reports (docs/report.md)
       annotated/<source>/<input>[@pKK].parquet   one per annotate task (<input>: curate.io.input_keys)
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
@@ -70,7 +70,7 @@ class RunLayout:
         return self.root / "report.html"
 
     def chart(self, name: str) -> Path:
-        return self.root / f"{name}.png"
+        return self.root / f"{name}.svg"
 
     def stage_dir(self, stage: str) -> Path:
         """A folder of the run for an extension stage's own outputs (`RUN/<stage>/`), created."""

@@ -255,35 +255,34 @@ def test_report_md_mixture_warnings_shards_repeats(tmp_path):
         assert f"| {name} |" in md
 
 
-def _no_overlap(fig, legend, axes) -> bool:
-    fig.canvas.draw()
-    r = fig.canvas.get_renderer()
-    lb = legend.get_window_extent(r)
-    return not any(lb.overlaps(ax.get_window_extent(r)) for ax in axes)
+def test_md_charts_are_svg_files_beside_it(run, tmp_path):
+    """report.md links SVG charts (no matplotlib at run time); the signal grid's charts never overlap."""
+    _, res = run
+    md = (res.run_dir / "report.md").read_text()
+    for name in ("funnel", "signals"):
+        assert f"![{name}]({name}.svg)" in md
+        assert (res.run_dir / f"{name}.svg").read_text().startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert not list(res.run_dir.glob("*.png"))
+    grid = (res.run_dir / "signals.svg").read_text()
+    boxes = []
+    for m in re.finditer(r'<svg x="([\d.]+)" y="([\d.]+)" xmlns="[^"]+" viewBox="0 0 ([\d.]+) ([\d.]+)"', grid):
+        boxes.append(tuple(float(v) for v in m.groups()))
+    assert len(boxes) == len(re.findall("<svg ", grid)) - 1 >= 4  # every signal column, nested in the grid
+    for i, (x, y, w, h) in enumerate(boxes):
+        for x2, y2, w2, h2 in boxes[i + 1:]:
+            assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y
+    outer_w, outer_h = (float(v) for v in re.match(r'<svg [^>]*viewBox="0 0 ([\d.]+) ([\d.]+)"', grid).groups())
+    assert all(x + w <= outer_w and y + h <= outer_h for x, y, w, h in boxes)
+    # byte-identical when drawn again elsewhere from the same files
+    copy = tmp_path / "copy"
+    import shutil
 
-
-def test_png_legends_do_not_cover_data():
-    import matplotlib.pyplot as plt
-
-    from curate.report.facts import FunnelRow
-    from curate.report.markdown import funnel_figure, mixture_figure, signals_figure
-
-    rows = {f"s{i}": FunnelRow(f"s{i}", read=100, quarantined=i, drops={"exact_duplicate": 3, "too_short": 10 + i}, kept=80 - 2 * i)
-            for i in range(6)}
-    fig = funnel_figure(rows, ["exact_duplicate", "too_short"])
-    assert _no_overlap(fig, fig.axes[0].get_legend(), fig.axes)
-    plt.close(fig)
-    mrows = mixture_rows(MIXTURE)
-    fig = mixture_figure(mrows)
-    assert len(fig.axes[0].get_xticklabels()) == len(mrows)  # every role and every source
-    assert _no_overlap(fig, fig.axes[0].get_legend(), fig.axes)
-    plt.close(fig)
-    rng = np.random.default_rng(0)
-    data = {c: {"domain": rng.random(50), "general": rng.random(80)} for c in ("a", "b", "c", "d")}
-    fig = signals_figure(list(data), data)
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["domain", "general"]  # split by role
-    assert _no_overlap(fig, fig.legends[0], [a for a in fig.axes if a.get_visible() and a.axison])
-    plt.close(fig)
+    shutil.copytree(res.run_dir, copy)
+    (copy / "signals.svg").unlink()
+    (copy / "funnel.svg").unlink()
+    render(copy)
+    for name in ("funnel.svg", "signals.svg"):
+        assert (copy / name).read_bytes() == (res.run_dir / name).read_bytes()
 
 
 def test_svg_legends_sit_above_the_plot():

@@ -24,7 +24,7 @@ LEGACY_IDENTITY = ("_markers", "config.fingerprint")
 OWNED = (
     IDENTITY, "_markers", "annotated", "quarantine", "dedup", "decontam", "decisions", "selected", "tokenizer", "tokens", "shards", "ablations",
     "config.yaml", "decontam.json", "config.fingerprint", "ablation.fingerprint", "prepared.json", "fingerprints.json", "manifest.json", "stats.json", "timings.json", "report.md", "report.html",
-    "funnel.png", "signals.png", "mixture.png",
+    "funnel.svg", "signals.svg", "mixture.svg", "funnel.png", "signals.png", "mixture.png",  # the report charts (PNG: older runs)
 )
 
 
