@@ -18,6 +18,7 @@
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
       shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json, mix_order.parquet
       _markers/<stage>/<task id>.json     completion markers (task results and fingerprints)
+      _workers/<tmp>/<pid>                while a run's process pool lives: the task each worker runs
 
 Nothing else in the project spells these names; stages, ablate, report, verify and the train
 data loader ask a RunLayout.
@@ -79,6 +80,12 @@ class RunLayout:
         return d
 
     # ---- completion markers ----
+    @property
+    def workers_dir(self) -> Path:
+        """Where the local executor's pool workers record their running task (removed when it closes;
+        a killed run's leftovers go when the next run takes the lock)."""
+        return self.root / "_workers"
+
     @property
     def markers_dir(self) -> Path:
         return self.root / "_markers"

@@ -39,13 +39,13 @@ select:
     - {name: top, mode: top_fraction, column: line, fraction: 0.8}
 """
 
-SKIP_COMPARE = {"timings.json", "report.md", "config.fingerprint"}
+SKIP_COMPARE = {"timings.json", "report.md", "config.fingerprint", "report.fingerprint"}
 
 
 def tree_digest(run: Path) -> dict[str, str]:
     out = {}
     for p in sorted(run.rglob("*")):
-        if p.is_file() and p.name not in SKIP_COMPARE and not p.name.endswith(".png"):
+        if p.is_file() and p.name not in SKIP_COMPARE:
             out[str(p.relative_to(run))] = hashlib.sha256(stable_bytes(p)).hexdigest()
     return out
 

@@ -204,6 +204,44 @@ def test_page_is_deterministic_and_rewritten_on_resume(run, tmp_path):
     assert page(three.run_dir).count('<div class="ex">') < other.count('<div class="ex">')
 
 
+def test_unchanged_reports_are_kept_on_resume_and_equal_a_fresh_render(run, tmp_path):
+    """A resume that changed nothing keeps report.md and the charts (not rewritten) and only swaps the
+    page's timings block; the result is byte-identical to drawing both reports again."""
+    import os
+    import shutil
+
+    root, res = run
+    copy = tmp_path / "r"
+    shutil.copytree(res.run_dir, copy)
+    render(copy)  # reports for this directory (report.md names it) and their fingerprint
+    files = ["report.md", "funnel.svg", "signals.svg", "report.fingerprint"]
+    before = {f: (copy / f).stat().st_mtime_ns for f in files}
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        again = run_pipeline(root / "p.yaml", out=copy, workers=1, progress=False)
+    finally:
+        os.chdir(old)
+    assert all(again.reuse[s]["reused"] == again.reuse[s]["tasks"] for s in again.reuse)
+    assert {f: (copy / f).stat().st_mtime_ns for f in files} == before  # not drawn again
+    kept = {f: (copy / f).read_bytes() for f in ("report.md", "report.html", "funnel.svg", "signals.svg")}
+    timings = orjson.loads((copy / "timings.json").read_bytes())
+    assert all(f"<td class=\"n\">{timings[s]:,.4g}</td>" in kept["report.html"].decode() for s in ("annotate", "select"))  # this run's
+    render(copy)  # drawn from scratch: the same bytes
+    assert {f: (copy / f).read_bytes() for f in kept} == kept
+    # a changed or missing output, or a changed input, is drawn again
+    (copy / "signals.svg").unlink()
+    render(copy, reuse=True)
+    assert (copy / "signals.svg").read_bytes() == kept["signals.svg"]
+    (copy / "report.md").write_text("edited")
+    render(copy, reuse=True)
+    assert (copy / "report.md").read_bytes() == kept["report.md"]
+    cfg = (copy / "config.yaml").read_text()
+    (copy / "config.yaml").write_text(cfg.replace("examples: 4", "examples: 1"))
+    render(copy, reuse=True)
+    assert (copy / "report.html").read_bytes().count(b'<div class="ex">') < kept["report.html"].count(b'<div class="ex">')
+
+
 def test_report_md_numbers(run):
     _, res = run
     md = (res.run_dir / "report.md").read_text()

@@ -323,7 +323,18 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
 
     section("stages", "Statistics per stage", generic_stats(stats))
 
-    # the only part allowed to differ between identical runs
+    nav.append(("timings", "Timings"))
+    volatile = volatile_block(run, stats, timings)
+    navh = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in nav)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>curate run report: {esc(name)}</title><style>{CSS}</style></head><body>"
+            f"<header><h1>curate run report: {esc(name)}</h1><p>seed {esc(config.get('seed'))} · curate {esc(stats and manifest.get('curate_version', ''))}"
+            f" · {n} examples per rule and side</p></header><nav>{navh}</nav><main>{''.join(body)}{volatile}</main></body></html>\n")
+
+
+def volatile_block(run: Path, stats: dict, timings: dict | None) -> str:
+    """The only part of the page allowed to differ between identical runs: run directory and wall times."""
     tim = timings or {}
     trows = []
     for stage, v in tim.items():
@@ -331,16 +342,22 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
             trows.append([stage, v.get("seconds", v.get("wall_s", "")), "reused" if v.get("reused") else ""])
         else:
             trows.append([stage, v, "reused" if (stats.get(stage) or {}).get("reused") else ""])
-    nav.append(("timings", "Timings"))
-    volatile = (f'{VOLATILE_BEGIN}<section id="timings"><h2>Timings and location</h2><p>Run directory: <code>{esc(run)}</code></p>'
-                + (table(["stage", "wall seconds", "reused"], trows, numeric={1}) if trows else '<p class="muted">no timings recorded</p>')
-                + f"</section>{VOLATILE_END}")
-    navh = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in nav)
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>curate run report: {esc(name)}</title><style>{CSS}</style></head><body>"
-            f"<header><h1>curate run report: {esc(name)}</h1><p>seed {esc(config.get('seed'))} · curate {esc(stats and manifest.get('curate_version', ''))}"
-            f" · {n} examples per rule and side</p></header><nav>{navh}</nav><main>{''.join(body)}{volatile}</main></body></html>\n")
+    return (f'{VOLATILE_BEGIN}<section id="timings"><h2>Timings and location</h2><p>Run directory: <code>{esc(run)}</code></p>'
+            + (table(["stage", "wall seconds", "reused"], trows, numeric={1}) if trows else '<p class="muted">no timings recorded</p>')
+            + f"</section>{VOLATILE_END}")
+
+
+def replace_volatile(path: Path, run: Path, stats: dict, timings: dict | None) -> bool:
+    """Swap a written page's volatile block for this run's (the rest of the page is unchanged by
+    construction when its inputs are); False when the page has no such block."""
+    page = Path(path).read_text(encoding="utf-8")
+    a, b = page.find(VOLATILE_BEGIN), page.find(VOLATILE_END)
+    if a < 0 or b < a:
+        return False
+    new = page[:a] + volatile_block(Path(run), stats, timings) + page[b + len(VOLATILE_END):]
+    if new != page:
+        write_text(path, new)
+    return True
 
 
 def stable_part(page: str) -> str:
