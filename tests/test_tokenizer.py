@@ -191,7 +191,7 @@ def test_tokenize_stage_contents(tmp_path):
     for name in ("fin", "news", "gen"):
         docs = [r for f in ctx.selected_files(name) for r in pq.read_table(f).to_pylist()]
         # keyed by (source, file, line), unique even where given ids repeat
-        val = unit_hash([f"{d['source']}\x1f{d['file']}\x1f{d['line']}" for d in docs], ctx.seed, "heldout") < 0.1
+        val = unit_hash([f"{d['source']}\x1f{Path(d['file']).name}\x1f{d['line']}\x1f{d['id'] or ''}" for d in docs], ctx.seed, "heldout") < 0.1
         ref = enc.reference([d["text"] for d in docs])
         role = ctx.source(name).role
         train_ds, val_ds = IndexedDataset(ctx.layout.tokens(name, role, "train")), IndexedDataset(ctx.layout.tokens(name, role, "heldout"))
