@@ -26,6 +26,10 @@ class AnnotateBase(_Strict):
     # at most 4), each reading one contiguous range (bytes cut at line ends; Parquet row groups), so one big file
     # does not serialize the stage; compressed files are read whole by one task (no part decompresses them again)
     split_mb: float = Field(default=2.0, ge=0)
+    # opt-in: apply the select rules inside annotate, in order, and compute each signal only for the
+    # documents no earlier rule dropped (the others get null; `cascade_stop` names the rule). Same
+    # selection, tokens and shards as full annotation; much less work when cheap rules drop a lot.
+    cascade: bool = False
 
     @model_validator(mode="after")
     def _unique_signal_names(self):
