@@ -223,7 +223,7 @@ def small_files(tmp_path, monkeypatch):
 
 
 def tree(run_dir: Path) -> dict[str, str]:
-    skip = {"timings.json", "report.md", "report.html", "config.fingerprint"}
+    skip = {"timings.json", "report.md", "report.html", "config.fingerprint", "report.fingerprint"}  # (these name the run folder)
     return {p.relative_to(run_dir).as_posix(): hashlib.sha256(stable_bytes(p)).hexdigest()
             for p in sorted(run_dir.rglob("*")) if p.is_file() and p.name not in skip and not p.name.endswith((".png", ".svg"))}
 
