@@ -2,6 +2,7 @@
 
     python benchmarks/bench_small_files.py SOURCE [SOURCE ...] [--files 5000] [--docs-per-file 1] [--workers 2]
            [--tokenize] [--work /tmp/curate-small-files] [--repeats 1]
+    python benchmarks/bench_small_files.py SOURCE [SOURCE ...] --split --files 20000 [--workers 2]
 
 SOURCE: `*.jsonl.gz`/`*.jsonl` files (or folders of them) with a `text` field. The first
 `files * docs-per-file` documents are written twice into the work folder: as `many/NNNNN.jsonl`
@@ -10,6 +11,10 @@ SOURCE: `*.jsonl.gz`/`*.jsonl` files (or folders of them) with a `text` field. T
 also tokenize with a tokenizer trained once on the single file), interleaved, and again on the
 finished run directory (the no-op resume). Prints wall times, the many/one ratio measured inside one
 run, and checks that both runs selected the same documents.
+
+`--split`: one large file instead, plain (`big.jsonl`) and gzip-compressed (`big.jsonl.gz`), each run
+with `annotate.split_mb` 2 (the default: a plain file is cut into 4 ranges, a compressed one read whole)
+and 0 (never split); prints the wall and the CPU seconds (whole process tree) of each. Run it from two checkouts to compare versions.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,12 +70,12 @@ def write_inputs(work: Path, docs: list[bytes], per_file: int) -> tuple[Path, Pa
     return many, one
 
 
-def config(folder: Path, tokenizer: Path | None) -> dict:
+def config(folder: Path, tokenizer: Path | None, pattern: str = "*.jsonl") -> dict:
     cfg = {
         "name": "small-files",
         "seed": 1,
         "stages": ["annotate", "select"] + (["tokenize"] if tokenizer else []),
-        "sources": [{"name": "web", "paths": [str(folder / "*.jsonl")]}],
+        "sources": [{"name": "web", "paths": [str(folder / pattern)]}],
         "annotate": {"heuristics": {}, "langid": {}},
         "select": {"rules": [{"name": "not_english", "keep": "lang == 'en'"}]},
     }
@@ -86,16 +92,45 @@ def env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def timed_run(yaml_path: Path, out: Path, workers: int) -> float:
+def timed_run(yaml_path: Path, out: Path, workers: int, cpu: dict | None = None) -> float:
+    """Wall seconds of one `curate run`; `cpu["s"]` gets the CPU seconds of its whole process tree."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(curate("run", str(yaml_path), "--out", str(out), "--workers", str(workers), "--quiet"),
                    check=True, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu["s"] = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+    return wall
 
 
 def selected_ids(run: Path) -> list[str]:
     files = sorted((run / "selected").rglob("*.parquet"))
     return [i for f in files for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()]
+
+
+def split_bench(work: Path, docs: list[bytes], workers: int) -> int:
+    big = work / "big"
+    shutil.rmtree(big, ignore_errors=True)
+    big.mkdir(parents=True)
+    data = b"\n".join(docs) + b"\n"
+    (big / "big.jsonl").write_bytes(data)
+    (big / "big.jsonl.gz").write_bytes(gzip.compress(data, mtime=0))
+    row = {"docs": len(docs), "MB": round(len(data) / 1e6, 1), "workers": workers, "load_1min": round(os.getloadavg()[0], 2)}
+    for name in ("big.jsonl", "big.jsonl.gz"):
+        for split in (2, 0):
+            cfg = config(big, None, name)
+            cfg["annotate"]["split_mb"] = split
+            y = work / "split.yaml"
+            y.write_text(yaml.safe_dump(cfg, sort_keys=False))
+            run = work / "run-split"
+            shutil.rmtree(run, ignore_errors=True)
+            cpu: dict = {}
+            row[f"{name} split_mb={split} s"] = round(timed_run(y, run, workers, cpu), 2)
+            row[f"{name} split_mb={split} cpu_s"] = round(cpu["s"], 2)
+    print(json.dumps(row))
+    return 0
 
 
 def main(argv=None) -> int:
@@ -107,10 +142,13 @@ def main(argv=None) -> int:
     ap.add_argument("--tokenize", action="store_true", help="add the tokenize stage (a tokenizer is trained once on the one file)")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/curate-small-files"))
+    ap.add_argument("--split", action="store_true", help="time one large file, split and unsplit, plain and gzip")
     args = ap.parse_args(argv)
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     docs = documents([s.resolve() for s in args.sources], args.files * args.docs_per_file)
+    if args.split:
+        return split_bench(work, docs, args.workers)
     many, one = write_inputs(work, docs, args.docs_per_file)
     tokenizer = None
     if args.tokenize:
@@ -128,7 +166,9 @@ def main(argv=None) -> int:
         for name in ("one", "many"):
             run = work / f"run-{name}"
             shutil.rmtree(run, ignore_errors=True)
-            row[f"{name}_s"] = round(timed_run(ymls[name], run, args.workers), 2)
+            cpu: dict = {}
+            row[f"{name}_s"] = round(timed_run(ymls[name], run, args.workers, cpu), 2)
+            row[f"{name}_cpu_s"] = round(cpu["s"], 2)
             row[f"{name}_resume_s"] = round(timed_run(ymls[name], run, args.workers), 2)
         row["ratio"] = round(row["many_s"] / row["one_s"], 2)
         same = selected_ids(work / "run-many") == selected_ids(work / "run-one")
