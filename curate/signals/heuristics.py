@@ -3,11 +3,13 @@ FineWeb (Penedo et al. 2024): cheap per-document statistics that catch boilerpla
 repetition. Only the statistics are computed here; thresholds live in the select stage, so an
 ablation can move them without re-annotating. Every column is defined in docs/signals.md.
 
-The whole batch is processed at once: Arrow kernels split every document into words, lines and
-paragraphs, and per-document figures are numpy reductions over the flat pieces. Repeated n-grams
-are found by hashing word ids to 64-bit n-gram keys and counting them with `np.unique`; an (n+1)-gram
-can only repeat where its leading n-gram repeats, so after the first size only repeating positions
-are carried forward and the larger sizes cost little.
+The whole batch is processed at once: tokens, lines and paragraphs are byte ranges of the batch's
+one UTF-8 buffer found with numpy (`curate/signals/text_bytes.py`), string work (lower-casing,
+trimming punctuation, the letter test) runs once per distinct token, and per-document figures are
+numpy reductions over the flat pieces. Repeated n-grams are found by hashing word ids to 64-bit
+n-gram keys and grouping them with one sort per size; an (n+1)-gram can only repeat where its
+leading n-gram repeats, so after the first size only repeating positions are carried forward and
+the larger sizes cost little.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.signals.base import Signal, SignalContext, register_signal
-from curate.signals.text_bytes import Segments, interleaved, segment, docs_with_byte, spans, symbol_counts
+from curate.signals.text_bytes import Segments, docs_with_byte, interleaved, segment, spans, symbol_counts
 from curate.signals.text_stats import PUNCTUATION, Words, per_doc_max, per_doc_sum, ratio, text_array
 
 # Gopher's stop-word rule: a real English document contains at least two of these.
