@@ -17,6 +17,14 @@ lexicon's terms (longest first, word-bounded, whitespace runs collapsed), summin
 1,000 whitespace tokens. curate's Aho-Corasick matcher follows the same rules (docs/signals.md), so
 the two agree except on rare Unicode edge cases.
 
+With `--pipeline domain` (domain extraction from a pool, the shape of `pipelines/finance-extract.yaml`):
+  JsonlReader → GopherQualityFilter → FastTextClassifierFilter(lid.176, en >= 0.65)
+  → LambdaFilter (>= K weighted finance-lexicon hits, every document)
+  → LambdaFilter (curate's finance_domain fastText model >= T on the text normalized as the model was
+    trained: first 2,000 characters, lower-cased, punctuation to spaces, stop words removed, as its
+    `.json` sidecar says; datatrove's stock FastTextClassifierFilter would score raw text)
+  → DocumentTokenizer.
+
 Prints one JSON line: documents read/kept, tokens written (from the .ds files), per-step stats.
 """
 
@@ -48,8 +56,8 @@ def read_lexicon(path: str) -> dict[str, float]:
     return terms
 
 
-def finance_per_1k(text: str, lexicon: str) -> float:
-    """Weighted finance-lexicon hits per 1,000 whitespace tokens (regex built once per process)."""
+def finance_hits(text: str, lexicon: str) -> tuple[float, int]:
+    """(weighted finance-lexicon hits, whitespace tokens) of a text (regex built once per process)."""
     if lexicon not in _FINANCE:
         terms = read_lexicon(lexicon)
         alts = "|".join(re.escape(t).replace(r"\ ", " ") for t in sorted(terms, key=len, reverse=True))
@@ -57,10 +65,39 @@ def finance_per_1k(text: str, lexicon: str) -> float:
     pattern, weights = _FINANCE[lexicon]
     words = text.split()
     if not words:
-        return 0.0
+        return 0.0, 0
     flat = " ".join(words).lower()
-    hits = sum(weights.get(m.group(0), 0.0) for m in pattern.finditer(flat))
-    return hits * 1000.0 / len(words)
+    return sum(weights.get(m.group(0), 0.0) for m in pattern.finditer(flat)), len(words)
+
+
+def finance_per_1k(text: str, lexicon: str) -> float:
+    """Weighted finance-lexicon hits per 1,000 whitespace tokens."""
+    hits, words = finance_hits(text, lexicon)
+    return hits * 1000.0 / words if words else 0.0
+
+
+_MODELS: dict = {}
+_PUNCT = re.compile(r"[^\w\s]+")
+
+
+def domain_score(text: str, model_path: str) -> float:
+    """P(positive) of a curate fastText classifier, on the text normalized as its sidecar says."""
+    if model_path not in _MODELS:
+        import fasttext
+
+        side = json.loads(Path(model_path).with_suffix(".json").read_text())
+        norm = side["normalize"]
+        _MODELS[model_path] = (fasttext.load_model(model_path), norm, set(norm.get("stopwords") or ()),
+                               "__label__" + side["labels"]["positive"])
+    model, norm, stop, pos = _MODELS[model_path]
+    x = text[: norm["prefix_chars"]]
+    if norm.get("lowercase"):
+        x = x.lower()
+    if norm.get("strip_punct"):
+        x = _PUNCT.sub(" ", x)
+    x = " ".join(w for w in x.split() if w not in stop)
+    labels, probs = model.predict(x, k=-1)
+    return float(dict(zip(labels, probs)).get(pos, 0.0))
 
 
 def main(argv=None) -> int:
@@ -77,6 +114,10 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tasks", type=int, default=0, help="datatrove tasks; 0 = one per input file (like curate)")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--pipeline", choices=["mix", "domain"], default="mix")
+    ap.add_argument("--domain-model", help="domain pipeline: curate fastText classifier (.ftz with its .json)")
+    ap.add_argument("--domain-threshold", type=float, default=0.5)
+    ap.add_argument("--kw-hits", type=float, default=2.0, help="domain pipeline: weighted lexicon hits a document needs")
     args = ap.parse_args(argv)
 
     from datatrove.executor import LocalPipelineExecutor
@@ -95,12 +136,24 @@ def main(argv=None) -> int:
             return True
         return finance_per_1k(doc.text, lexicon) >= kw_min
 
+    domain_model, kw_hits, domain_min = str(Path(args.domain_model or "").resolve()), args.kw_hits, args.domain_threshold
+
+    def hits_rule(doc) -> bool:
+        return finance_hits(doc.text, lexicon)[0] >= kw_hits
+
+    def domain_rule(doc) -> bool:
+        return domain_score(doc.text, domain_model) >= domain_min
+
+    if args.pipeline == "domain":
+        filters = [LambdaFilter(hits_rule), LambdaFilter(domain_rule)]
+    else:
+        filters = [LambdaFilter(keyword_rule),
+                   FastTextClassifierFilter(args.quality_model, keep_labels=[("pos", args.quality_threshold)], newline_replacement=" ")]
     pipeline = [
         JsonlReader(str(corpora), glob_pattern="*.jsonl.gz", text_key="text", id_key="id"),
         GopherQualityFilter(),
         FastTextClassifierFilter(args.lid_model, keep_labels=[("en", args.lang_threshold)], newline_replacement=" "),
-        LambdaFilter(keyword_rule),
-        FastTextClassifierFilter(args.quality_model, keep_labels=[("pos", args.quality_threshold)], newline_replacement=" "),
+        *filters,
         DocumentTokenizer(str(out / "tokens"), tokenizer_name_or_path=args.tokenizer, eos_token="<|endoftext|>",
                           save_filename="tokens", seed=args.seed),
     ]

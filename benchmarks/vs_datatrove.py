@@ -14,6 +14,12 @@ What runs (each side in its own subprocess and virtualenv, interleaved curate, d
   DocumentTokenizer, same tokenizer.json, same models, same thresholds. It has no mixer and no dedup here:
   curate does strictly more work.
 
+`--pipeline domain` compares domain extraction from a pool instead (issue 15): one source `pool` holding
+every file → heuristics → lid.176 en >= 0.65 → >= 2 weighted finance-lexicon hits → the shipped
+finance_domain fastText classifier >= 0.5 → tokenize → mix (one role), with `annotate.cascade: true`
+(each signal only for documents the earlier rules kept, as a filter chain does; `--no-cascade` for full
+annotation) and no dedup; datatrove runs the same chain (see datatrove_pipeline.py).
+
 Measured per run: wall time of the subprocess; MB/s = UTF-8 bytes of every input document's text / wall;
 tokens/s = tokens the run encoded / wall; peak memory = the largest sum of RSS over the subprocess and all
 its descendants, sampled every 0.2 s with psutil (plus the largest single process, from wait4's rusage);
@@ -86,7 +92,32 @@ def input_size(files: list[Path]) -> tuple[int, int]:
     return docs, size
 
 
+def domain_config(files: list[Path], tokenizer: Path, args) -> dict:
+    rules = GOPHER_RULES + [
+        {"name": "not_english", "keep": f"lang == 'en' and lang_score >= {args.lang_threshold}"},
+        {"name": "few_finance_terms", "keep": f"kw_finance_hits >= {args.kw_hits}"},
+        {"name": "not_finance", "mode": "threshold", "column": "finance_domain_score", "threshold": args.domain_threshold},
+    ]
+    return {
+        "name": "vs-datatrove-domain",
+        "seed": args.seed,
+        "sources": [{"name": "pool", "role": "domain", "paths": [str(f) for f in files]}],
+        "annotate": {
+            "cascade": args.cascade,
+            "heuristics": {},
+            "langid": {},
+            "keywords": [{"name": "finance", "lexicon": str(ROOT / "classifiers/lexicons/finance.txt")}],
+            "classifiers": [{"name": "finance_domain", "model": str(ROOT / "classifiers/finance_domain.ftz")}],
+        },
+        "select": {"rules": rules},
+        "tokenizer": {"path": str(tokenizer)},
+        "mix": {"by": "role", "target": {"domain": 1.0}, "total_tokens": "all", "max_epochs": 1},
+    }
+
+
 def curate_config(files: list[Path], tokenizer: Path, args) -> dict:
+    if args.pipeline == "domain":
+        return domain_config(files, tokenizer, args)
     sources = [{"name": f.name.split(".")[0], "role": "finance" if f.name.startswith("gh_fin_") else "general",
                 "paths": [str(f)]} for f in files]
     rules = GOPHER_RULES + [
@@ -175,7 +206,9 @@ def run_datatrove(out: Path, log: Path, args, tokenizer: Path, lid: str) -> dict
            "--out", str(out), "--tokenizer", str(tokenizer), "--lid-model", lid,
            "--quality-model", str(ROOT / "classifiers/quality.ftz"), "--quality-threshold", str(args.quality_threshold),
            "--lexicon", str(ROOT / "classifiers/lexicons/finance.txt"), "--kw-threshold", str(args.kw_threshold),
-           "--lang-threshold", str(args.lang_threshold), "--workers", str(args.workers), "--seed", str(args.seed)]
+           "--lang-threshold", str(args.lang_threshold), "--workers", str(args.workers), "--seed", str(args.seed),
+           "--pipeline", args.pipeline, "--domain-model", str(ROOT / "classifiers/finance_domain.ftz"),
+           "--domain-threshold", str(args.domain_threshold), "--kw-hits", str(args.kw_hits)]
     m = measure(cmd, log, env)
     res = json.loads(log.read_text().strip().splitlines()[-1])
     m.update(tokens=res["tokens"], docs_kept=res["docs_kept"],
@@ -196,6 +229,11 @@ def main(argv=None) -> int:
     ap.add_argument("--kw-threshold", type=float, default=2.0)
     ap.add_argument("--lang-threshold", type=float, default=0.65)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--pipeline", choices=["mix", "domain"], default="mix",
+                    help="mix: per-role filters + 51/49 mix (issue 5); domain: extraction from one pool (issue 15)")
+    ap.add_argument("--domain-threshold", type=float, default=0.5)
+    ap.add_argument("--kw-hits", type=float, default=2.0)
+    ap.add_argument("--no-cascade", dest="cascade", action="store_false", help="domain pipeline: full annotation")
     ap.add_argument("--only", choices=["curate", "datatrove"], help="run one side only (debugging)")
     ap.add_argument("--curate-python", type=Path, help="interpreter of curate's virtualenv (default .venv/bin/python)")
     ap.add_argument("--bench-python", type=Path, help="interpreter of the datatrove virtualenv (default .venv-bench/bin/python)")

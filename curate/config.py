@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import model_validator, BaseModel, ConfigDict, Field, create_model, field_validator
 
 from curate.errors import ConfigError
 from curate.io.formats import READERS
@@ -102,6 +102,16 @@ class PipelineBase(_Strict):
         if clash:
             raise ValueError(f"a routed source's streams (`<source>-<role>`) clash with other sources: {sorted(clash)}; rename a source")
         return v
+
+    @model_validator(mode="after")
+    def _signatures_when_needed(self):
+        """MinHash signatures cost ~half of the dedup keys' time and only near-duplicate search reads
+        them: unless `annotate.dedup_keys.signatures` is set, compute them iff `dedup.near` is on."""
+        keys = getattr(getattr(self, "annotate", None), "dedup_keys", None)
+        if keys is not None and getattr(keys, "signatures", True) is None:
+            dedup = getattr(self, "dedup", None)
+            keys.signatures = bool(dedup is not None and dedup.near)
+        return self
 
     @field_validator("stages")
     @classmethod

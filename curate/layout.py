@@ -5,7 +5,7 @@
       config.yaml                         the validated config
       stats.json, timings.json            per-stage stats (curate.stats shape); wall times and task reuse
       manifest.json                       seed, config, config_dir, tokenizer, mixture, shards with sha256
-      report.md, *.png, report.html       the run reports (docs/report.md)
+      report.md, *.svg, report.html       the run reports (docs/report.md)
       annotated/<source>/<input>[@pKK].parquet   one per annotate task (<input>: curate.io.input_keys)
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
@@ -18,6 +18,7 @@
       tokens/<source>/<role>/train.{bin,idx}, heldout.{bin,idx}, tokens/tokenizer_info.json
       shards/train_NNNNN.{bin,idx}, val_<source>.{bin,idx}, mixture.json, mix_order.parquet
       _markers/<stage>/<task id>.json     completion markers (task results and fingerprints)
+      _workers/<tmp>/<pid>                while a run's process pool lives: the task each worker runs
 
 Nothing else in the project spells these names; stages, ablate, report, verify and the train
 data loader ask a RunLayout.
@@ -70,7 +71,7 @@ class RunLayout:
         return self.root / "report.html"
 
     def chart(self, name: str) -> Path:
-        return self.root / f"{name}.png"
+        return self.root / f"{name}.svg"
 
     def stage_dir(self, stage: str) -> Path:
         """A folder of the run for an extension stage's own outputs (`RUN/<stage>/`), created."""
@@ -79,6 +80,12 @@ class RunLayout:
         return d
 
     # ---- completion markers ----
+    @property
+    def workers_dir(self) -> Path:
+        """Where the local executor's pool workers record their running task (removed when it closes;
+        a killed run's leftovers go when the next run takes the lock)."""
+        return self.root / "_workers"
+
     @property
     def markers_dir(self) -> Path:
         return self.root / "_markers"

@@ -3,7 +3,7 @@
 Why: the held-out split, the tokenizer's training sample and Pareto selection must not change
 when files are re-split across workers or a run resumes, so the decision for a document is a hash of a
 key of it, never a draw from a stream whose position depends on processing order. The held-out
-split and Pareto draws use `doc_keys` (source, input file, line/row: unique even when given ids repeat,
+split and Pareto draws use `doc_keys` (source, input file name, line/row, id: distinct even when given ids repeat,
 so 285 documents that all carry the id `copyright` are not sent to one side together).
 """
 
@@ -25,9 +25,16 @@ def unit_hash(ids: Iterable[str], seed: int, salt: str) -> np.ndarray:
 
 
 def doc_keys(table: pa.Table) -> list[str]:
-    """A unique key per document of a stored table: `<source>\x1f<file>\x1f<line or row>` (a bare
-    table of ids and texts, as some callers build, is keyed by id)."""
+    """A key per document of a stored table: `<source>\x1f<file name>\x1f<line or row>\x1f<id>`.
+
+    The file is named by its last path component, not the stored path: the stored path is absolute
+    for inputs outside the pipeline's folder, and the same inputs must give the same decisions from
+    any checkout or mount point. The line and id keep keys distinct (ids alone may repeat); two
+    documents share a key only if they also share source, file name, line and id. A bare table of ids
+    and texts, as some callers build, is keyed by id."""
     if not all(c in table.column_names for c in ("source", "file", "line")):
         return table.column("id").to_pylist()
-    cols = [pc.cast(table.column(c), pa.string()) for c in ("source", "file", "line")]
+    name = pc.replace_substring_regex(pc.cast(table.column("file"), pa.string()), r"^.*[/\\]", "")
+    cols = [pc.cast(table.column("source"), pa.string()), name, pc.cast(table.column("line"), pa.string()),
+            pc.fill_null(pc.cast(table.column("id"), pa.string()), "")]
     return pc.binary_join_element_wise(*cols, "\x1f").to_pylist()

@@ -32,7 +32,7 @@ mix: {shard_tokens: %(shard_tokens)d, on_shortfall: warn}
 """
 
 # files whose content depends on wall time or on the path of the run directory
-VOLATILE = {"timings.json", "report.md", "config.fingerprint"}
+VOLATILE = {"timings.json", "report.md", "config.fingerprint", "report.fingerprint"}
 
 
 def write_corpus(root: Path, files_per_source: int = 2, docs_per_file: int = 150) -> None:
@@ -55,7 +55,7 @@ def digest(run: Path) -> dict[str, str]:
     """sha256 of every deterministic file of a run directory, keyed by relative path."""
     out = {}
     for p in sorted(run.rglob("*")):
-        if p.is_file() and p.name not in VOLATILE and p.suffix != ".png":
+        if p.is_file() and p.name not in VOLATILE:
             out[str(p.relative_to(run))] = hashlib.sha256(stable_bytes(p)).hexdigest()
     return out
 

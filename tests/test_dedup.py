@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -224,3 +225,27 @@ def test_no_duplicates_writes_an_empty_drops_file(tmp_path):
     stats = stage.DedupStage(ctx).run()
     assert drops(ctx) == [] and stats["total"]["drops"] == {} and stats["cluster_sizes"] == {}
     assert pq.read_schema(ctx.layout.dedup_dir / "drops.parquet").names == ["id", "source", "cluster", "cluster_source", "reason", "file", "row"]
+
+
+def test_signatures_only_when_near_duplicates_are_searched(tmp_path, monkeypatch):
+    """`dedup.near: false` annotates `dedup_hash` alone; turning near on later adds `minhash` (only that
+    signal's columns are recomputed) and finds the near duplicate."""
+    from curate.config import PipelineConfig
+    from curate.pipeline import run_pipeline
+
+    rows = [{"id": f"d{i}", "text": t} for i, t in enumerate(BASE)] + [{"id": "copy", "text": BASE[0]}, {"id": "near", "text": NEAR}]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = ("name: sig\nsources: [{name: a, role: domain, paths: [in/a.jsonl]}]\n"
+            "annotate: {heuristics: null, langid: null, dedup_keys: {}}\ndedup: {near: NEAR}\nselect: {rules: []}\n")
+    assert PipelineConfig.model_validate({"sources": [{"name": "a", "paths": ["x"]}], "annotate": {"dedup_keys": {}}}).annotate.dedup_keys.signatures is False
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.yaml").write_text(text.replace("NEAR", "false"))
+    r = run_pipeline(tmp_path / "p.yaml", out=tmp_path / "run", workers=1, progress=False)
+    annotated = next((r.run_dir / "annotated").rglob("*.parquet"))
+    assert "dedup_hash" in pq.read_schema(annotated).names and "minhash" not in pq.read_schema(annotated).names
+    assert r.stats["dedup"]["total"]["drops"] == {"exact_duplicate": 1}
+    (tmp_path / "p.yaml").write_text(text.replace("NEAR", "true"))
+    r = run_pipeline(tmp_path / "p.yaml", out=tmp_path / "run", workers=1, progress=False)
+    assert "minhash" in pq.read_schema(annotated).names
+    assert r.stats["dedup"]["total"]["drops"] == {"exact_duplicate": 1, "near_duplicate": 1}

@@ -290,6 +290,21 @@ def test_lost_worker_is_retried_and_the_rest_rerun(tmp_path):
     assert len(list((tmp_path / "run" / "_markers" / "s").glob("*.json"))) == 7
 
 
+def test_worker_records_go_with_an_executor_nobody_closed(tmp_path):
+    """The per-worker records live under RUN/_workers/ (not /tmp) and are removed by close(), by the
+    collector when an executor is dropped without close(), and by the next run after a SIGKILL."""
+    import gc
+
+    ex = LocalExecutor(tmp_path / "run", workers=2, progress=False)
+    assert [r["value"] for r in ex.map("s", [Task(id=f"t{i}", fn=slow_value, kwargs={"value": i, "seconds": 0}) for i in range(3)])] == [0, 1, 2]
+    track = Path(ex._track_dir)
+    assert track.parent == tmp_path / "run" / "_workers" and track.is_dir()
+    ex._pool.shutdown(wait=True)  # the pool's own workers stop; the executor is simply dropped
+    del ex
+    gc.collect()
+    assert not (tmp_path / "run" / "_workers").exists()
+
+
 @pytest.mark.parametrize("retries", [0, 2])
 def test_lost_worker_with_retries_spent_names_the_task_and_those_in_flight(tmp_path, retries):
     killer = Task(id="src/00003-bad", fn=kill_own_worker, kwargs={}, weight=10)  # largest: submitted first
@@ -303,6 +318,7 @@ def test_lost_worker_with_retries_spent_names_the_task_and_those_in_flight(tmp_p
     assert e.task_id == "src/00003-bad"  # not whichever future happened to fail first
     assert "worker process died (signal SIGKILL)" in str(e) and "tasks in flight then: src/00003-bad (worker died)" in str(e)
     assert (f"{retries + 1} times" if retries else "once") in str(e) and "--retries" in e.fix
+    assert not (tmp_path / "run" / "_workers").exists()  # a failed stage leaves no worker records behind
     (failed,) = (tmp_path / "run" / "_markers" / "annotate").rglob("*.failed.txt")
     assert failed.relative_to(tmp_path / "run" / "_markers" / "annotate").as_posix().startswith("src/00003-bad") and "WorkerLost" in failed.read_text()
 
@@ -322,7 +338,7 @@ def test_killing_a_busy_worker_of_the_cli_then_resume(corpus, clean, tmp_path):
         proc = subprocess.Popen(cmd, cwd=corpus, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         victim, deadline = None, time.time() + 120
         while victim is None and proc.poll() is None and time.time() < deadline:
-            for f in tmp.glob("curate-workers-*/*"):
+            for f in run.glob("_workers/*/*"):
                 if f.name.isdigit():
                     try:
                         victim = (int(f.name), f.read_text())
@@ -343,7 +359,7 @@ def test_killing_a_busy_worker_of_the_cli_then_resume(corpus, clean, tmp_path):
     second = run_and_kill_a_busy_worker(retries=1)
     assert second.returncode == 0, second.stderr
     assert {k: v for k, v in digest(run).items() if not k.endswith(".failed.txt")} == clean  # the first run's report stays
-    assert not list(tmp.iterdir())  # the per-worker records went with the pool
+    assert not (run / "_workers").exists() and not list(tmp.iterdir())  # the per-worker records went with the pool
 
 
 # ---- out of space: a clear "disk full at PATH" error, in the driver and in a worker

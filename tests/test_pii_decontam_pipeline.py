@@ -107,14 +107,14 @@ def test_heldout_documents_as_an_evaluation_set(project):
     from curate.sampling import unit_hash
 
     fin = make_docs(60, 1, "f")
-    ids = [d["id"] for d in fin]
-    val = unit_hash(ids, 5, "heldout") < 0.2
+    # the tokenize split's key: source, file name, line (1-based), id
+    val = unit_hash([f"fin\x1fa.jsonl\x1f{i + 1}\x1f{d['id']}" for i, d in enumerate(fin)], 5, "heldout") < 0.2
     held = [d for d, v in zip(fin, val) if v]
     train = [d for d, v in zip(fin, val) if not v]
     assert held and len(train) > 3
     passage = " ".join(held[0]["text"].split()[:20])
     train[2]["text"] += " As quoted: " + passage  # a training document quoting a held-out one
-    write_jsonl(project / "in" / "fin" / "a.jsonl", train + held)
+    write_jsonl(project / "in" / "fin" / "a.jsonl", fin)
     text = PIPELINE.replace("ACTION", "drop").replace("    - {name: quiz, paths: [evals/quiz.jsonl], fields: [question, answer], id_field: qid}\n", "")
     text = text.replace("  eval_sets:\n", "  heldout: true\n")
     text += "tokenizer: {vocab_size: 300, sample_bytes: 100000, val_fraction: 0.2}\n"

@@ -88,6 +88,31 @@ def test_normalizer_is_unsupported(bpe_paths):
         tiktoken_encoding(hf)
 
 
+def test_conversion_maps_every_token_like_the_per_token_decoder_and_is_made_once_per_process(bpe_paths, tmp_path):
+    import orjson
+
+    from curate.tokenize import fastbpe, tokenizer
+
+    tok = load_tokenizer(bpe_paths["bloomberg"])
+    spec = orjson.loads(tok.hf.to_str())
+    special = {a["content"] for a in spec["added_tokens"]}
+    ref = {fastbpe._token_bytes(t): i for t, i in spec["model"]["vocab"].items() if t not in special}
+    assert tiktoken_encoding(tok.hf)._mergeable_ranks == ref
+    # one conversion per tokenizer content and process, shared by every encoder (task) after it
+    tokenizer._FAST.clear()
+    a, b = tok.encoder("auto"), load_tokenizer(bpe_paths["bloomberg"]).encoder("auto")
+    assert a._tt is b._tt and list(tokenizer._FAST) == [tok.sha256]
+    b.disable_fast("test")  # a fallback on one file does not reach the next task's encoder
+    assert b.engine == "tokenizers" and tok.encoder("auto").engine == "tiktoken"
+    # a vocabulary token with a raw (not byte-level) character is refused, naming it
+    vocab = {"<|endoftext|>": 0, **{ch: i + 1 for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}, "a b": 257}
+    hf = tokenizers.Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    hf.add_special_tokens(["<|endoftext|>"])
+    with pytest.raises(FastPathUnsupported, match="'a b' is not byte-level"):
+        tiktoken_encoding(hf)
+
+
 def _divergent_tokenizer(path: Path) -> Path:
     """A BPE whose vocabulary has "abc" but whose merges reach it only via "ab": for text "abc",
     `tokenizers` applies (b,c) first and ends with [a, bc]; tiktoken takes the whole piece "abc"."""
@@ -166,7 +191,7 @@ def test_tokenize_stage_contents(tmp_path):
     for name in ("fin", "news", "gen"):
         docs = [r for f in ctx.selected_files(name) for r in pq.read_table(f).to_pylist()]
         # keyed by (source, file, line), unique even where given ids repeat
-        val = unit_hash([f"{d['source']}\x1f{d['file']}\x1f{d['line']}" for d in docs], ctx.seed, "heldout") < 0.1
+        val = unit_hash([f"{d['source']}\x1f{Path(d['file']).name}\x1f{d['line']}\x1f{d['id'] or ''}" for d in docs], ctx.seed, "heldout") < 0.1
         ref = enc.reference([d["text"] for d in docs])
         role = ctx.source(name).role
         train_ds, val_ds = IndexedDataset(ctx.layout.tokens(name, role, "train")), IndexedDataset(ctx.layout.tokens(name, role, "heldout"))

@@ -25,7 +25,7 @@ from curate.errors import ConfigError
 from curate.exec.base import Task, marker_fingerprint
 from curate.fingerprint import content_hash, digest, files_fingerprint, named_files
 from curate.io.atomic import atomic_path, write_json
-from curate.sampling import unit_hash
+from curate.sampling import doc_keys, unit_hash
 from curate.stages.base import Stage
 
 STAGE = "decontam"
@@ -42,7 +42,7 @@ def _match_batch(batch: pa.RecordBatch, idx: EvalIndex | None, held: EvalIndex |
     m = match(batch.column("text"), idx) if idx is not None else Matches(np.zeros(n, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32))
     if held is None:
         return m
-    train = np.flatnonzero(unit_hash(batch.column("id").to_pylist(), seed, "heldout") >= val_fraction)
+    train = np.flatnonzero(unit_hash(doc_keys(pa.Table.from_batches([batch])), seed, "heldout") >= val_fraction)  # the tokenize split
     h = match(batch.column("text").take(pa.array(train)), held)
     counts = m.counts.copy()
     counts[train] += h.counts
@@ -165,13 +165,12 @@ def _val_fraction(ctx) -> float:
 
 
 def heldout_items(annotated: list, seed: int, val_fraction: float, batch_size: int) -> EvalItems:
-    """Every annotated document in the held-out split (the tokenize stage's hash of seed and id): a
+    """Every annotated document in the held-out split (the tokenize stage's hash of seed and document key): a
     superset of the held-out documents, since select has not run yet."""
     out = EvalItems([], [], [], [], [])
     for _, path in annotated:
-        for b in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=["id", "text", "file", "line"]):
-            ids = b.column("id").to_pylist()
-            rows = np.flatnonzero(unit_hash(ids, seed, "heldout") < val_fraction)
+        for b in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=["id", "text", "source", "file", "line"]):
+            rows = np.flatnonzero(unit_hash(doc_keys(pa.Table.from_batches([b])), seed, "heldout") < val_fraction)
             if rows.size == 0:
                 continue
             t = pa.Table.from_batches([b]).take(pa.array(rows))

@@ -16,11 +16,13 @@ import os
 import shutil
 import signal
 import tempfile
+import weakref
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from curate.exec.base import Executor, Progress, Task, TaskFailed, run_task, save_failure
+from curate.layout import RunLayout
 
 
 def _init_worker():
@@ -41,6 +43,14 @@ def _run_tracked(task: Task, track_dir: str) -> dict:
         return run_task(task)
     finally:
         os.unlink(mine)
+
+
+def _remove_track_dir(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    try:
+        os.rmdir(os.path.dirname(path))  # `_workers/`, unless another executor still uses it
+    except OSError:
+        pass
 
 
 class WorkerLost(RuntimeError):
@@ -65,21 +75,31 @@ class LocalExecutor(Executor):
     name = "local"
     _pool: ProcessPoolExecutor | None = None
     _track_dir: str | None = None
+    _cleanup: weakref.finalize | None = None
 
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker)
         if self._track_dir is None:
-            self._track_dir = tempfile.mkdtemp(prefix="curate-workers-")
+            # inside the run directory, not /tmp: a run killed with SIGKILL cannot clean up after
+            # itself, and the next run of this directory removes what it left (under the run lock)
+            parent = RunLayout(self.run_dir).workers_dir
+            parent.mkdir(parents=True, exist_ok=True)
+            self._track_dir = tempfile.mkdtemp(dir=parent)
+            # an executor that is never closed (an exception before close, a caller that forgets)
+            # still removes it when collected or at interpreter exit
+            self._cleanup = weakref.finalize(self, _remove_track_dir, self._track_dir)
         return self._pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        if self._track_dir is not None:
-            shutil.rmtree(self._track_dir, ignore_errors=True)
-            self._track_dir = None
+        try:
+            if self._pool is not None:
+                pool, self._pool = self._pool, None
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if self._cleanup is not None:
+                self._cleanup()  # runs once: removes the track dir (and `_workers/` when empty)
+            self._track_dir = self._cleanup = None
 
     def _recover(self) -> tuple[dict[str, str], set[str]]:
         """After a worker died: shut the broken pool down (its manager stops the other workers), read

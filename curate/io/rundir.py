@@ -22,9 +22,9 @@ LEGACY_IDENTITY = ("_markers", "config.fingerprint")
 
 # every top-level name a pipeline run writes (folders and files)
 OWNED = (
-    IDENTITY, "_markers", "annotated", "quarantine", "dedup", "decontam", "decisions", "selected", "tokenizer", "tokens", "shards", "ablations",
+    IDENTITY, "_markers", "_workers", "annotated", "quarantine", "dedup", "decontam", "decisions", "selected", "tokenizer", "tokens", "shards", "ablations",
     "config.yaml", "decontam.json", "config.fingerprint", "ablation.fingerprint", "prepared.json", "fingerprints.json", "manifest.json", "stats.json", "timings.json", "report.md", "report.html",
-    "funnel.png", "signals.png", "mixture.png",
+    "report.fingerprint", "funnel.svg", "signals.svg", "mixture.svg", "funnel.png", "signals.png", "mixture.png",  # the report charts (PNG: older runs)
 )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ def prepare_run_dir(cfg: PipelineBase, run_dir: Path, fresh: bool, lock: RunLock
     layout = RunLayout(run_dir)
     layout.fingerprint.unlink(missing_ok=True)  # older runs refused any config change by it
     remove_stale_tmp(run_dir, lock=lock)
+    shutil.rmtree(layout.workers_dir, ignore_errors=True)  # what the pool of a killed run left
     write_text(layout.config_yaml, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
 
 

@@ -24,6 +24,7 @@ from curate.layout import RunLayout
 from curate.report import charts_svg as svg
 from curate.report.facts import (FunnelRow, annotated_files, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,
                                  reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
+from curate.report.figures import epochs_svg, funnel_svg, mixture_svg, signal_histograms
 from curate.report.privacy import decontam_figures, pii_figures
 from curate.report.samples import Example, RuleSample, all_samples, column_values, load_view, reached_rows, sources_at, thresholds
 from curate.stages.select import rule_columns
@@ -119,18 +120,6 @@ def sample_html(s: RuleSample, excerpt_chars: int) -> str:
     kept = "".join(example_html(e, True, excerpt_chars, s.name) for e in s.kept) or '<p class="muted">none</p>'
     right = f"<div><h4>{esc(s.kept_label.capitalize())} ({s.kept_total:,} passed; showing {len(s.kept)})</h4>{kept}</div>"
     return f'<div class="cols">{left}{right}</div>'
-
-
-def funnel_svg(rows: dict[str, FunnelRow], reasons: list[str], title: str) -> str:
-    names = list(rows)
-    labels = ["kept", "quarantined"] + reasons
-    colors = svg.color_for(labels[1:])
-    colors["kept"] = svg.KEPT_COLOR
-    series = [("kept", [rows[n].kept for n in names], colors["kept"]),
-              ("quarantined", [rows[n].quarantined for n in names], colors["quarantined"])]
-    series += [(r, [rows[n].drops.get(r, 0) for n in names], colors[r]) for r in reasons]
-    series = [s for s in series if any(s[1])]
-    return svg.hbars(names, series, title, "documents read", stacked=True, value_fmt=lambda v: f"{int(v):,}")
 
 
 def funnel_table(rows: dict[str, FunnelRow], reasons: list[str], first: str) -> str:
@@ -300,12 +289,12 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
     if plain:
         data = signal_values(ann, plain, "role")
         colors = svg.color_for(sorted({g for d in data.values() for g in d}))
-        charts = "".join(f'<div class="chart">{svg.histogram([(g, v, colors[g]) for g, v in data[c].items()], c, c, log_x=(c == "word_count"))}</div>' for c in plain)
+        charts = "".join(f'<div class="chart">{h}</div>' for h in signal_histograms(data, colors))
         section("signals", "Signal distributions by role", f'<p class="muted">All annotated documents (before dedup and rules).</p><div class="charts">{charts}</div>')
     if scores:
         data = signal_values(ann, scores, "source")
         colors = svg.color_for(sources)
-        charts = "".join(f'<div class="chart">{svg.histogram([(g, v, colors.get(g, "#777")) for g, v in data[c].items()], c, c)}</div>' for c in scores)
+        charts = "".join(f'<div class="chart">{h}</div>' for h in signal_histograms(data, colors))
         section("scores", "Classifier scores by source", f'<p class="muted">All annotated documents (before dedup and rules).</p><div class="charts">{charts}</div>')
 
     if toks:
@@ -315,15 +304,10 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
 
     if mrows:
         sh = shards_summary(manifest)
-        labels = [f"{r.name} ({r.kind}{', ' + r.role if r.kind == 'source' else ''})" for r in mrows]
-        chart = svg.hbars(labels, [("target", [r.target for r in mrows], "#9bb7d4"),
-                                   ("achieved", [r.achieved for r in mrows], "#3b6ea8")],
-                          "Token shares: target vs achieved, per role and per source", "share of mixed tokens", value_fmt=lambda v: f"{v:.3f}")
+        chart, epochs = mixture_svg(mrows), epochs_svg(mrows)
         srows = [r for r in mrows if r.kind == "source"]
         total = sum(r.tokens for r in srows)
         repeated = sum(r.repeated_tokens for r in srows)
-        epochs = svg.hbars([r.name for r in srows], [("epochs", [r.epochs or 0 for r in srows], "#e07b39")], "Epochs per source", "epochs",
-                           value_fmt=lambda v: f"{v:.2f}") if srows else ""
         tab = table(["role / source", "kind", "target", "achieved", "tokens", "unique tokens", "repeated tokens", "epochs"],
                     [[r.name, r.kind if r.kind == "role" else f"source ({r.role})", "–" if r.target is None else round(r.target, 4), round(r.achieved, 4),
                       r.tokens, r.unique_tokens, r.repeated_tokens, "" if r.epochs is None else round(r.epochs, 3)] for r in mrows],
@@ -339,7 +323,18 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
 
     section("stages", "Statistics per stage", generic_stats(stats))
 
-    # the only part allowed to differ between identical runs
+    nav.append(("timings", "Timings"))
+    volatile = volatile_block(run, stats, timings)
+    navh = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in nav)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>curate run report: {esc(name)}</title><style>{CSS}</style></head><body>"
+            f"<header><h1>curate run report: {esc(name)}</h1><p>seed {esc(config.get('seed'))} · curate {esc(stats and manifest.get('curate_version', ''))}"
+            f" · {n} examples per rule and side</p></header><nav>{navh}</nav><main>{''.join(body)}{volatile}</main></body></html>\n")
+
+
+def volatile_block(run: Path, stats: dict, timings: dict | None) -> str:
+    """The only part of the page allowed to differ between identical runs: run directory and wall times."""
     tim = timings or {}
     trows = []
     for stage, v in tim.items():
@@ -347,16 +342,22 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
             trows.append([stage, v.get("seconds", v.get("wall_s", "")), "reused" if v.get("reused") else ""])
         else:
             trows.append([stage, v, "reused" if (stats.get(stage) or {}).get("reused") else ""])
-    nav.append(("timings", "Timings"))
-    volatile = (f'{VOLATILE_BEGIN}<section id="timings"><h2>Timings and location</h2><p>Run directory: <code>{esc(run)}</code></p>'
-                + (table(["stage", "wall seconds", "reused"], trows, numeric={1}) if trows else '<p class="muted">no timings recorded</p>')
-                + f"</section>{VOLATILE_END}")
-    navh = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in nav)
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>curate run report: {esc(name)}</title><style>{CSS}</style></head><body>"
-            f"<header><h1>curate run report: {esc(name)}</h1><p>seed {esc(config.get('seed'))} · curate {esc(stats and manifest.get('curate_version', ''))}"
-            f" · {n} examples per rule and side</p></header><nav>{navh}</nav><main>{''.join(body)}{volatile}</main></body></html>\n")
+    return (f'{VOLATILE_BEGIN}<section id="timings"><h2>Timings and location</h2><p>Run directory: <code>{esc(run)}</code></p>'
+            + (table(["stage", "wall seconds", "reused"], trows, numeric={1}) if trows else '<p class="muted">no timings recorded</p>')
+            + f"</section>{VOLATILE_END}")
+
+
+def replace_volatile(path: Path, run: Path, stats: dict, timings: dict | None) -> bool:
+    """Swap a written page's volatile block for this run's (the rest of the page is unchanged by
+    construction when its inputs are); False when the page has no such block."""
+    page = Path(path).read_text(encoding="utf-8")
+    a, b = page.find(VOLATILE_BEGIN), page.find(VOLATILE_END)
+    if a < 0 or b < a:
+        return False
+    new = page[:a] + volatile_block(Path(run), stats, timings) + page[b + len(VOLATILE_END):]
+    if new != page:
+        write_text(path, new)
+    return True
 
 
 def stable_part(page: str) -> str:

@@ -1,116 +1,34 @@
-"""report.md + PNG charts: the funnel (docs per source and per role at each step, drops per reason),
-signal histograms by role, dedup clusters, tokens and the mixture. Written from stats.json, the
-mixture and the stored columns, never by re-running anything.
+"""report.md + SVG charts beside it: the funnel (docs per source and per role at each step, drops per
+reason), signal histograms by role and the mixture (`funnel.svg`, `signals.svg`, `mixture.svg`, drawn
+by `curate.report.figures`, the same charts as report.html's). Written from stats.json, the mixture and
+the stored columns, never by re-running anything.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from curate.io.atomic import write_text
+from curate.layout import RunLayout
+from curate.report import charts_svg as svg
+from curate.report.facts import (FunnelRow, funnel_by_role, funnel_by_source, mixture_rows, reason_order, shards_summary,
+                                 signal_columns, signal_values, tokens_by_source)
+from curate.report.figures import funnel_svg, grid, mixture_svg, signal_histograms
+from curate.report.privacy import decontam_figures, decontam_markdown, pii_figures, pii_markdown
+from curate.stats import CORE
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pyarrow.compute as pc  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-
-from curate.io.atomic import atomic_path, write_text  # noqa: E402
-from curate.layout import RunLayout  # noqa: E402
-from curate.report.charts_svg import KEPT_COLOR, PALETTE  # noqa: E402
-from curate.report.privacy import decontam_figures, decontam_markdown, pii_figures, pii_markdown  # noqa: E402
-from curate.stats import CORE  # noqa: E402
-from curate.report.facts import (FunnelRow, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,  # noqa: E402
-                                 reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
-PNG_META = {"Software": None}  # no version/date stamp in the files
+LEGACY_CHARTS = ("funnel.png", "signals.png", "mixture.png")  # what older versions drew with matplotlib
 
 
-def _save(fig, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata=PNG_META, bbox_inches="tight")
-    plt.close(fig)
-
-
-def funnel_chart(rows: dict[str, FunnelRow], reasons: list[str], path: Path) -> None:
-    _save(funnel_figure(rows, reasons), path)
-
-
-def funnel_figure(rows: dict[str, FunnelRow], reasons: list[str]):
-    """Stacked bars per source (and role): kept, then each drop reason; the legend sits beside the plot."""
-    names = list(rows)
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.45 * max(1, len(names))))
-    y = np.arange(len(names))
-    left = np.zeros(len(names))
-    for k, (label, vals) in enumerate([("kept", [rows[n].kept for n in names]), ("quarantined", [rows[n].quarantined for n in names])]
-                                      + [(r, [rows[n].drops.get(r, 0) for n in names]) for r in reasons]):
-        vals = np.asarray(vals, dtype=float)
-        ax.barh(y, vals, left=left, height=0.7, label=label, color=KEPT_COLOR if label == "kept" else PALETTE[(k - 1) % len(PALETTE)])
-        left += vals
-    ax.set_yticks(y, names)
-    ax.invert_yaxis()
-    ax.set_xlabel("documents read")
-    ax.set_title("Funnel: what became of the documents read, per source and per role")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)  # outside the axes: never on a bar
-    return fig
-
-
-def histograms(annotated: list[Path], path: Path) -> list[str]:
+def histograms(annotated: list, path: Path) -> list[str]:
+    """signals.svg: one histogram per signal column, one outline per role; returns the columns drawn."""
     cols = signal_columns(annotated)
     if not cols:
         return []
-    _save(signals_figure(cols, signal_values(annotated, cols, "role")), path)
+    data = signal_values(annotated, cols, "role")
+    colors = svg.color_for(sorted({g for d in data.values() for g in d}))
+    write_text(path, grid(signal_histograms(data, colors), "Signal distributions over all annotated documents, by role"))
     return cols
-
-
-def signals_figure(cols: list[str], data: dict[str, dict[str, np.ndarray]]):
-    """One histogram per column, one outline per role; the legend in a band under the grid."""
-    n = len(cols)
-    ncol = 3
-    nrow = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 2.8 * nrow), squeeze=False)
-    for ax, c in zip(axes.flat, cols):
-        groups = data[c]
-        allv = np.concatenate(list(groups.values()))
-        allv = allv[np.isfinite(allv)]
-        log = c == "word_count"
-        if log:
-            allv = np.log10(np.maximum(allv, 1))
-            ax.set_xlabel("log10(word_count)")
-        edges = np.histogram_bin_edges(allv, bins=40) if allv.size else np.linspace(0, 1, 41)
-        for g, v in groups.items():
-            v = v[np.isfinite(v)]
-            ax.hist(np.log10(np.maximum(v, 1)) if log else v, bins=edges, histtype="step", linewidth=1.4, label=g)
-        ax.set_title(c, fontsize=9)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.suptitle("Signal distributions over all annotated documents, by role", y=1 - 0.15 / fig.get_figheight(), va="top")
-    # fixed spacing (tight_layout costs seconds here); the legend gets a band of its own under the grid
-    fig.subplots_adjust(left=0.06, right=0.98, top=1 - 0.75 / fig.get_figheight(), bottom=0.75 / fig.get_figheight(), hspace=0.55, wspace=0.25)
-    fig.legend(handles, labels, loc="lower center", ncol=max(1, len(labels)), fontsize=9, frameon=False)
-    return fig
-
-
-def mixture_chart(rows, path: Path) -> None:
-    _save(mixture_figure(rows), path)
-
-
-def mixture_figure(rows):
-    """Target vs achieved share for every role and every source (sources without a target: achieved only)."""
-    labels = [f"{r.name} ({r.kind})" for r in rows]
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(rows) + 2), 3.6))
-    x = np.arange(len(rows))
-    ax.bar(x - 0.2, [r.target or 0 for r in rows], 0.4, label="target", color="#9bb7d4")
-    ax.bar(x + 0.2, [r.achieved for r in rows], 0.4, label="achieved", color="#3b6ea8")
-    for i, r in enumerate(rows):
-        if r.target is None:
-            ax.text(x[i] - 0.2, 0.005, "no target", rotation=90, fontsize=7, ha="center", va="bottom", color="#777")
-    ax.set_xticks(x, labels, rotation=20, ha="right")
-    ax.set_ylabel("share of tokens")
-    ax.set_ylim(0, max([r.achieved for r in rows] + [r.target or 0 for r in rows] + [0.1]) * 1.1)
-    ax.set_title("Mixture: target vs achieved token shares, per role and per source")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return fig
 
 
 def funnel_table(rows: dict[str, FunnelRow], title: str) -> list[str]:
@@ -135,8 +53,8 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
     if rows:
         reasons = reason_order(rows, rule_names)
         chart_rows = {**rows, **{f"role: {k}": v for k, v in roles.items()}}
-        funnel_chart(chart_rows, reasons, layout.chart("funnel"))
-        lines += ["## Funnel", "", "![funnel](funnel.png)", ""] + funnel_table(rows, "source") + [""] + funnel_table(roles, "role") + [""]
+        write_text(layout.chart("funnel"), funnel_svg(chart_rows, reasons, "Funnel: what became of the documents read, per source and per role"))
+        lines += ["## Funnel", "", "![funnel](funnel.svg)", ""] + funnel_table(rows, "source") + [""] + funnel_table(roles, "role") + [""]
     ann = stats.get("annotate", {})
     drops = [(stage, src, k, v) for stage, st in stats.items() for src, s in (st.get("sources") or {}).items()
              for k, v in sorted((s.get("drops") or {}).items(), key=lambda kv: (-kv[1], kv[0]))]
@@ -166,7 +84,7 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
     lines += routed_markdown(stats, layout)
     cols = histograms(annotated, layout.chart("signals"))
     if cols:
-        lines += ["## Signal distributions", "", "![signals](signals.png)", ""]
+        lines += ["## Signal distributions", "", "![signals](signals.svg)", ""]
     for stage, st in stats.items():  # whatever else a stage reports in its totals (any stage, no special case)
         extra = {k: v for k, v in (st.get("total") or {}).items() if k not in CORE and k != "files" and not isinstance(v, (dict, list))}
         if extra:
@@ -184,11 +102,11 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
         lines.append("")
     mrows = mixture_rows(mixture)
     if mrows:
-        mixture_chart(mrows, layout.chart("mixture"))
+        write_text(layout.chart("mixture"), mixture_svg(mrows))
         sh = shards_summary(manifest)
         repeated = sum(r.repeated_tokens for r in mrows if r.kind == "source")
         total = sum(r.tokens for r in mrows if r.kind == "source")
-        lines += ["## Mixture", "", "![mixture](mixture.png)", "",
+        lines += ["## Mixture", "", "![mixture](mixture.svg)", "",
                   "| role / source | target | achieved | tokens | unique tokens | repeated tokens | epochs |", "|---|---:|---:|---:|---:|---:|---:|"]
         for r in mrows:
             tgt = f"{r.target:.4f}" if r.target is not None else "–"
@@ -203,6 +121,8 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
         if warnings:
             lines += ["", "**Mixture warnings:**", ""] + [f"- {w}" for w in warnings]
         lines.append("")
+    for name in LEGACY_CHARTS:  # a run first reported by an older curate: its PNGs would be stale now
+        (run / name).unlink(missing_ok=True)
     write_text(layout.report, "\n".join(lines) + "\n")
     return layout.report
 

@@ -49,6 +49,9 @@ class DedupKeysConfig(BaseModel):
     lowercase: bool = True
     strip_punctuation: bool = Field(default=True, description="treat every run of non letters/digits as one space")
     unicode_nfkc: bool = Field(default=True, description="NFKC-normalize first (ligatures, full-width forms)")
+    signatures: bool | None = Field(default=None, description=(
+        "compute the `minhash` signatures; default (null): when the pipeline's dedup looks for near duplicates "
+        "(`dedup.near`), since exact dedup reads only `dedup_hash`"))
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
@@ -63,7 +66,8 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
 
 @register_signal("dedup_keys", config=DedupKeysConfig)
 class MinHashSignal(Signal):
-    """Adds `dedup_hash` (uint64) and `minhash` (fixed_size_list<uint32>[num_perm]) to a batch."""
+    """Adds `dedup_hash` (uint64) and `minhash` (fixed_size_list<uint32>[num_perm], unless `signatures`
+    is false) to a batch."""
 
     def __init__(self, cfg: DedupKeysConfig, ctx: SignalContext):
         self.cfg = cfg
@@ -98,6 +102,8 @@ class MinHashSignal(Signal):
         offsets = np.frombuffer(norm.buffers()[1], dtype=np.int64)[norm.offset : norm.offset + n + 1]
         data = np.frombuffer(norm.buffers()[2], dtype=np.uint8) if norm.buffers()[2] is not None else np.zeros(0, np.uint8)
         hashes = self._exact_hashes(data, offsets)
+        if self.cfg.signatures is False:
+            return {HASH_COLUMN: pa.array(hashes, type=pa.uint64())}
         sig = np.full((n, self.cfg.num_perm), EMPTY, dtype=np.uint32)
         lo = 0
         while lo < n:  # chunks of whole documents holding at most _BYTES_PER_CHUNK bytes (or one big doc)

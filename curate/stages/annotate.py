@@ -29,11 +29,13 @@ from curate.io.readers import ReadSpec, read_documents
 from curate.registry import ref_of
 from curate.signals.base import Signal, SignalContext
 from curate.stages.base import Stage
+from curate.stages.cascade import Cascade
 
 STAGE = "annotate"
 log = logging.getLogger("curate.annotate")
 
 _SIGNAL_CACHE: dict[bytes, list] = {}
+_SCHEMA_CACHE: dict[int, dict] = {}
 
 
 def signal_plan(cfg) -> list[tuple[str, type, type, dict]]:
@@ -73,6 +75,17 @@ def signal_fingerprints(plan: list[tuple[str, type, type, dict]], root: Path, se
     return out
 
 
+def signal_schemas(signals: list[tuple[str, Signal]]) -> dict[str, pa.Schema]:
+    """The columns (names and types) each signal makes, from one call on an empty table (once per process)."""
+    key = id(signals)
+    if key not in _SCHEMA_CACHE:
+        from curate import schema as S
+
+        empty = S.BASE_SCHEMA.empty_table()
+        _SCHEMA_CACHE[key] = {sid: pa.schema([(n, c.type) for n, c in sig.columns(empty).items()]) for sid, sig in signals}
+    return _SCHEMA_CACHE[key]
+
+
 def annotate_table(table: pa.Table, signals: list[tuple[str, Signal]], owners: dict[str, list[str]] | None = None) -> pa.Table:
     """Append every signal's columns; `owners` (if given) records which columns each signal made."""
     for sid, sig in signals:
@@ -89,7 +102,7 @@ def annotate_table(table: pa.Table, signals: list[tuple[str, Signal]], owners: d
 
 def annotate_file(*, path: str, display: str, reader: Reader, spec: dict, signals: list, root: str, seed: int,
                   out: str, quarantine: str, strict: bool, reader_fp: str = "", signal_fps: dict | None = None,
-                  previous: dict | None = None) -> dict:
+                  previous: dict | None = None, cascade: dict | None = None) -> dict:
     """One task: stream one input file through every signal into one Parquet file. With `previous`
     (the marker of the same reading under other signals), update the stored file instead."""
     plan = signals
@@ -98,6 +111,8 @@ def annotate_file(*, path: str, display: str, reader: Reader, spec: dict, signal
     if previous is not None and Path(out).exists():
         return _update_columns(out, plan, sctx, signal_fps, previous)
     signals = build_signals(plan, sctx)
+    casc = Cascade(cascade["rules"], seed, set(cascade["keep_all"]), display) if cascade else None
+    schemas = signal_schemas(signals) if casc else {}
     rspec = ReadSpec(**spec)
     q = Quarantine(display, strict=strict)
     docs = 0
@@ -106,7 +121,7 @@ def annotate_file(*, path: str, display: str, reader: Reader, spec: dict, signal
     owners: dict[str, list[str]] = {}
     with atomic_path(out) as tmp:
         for table in read_documents(Path(path), reader, rspec, q):
-            table = annotate_table(table, signals, owners)
+            table = casc.run(table, signals, schemas, owners) if casc else annotate_table(table, signals, owners)
             docs += table.num_rows
             text_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
             if writer is None:
@@ -115,12 +130,14 @@ def annotate_file(*, path: str, display: str, reader: Reader, spec: dict, signal
         if writer is None:  # empty (or wholly quarantined) input: an empty file that still has every signal column
             from curate import schema as S
 
-            pq.write_table(annotate_table(S.BASE_SCHEMA.empty_table(), signals, owners), tmp)
+            empty = S.BASE_SCHEMA.empty_table()
+            pq.write_table(casc.run(empty, signals, schemas, owners) if casc else annotate_table(empty, signals, owners), tmp)
         else:
             writer.close()
     q.write(Path(quarantine))
+    extra = {"cascade_skipped": dict(sorted(casc.skipped.items()))} if casc else {}  # per signal: documents it was not computed for
     return stats.row(rspec.source, display, docs_in=docs + q.count, docs_out=docs, bytes=text_bytes, drops=q.reasons,
-                     _reader=reader_fp,
+                     _reader=reader_fp, **extra,
                      _signals={sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid, _ in signals})
 
 
@@ -176,7 +193,24 @@ def reader_fingerprint(ctx: RunContext, f: InputFile) -> str:
                   ctx.cfg.annotate.batch_size, f.rel, f.part, f.parts, input_identity(f.path))
 
 
-def make_task(ctx: RunContext, f: InputFile, plan: list | None = None, signal_fps: dict[str, str] | None = None) -> Task:
+def cascade_plan(cfg) -> dict | None:
+    """What an annotate task needs to run the cascade (None when it is off): the select rules, in order,
+    and the columns later stages read for every document (dedup keys, adapt priors)."""
+    if not getattr(cfg.annotate, "cascade", False) or "select" not in cfg.stage_list() or not cfg.select.rules:
+        return None
+    keep_all: set[str] = set()
+    if "dedup" in cfg.stage_list():
+        from curate.signals.minhash import HASH_COLUMN, MINHASH_COLUMN
+
+        keep_all |= {HASH_COLUMN, MINHASH_COLUMN}
+    adapt = getattr(cfg, "adapt", None)
+    if adapt is not None and "adapt" in cfg.stage_list():
+        keep_all |= {c for t in adapt.tasks for c in t.priors.values()}
+    return {"rules": [r.model_dump(mode="json") for r in cfg.select.rules], "keep_all": sorted(keep_all)}
+
+
+def make_task(ctx: RunContext, f: InputFile, plan: list | None = None, signal_fps: dict[str, str] | None = None,
+              cascade: dict | None = None) -> Task:
     src = f.source
     plan = plan if plan is not None else signal_plan(ctx.cfg.annotate)
     signal_fps = signal_fps if signal_fps is not None else signal_fingerprints(plan, ctx.root, ctx.seed)
@@ -185,17 +219,18 @@ def make_task(ctx: RunContext, f: InputFile, plan: list | None = None, signal_fp
                 part=f.part, parts=f.parts, rel=f.rel)
     size = f.path.stat().st_size if f.path.is_file() else sum(p.stat().st_size for p in f.path.rglob("*") if p.is_file())
     rfp = reader_fingerprint(ctx, f)
-    fp = digest("annotate", rfp, [[sid, signal_fps[sid]] for sid in signal_fps])
-    # the same reading under other signals: reuse the stored columns that did not change
+    fp = digest("annotate", rfp, [[sid, signal_fps[sid]] for sid in signal_fps], *([cascade] if cascade else []))
+    # the same reading under other signals: reuse the stored columns that did not change (not under the
+    # cascade: which documents a signal runs on depends on the others)
     prev = read_marker(ctx.run_dir, STAGE, f.key)
-    previous = prev if prev is not None and prev.get("_reader") == rfp and "_signals" in prev else None
+    previous = prev if prev is not None and prev.get("_reader") == rfp and "_signals" in prev and not cascade else None
     return Task(
         id=f.key,
         fn=annotate_file,
         kwargs=dict(path=str(f.path), display=spec["display"], reader=get_reader(f.format), spec=spec,
                     signals=plan, root=str(ctx.root), seed=ctx.seed,
                     out=str(ctx.annotated_path(f)), quarantine=str(ctx.quarantine_path(f)), strict=ctx.strict,
-                    reader_fp=rfp, signal_fps=signal_fps, previous=previous),
+                    reader_fp=rfp, signal_fps=signal_fps, previous=previous, cascade=cascade),
         weight=max(size // f.parts, 1),
         fingerprint=fp,
     )
@@ -211,7 +246,8 @@ class AnnotateStage(Stage):
         for f in ctx.inputs():  # a marker without its output (deleted by hand, or by an old curate's clean-up) is not done
             if not ctx.annotated_path(f).exists():
                 marker_path(ctx.run_dir, STAGE, f.key).unlink(missing_ok=True)
-        results = ctx.executor.map(STAGE, [make_task(ctx, f, plan, signal_fps) for f in ctx.inputs()], desc="annotate")
+        cascade = cascade_plan(ctx.cfg)
+        results = ctx.executor.map(STAGE, [make_task(ctx, f, plan, signal_fps, cascade) for f in ctx.inputs()], desc="annotate")
         # the bookkeeping fields (`_reader`, `_signals`) stay in the markers, not in stats.json
         out = stats.stage_stats([{k: v for k, v in r.items() if not k.startswith("_")} for r in results],
                                 sources=[s.name for s in ctx.cfg.sources])

@@ -25,6 +25,10 @@ class AnnotateBase(_Strict):
     # JSONL/Parquet files larger than this on disk are annotated by several tasks (ceil(size / split_mb)),
     # each taking every n-th block of `batch_size` records, so one big file does not serialize the stage
     split_mb: float = Field(default=2.0, ge=0)
+    # opt-in: apply the select rules inside annotate, in order, and compute each signal only for the
+    # documents no earlier rule dropped (the others get null; `cascade_stop` names the rule). Same
+    # selection, tokens and shards as full annotation; much less work when cheap rules drop a lot.
+    cascade: bool = False
 
     @model_validator(mode="after")
     def _unique_signal_names(self):

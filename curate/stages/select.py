@@ -28,7 +28,7 @@ from curate.adapt.stage import sidecars_for
 from curate.stages.base import Stage
 
 STAGE = "select"
-HEAVY_COLUMNS = ("minhash",)  # not needed downstream of select
+HEAVY_COLUMNS = ("minhash", "cascade_stop")  # not needed downstream of select
 DECISION_ID_COLUMNS = ("id", "source", "role", "file", "line")
 
 

@@ -13,9 +13,9 @@ a property of the vocabulary and the text, callers still compare ids on a sample
 from __future__ import annotations
 
 import hashlib
-import json
 from functools import lru_cache
 
+import orjson
 import tiktoken
 import tokenizers
 
@@ -49,6 +49,24 @@ def _token_bytes(token: str) -> bytes:
         raise FastPathUnsupported(f"vocabulary token {token!r} is not byte-level encoded (char {exc})") from None
 
 
+@lru_cache(maxsize=1)
+def _to_latin1() -> dict[int, str]:
+    """str.translate table: each byte-level character -> the character whose code is its byte."""
+    return {ord(ch): chr(b) for ch, b in _byte_decoder().items()}
+
+
+def _all_token_bytes(tokens: list[str]) -> list[bytes]:
+    """`_token_bytes` of every token at once (one translate + encode per token, in C), after checking
+    that every character used is a byte-level one (a raw character would otherwise pass through)."""
+    dec = _byte_decoder()
+    stray = set("".join(tokens)) - dec.keys()
+    if stray:
+        bad = next(t for t in tokens if not set(t) <= dec.keys())
+        return [_token_bytes(bad)]  # raises FastPathUnsupported naming the token and the character
+    table = _to_latin1()
+    return [t.translate(table).encode("latin-1") for t in tokens]
+
+
 def _pattern(pre: dict | None) -> str:
     """The single regex equivalent to the tokenizer's pre-tokenizer, or FastPathUnsupported."""
     if pre is None:
@@ -78,7 +96,8 @@ def _pattern(pre: dict | None) -> str:
 def tiktoken_encoding(tok: tokenizers.Tokenizer) -> tiktoken.Encoding:
     """Build a tiktoken Encoding that yields the same ids as `tok` (documents encoded with
     special-token strings treated as plain text), or raise FastPathUnsupported."""
-    spec = json.loads(tok.to_str())
+    text = tok.to_str()
+    spec = orjson.loads(text)
     model = spec.get("model", {})
     if model.get("type") != "BPE":
         raise FastPathUnsupported(f"model type {model.get('type')} (only BPE has a tiktoken equivalent)")
@@ -97,11 +116,8 @@ def tiktoken_encoding(tok: tokenizers.Tokenizer) -> tiktoken.Encoding:
     special = {a["content"]: a["id"] for a in added}
 
     vocab: dict[str, int] = model.get("vocab", {})
-    ranks: dict[bytes, int] = {}
-    for token, idx in vocab.items():
-        if token in special:
-            continue
-        ranks[_token_bytes(token)] = idx
+    plain = [t for t in vocab if t not in special]
+    ranks: dict[bytes, int] = dict(zip(_all_token_bytes(plain), (vocab[t] for t in plain)))
     missing = [b for b in range(256) if bytes([b]) not in ranks]
     if missing:
         raise FastPathUnsupported(f"{len(missing)} of the 256 single bytes are not in the vocabulary")
@@ -124,7 +140,7 @@ def tiktoken_encoding(tok: tokenizers.Tokenizer) -> tiktoken.Encoding:
     if orphans:
         raise FastPathUnsupported(f"{len(orphans)} multi-byte vocabulary tokens (e.g. {orphans[0]!r}) come from no merge")
 
-    digest = hashlib.sha256(tok.to_str().encode()).hexdigest()[:12]
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     try:
         return tiktoken.Encoding(f"curate-{digest}", pat_str=pattern, mergeable_ranks=ranks, special_tokens=special)
     except Exception as exc:  # e.g. a regex tiktoken's engine cannot compile

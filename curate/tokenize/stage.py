@@ -156,9 +156,8 @@ class TokenizeStage(Stage):
         cfg = ctx.cfg.tokenizer or TokenizerConfig()
         tok = ensure_tokenizer(ctx)
         tok_fp = content_hash(tok.path)
-        probe = tok.encoder(cfg.engine)
-        if probe.engine != "tiktoken" and cfg.engine == "auto":
-            log.warning("tokenize: using `tokenizers` (fast path unavailable: %s)", probe.reason)
+        if cfg.engine == "tiktoken":
+            tok.encoder(cfg.engine)  # a tokenizer the fast engine cannot reproduce fails here, before any task
         parts_dir = ctx.layout.token_parts
         threads = threads_per_worker(ctx.executor.workers)
         # one task per (selected file, role): a routed source's documents go to one token stream per role
@@ -208,6 +207,9 @@ class TokenizeStage(Stage):
             engines[r["engine"]] = engines.get(r["engine"], 0) + 1
             if r["fallback_reason"] and r["fallback_reason"] not in reasons:
                 reasons.append(r["fallback_reason"])
+        if reasons and cfg.engine == "auto":  # each worker converts the tokenizer itself (once per process)
+            log.warning("tokenize: %d of %d files encoded with `tokenizers` (fast path unavailable: %s)",
+                        engines.get("tokenizers", 0), len(results), "; ".join(reasons))
         out = stats.stage_stats(rows, sources=names, tokenizer=tok.info(ctx.run_dir), engine_files=engines, fallback_reasons=reasons)
         for (src, role), m in zip(streams, merged):
             if src.routes:

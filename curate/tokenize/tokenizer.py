@@ -168,6 +168,26 @@ def cached_tokenizer(path: str, eos: str, sha256: str) -> LoadedTokenizer:
     return load_tokenizer(path, eos)
 
 
+_FAST: dict[str, object] = {}  # tokenizer sha256 -> its tiktoken Encoding, or why it has none
+
+
+def fast_encoding(tok: LoadedTokenizer):
+    """The tokenizer's tiktoken conversion, made once per process and tokenizer content (sha256):
+    every task a worker runs reuses it. Raises FastPathUnsupported like `tiktoken_encoding`."""
+    got = _FAST.get(tok.sha256)
+    if got is None:
+        try:
+            got = tiktoken_encoding(tok.hf)
+        except FastPathUnsupported as exc:
+            got = exc
+        if len(_FAST) >= 4:
+            _FAST.clear()
+        _FAST[tok.sha256] = got
+    if isinstance(got, FastPathUnsupported):
+        raise got
+    return got
+
+
 class IdMismatch(Exception):
     """The fast engine produced different ids from `tokenizers` on a document."""
 
@@ -184,7 +204,7 @@ class Encoder:
             self.reason = "engine: tokenizers requested"
         else:
             try:
-                self._tt = tiktoken_encoding(tok.hf)
+                self._tt = fast_encoding(tok)
             except FastPathUnsupported as exc:
                 if engine == "tiktoken":
                     raise CurateError(f"the tiktoken engine cannot reproduce this tokenizer: {exc}", where=str(tok.path),
