@@ -3,11 +3,13 @@ FineWeb (Penedo et al. 2024): cheap per-document statistics that catch boilerpla
 repetition. Only the statistics are computed here; thresholds live in the select stage, so an
 ablation can move them without re-annotating. Every column is defined in docs/signals.md.
 
-The whole batch is processed at once: Arrow kernels split every document into words, lines and
-paragraphs, and per-document figures are numpy reductions over the flat pieces. Repeated n-grams
-are found by hashing word ids to 64-bit n-gram keys and counting them with `np.unique`; an (n+1)-gram
-can only repeat where its leading n-gram repeats, so after the first size only repeating positions
-are carried forward and the larger sizes cost little.
+The whole batch is processed at once: tokens, lines and paragraphs are byte ranges of the batch's
+one UTF-8 buffer found with numpy (`curate/signals/text_bytes.py`), string work (lower-casing,
+trimming punctuation, the letter test) runs once per distinct token, and per-document figures are
+numpy reductions over the flat pieces. Repeated n-grams are found by hashing word ids to 64-bit
+n-gram keys and grouping them with one sort per size; an (n+1)-gram can only repeat where its
+leading n-gram repeats, so after the first size only repeating positions are carried forward and
+the larger sizes cost little.
 """
 
 from __future__ import annotations
@@ -18,17 +20,8 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.signals.base import Signal, SignalContext, register_signal
-from curate.signals.text_stats import (
-    Words,
-    char_lengths,
-    per_doc_max,
-    per_doc_sum,
-    ratio,
-    repeat_mask,
-    split_trimmed,
-    text_array,
-    tokenize,
-)
+from curate.signals.text_bytes import Segments, docs_with_byte, interleaved, segment, spans, symbol_counts
+from curate.signals.text_stats import PUNCTUATION, Words, per_doc_max, per_doc_sum, ratio, text_array
 
 # Gopher's stop-word rule: a real English document contains at least two of these.
 GOPHER_STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
@@ -41,11 +34,10 @@ C4_POLICY_PHRASES = [
     "use of cookies",
     "use cookies",
 ]
-_BULLET_START = r"^[\-\*\x{2022}\x{2023}\x{25e6}\x{25cf}\x{25cb}\x{25aa}\x{25ab}\x{25a0}\x{25a1}\x{25ba}\x{25b8}\x{27a2}\x{27a4}\x{2713}\x{2714}\x{00b7}]"
-_ELLIPSIS_END = r"(\.\.\.|\x{2026})$"
+# A line is a bullet line when its first character is one of these.
+BULLETS = "-*\u2022\u2023\u25e6\u25cf\u25cb\u25aa\u25ab\u25a0\u25a1\u25ba\u25b8\u27a2\u27a4\u2713\u2714\u00b7"
 # Terminal punctuation for C4/FineWeb's "line ends in punctuation": . ! ? quotes, ellipsis, CJK stops.
-_TERMINAL_END = r"[.!?\"'\x{201d}\x{2019}\x{00bb}\x{2026}\x{3002}\x{ff01}\x{ff1f}]$"
-_PARAGRAPH_BREAK = r"\n[\s\p{Z}]*\n"
+TERMINAL_PUNCTUATION = ".!?\"'\u201d\u2019\u00bb\u2026\u3002\uff01\uff1f"
 
 _K = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the rolling n-gram hash
 
@@ -86,26 +78,37 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def group_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each key, an id shared exactly by the equal keys, and how many keys are equal to it.
+def _sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of `keys` grouped by equal key (ascending index inside a group), and each group's start
+    and length in that order.
 
-    Same result as `np.unique(keys, return_inverse=True, return_counts=True)` (group ids in another
-    order), at a fraction of the cost: each key's position is packed into its low bits so that one
-    SIMD `np.sort` does the work of an `argsort`. If two different keys share their high bits, which
-    the packing would confuse, it falls back to `np.unique`.
+    The index is packed into the low bits of the key so that one SIMD `np.sort` does the work of a
+    stable `argsort`; if two different keys share their high bits, which the packing would confuse,
+    it falls back to the stable `argsort`.
     """
     m = len(keys)
     bits = max(int(m - 1).bit_length(), 1)
     low = np.uint64((1 << bits) - 1)
     packed = np.sort((keys & ~low) | np.arange(m, dtype=np.uint64))
     order = (packed & low).astype(np.int64)
-    ordered = keys[order]
-    new_run = ordered[1:] != ordered[:-1]
-    if np.any(new_run & ((packed[1:] >> np.uint64(bits)) == (packed[:-1] >> np.uint64(bits)))):
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        return inverse, counts[inverse]
+    new_run = (packed[1:] ^ packed[:-1]) > low  # the high bits differ, so the keys do
+    same = np.flatnonzero(~new_run)  # high bits equal: check that the whole keys are
+    if len(same) and np.any(keys[order[same]] != keys[order[same + 1]]):
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        new_run = ordered[1:] != ordered[:-1]
     starts = np.flatnonzero(np.r_[True, new_run])
-    lengths = np.diff(np.r_[starts, m])
+    return order, starts, np.diff(np.r_[starts, m])
+
+
+def group_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each key, an id shared exactly by the equal keys, and how many keys are equal to it.
+
+    Same result as `np.unique(keys, return_inverse=True, return_counts=True)` (group ids in another
+    order), through `_sorted_runs`.
+    """
+    m = len(keys)
+    order, starts, lengths = _sorted_runs(keys)
     group = np.empty(m, dtype=np.int64)
     group[order] = np.repeat(np.arange(len(starts)), lengths)
     count = np.empty(m, dtype=np.int64)
@@ -122,6 +125,9 @@ def ngram_char_stats(
     n-gram (if it occurs at least twice; among equally frequent ones, the one covering most
     characters), `dup[n]` = characters covered by all occurrences of every n-gram that occurs at
     least twice, `total` = characters of all words. A word covered by several occurrences counts once.
+
+    N-gram keys are 64-bit rolling hashes of the document index and the word ids. Each size is
+    grouped with one sort (`_sorted_runs`) and everything after works on the groups in sorted order.
     """
     total = per_doc_sum(words.doc, n_docs, words.length.astype(np.float64))
     top = {n: np.zeros(n_docs) for n in top_sizes}
@@ -131,11 +137,11 @@ def ngram_char_stats(
         return top, dup, total
 
     charcum = np.concatenate(([0], np.cumsum(words.length)))
-    word_hash = _mix64(words.ids)
+    word_hash = _mix64(np.arange(int(words.ids.max()) + 1))[words.ids]  # = _mix64(words.ids), mixed once per id
     doc = words.doc
     doc_end = np.cumsum(np.bincount(doc, minlength=n_docs))[doc]  # one past the doc's last word
 
-    pos = np.arange(len(words), dtype=np.int64)  # start positions still in play
+    pos = np.arange(len(words), dtype=np.int64)  # start positions still in play (ascending)
     h = doc.astype(np.uint64) * _K * _K + word_hash  # unigram keys; the doc index keeps documents apart
     for n in range(1, sizes[-1] + 1):
         if n > 1:  # extend each (n-1)-gram by the next word, if the document has one
@@ -144,13 +150,20 @@ def ngram_char_stats(
             h = h * _K + word_hash[pos + n - 1]
         if n < sizes[0] or len(pos) == 0:
             continue
-        inverse, occurrences = group_counts(h)
-        repeats = occurrences >= 2
+        order, run_start, run_len = _sorted_runs(h)
+        repeated_runs = np.flatnonzero(run_len >= 2)
+        if not len(repeated_runs):
+            pos, h = pos[:0], h[:0]
+            continue
+        in_repeat = np.repeat(run_len >= 2, run_len)
+        keep = np.sort(order[in_repeat])  # positions whose n-gram repeats, ascending
         if n in dup:
-            dup[n] = _covered_chars(pos[repeats], n, charcum, doc, n_docs)
+            dup[n] = _covered_chars(pos[keep], n, charcum, doc, n_docs)
         if n in top:
-            top[n] = _top_gram_chars(pos, inverse, occurrences, n, charcum, doc, n_docs)
-        pos, h = pos[repeats], h[repeats]
+            top[n] = _top_gram_chars(
+                pos, order, run_start[repeated_runs], run_len[repeated_runs], n, charcum, doc, n_docs
+            )
+        pos, h = pos[keep], h[keep]
     return top, dup, total
 
 
@@ -169,39 +182,84 @@ def _covered_chars(starts: np.ndarray, n: int, charcum: np.ndarray, doc: np.ndar
 
 def _top_gram_chars(
     pos: np.ndarray,
-    gram: np.ndarray,
-    occurrences: np.ndarray,
+    order: np.ndarray,
+    run_start: np.ndarray,
+    run_len: np.ndarray,
     n: int,
     charcum: np.ndarray,
     doc: np.ndarray,
     n_docs: int,
 ) -> np.ndarray:
-    """Characters covered by each document's most frequent n-gram (0 if no n-gram repeats)."""
+    """Characters covered by each document's most frequent n-gram (0 if no n-gram repeats).
+
+    `run_start`/`run_len` are the groups (in `order`) of the n-grams that occur at least twice.
+    """
     out = np.zeros(n_docs)
-    pos_doc = doc[pos]
-    best = per_doc_max(pos_doc, occurrences, n_docs)
-    cand = (occurrences >= 2) & (occurrences == best[pos_doc])
-    if not cand.any():
-        return out
-    p, g = pos[cand], gram[cand]
-    order = np.argsort(g, kind="stable")  # group by n-gram, positions stay ascending inside a group
-    p, g = p[order], g[order]
-    first = np.r_[True, g[1:] != g[:-1]]
+    run_doc = doc[pos[order[run_start]]]
+    best = np.zeros(n_docs, dtype=np.int64)
+    np.maximum.at(best, run_doc, run_len)
+    cand = run_len == best[run_doc]
+    c_start, c_len, c_doc = run_start[cand], run_len[cand], run_doc[cand]
+    # members of the candidate groups, group by group, positions ascending inside a group
+    first = np.zeros(int(c_len.sum()), dtype=bool)
+    heads = np.concatenate(([0], np.cumsum(c_len)[:-1]))
+    first[heads] = True
+    member = np.arange(len(first)) - np.repeat(heads - c_start, c_len)
+    p = pos[order[member]]
     prev_end = np.where(first, -1, np.r_[0, p[:-1]] + n)  # overlap with the previous occurrence
     covered = charcum[p + n] - charcum[np.maximum(p, prev_end)]
-    starts = np.flatnonzero(first)
-    per_gram = np.add.reduceat(covered, starts).astype(np.float64)
-    np.maximum.at(out, doc[p[starts]], per_gram)
+    per_gram = np.add.reduceat(covered, heads).astype(np.float64)
+    np.maximum.at(out, c_doc, per_gram)
     return out
 
 
-def _line_flags(values: pa.Array, pattern: str, *, ignore_case: bool = False) -> np.ndarray:
-    return np.asarray(pc.match_substring_regex(values, pattern, ignore_case=ignore_case), dtype=bool)
+def _segment_sum(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Sum of integer `values` over each slice bounds[i]:bounds[i + 1] (int64)."""
+    cum = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=cum[1:])
+    return cum[bounds[1:]] - cum[bounds[:-1]]
+
+
+def _first_occurrence_mask(doc: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """True for each piece equal (same id) to an earlier piece of the same document."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=bool)
+    keys = (doc.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64)
+    order, run_start, _ = _sorted_runs(keys)
+    repeated = np.ones(len(keys), dtype=bool)
+    repeated[order[run_start]] = False  # the first (lowest index) piece of each group
+    return repeated
+
+
+def _in_set(codes: np.ndarray, chars: str) -> np.ndarray:
+    return np.isin(codes, np.array([ord(c) for c in chars], dtype=np.int64))
+
+
+class _Words:
+    """Per-token figures of a batch, through its distinct tokens (a batch has ~10x fewer)."""
+
+    def __init__(self, seg: Segments, stop_words: pa.Array):
+        encoded = pc.dictionary_encode(seg.token_array())
+        vocab = encoded.dictionary
+        index = np.asarray(encoded.indices, dtype=np.int64)
+        norm = pc.utf8_lower(pc.utf8_trim(vocab, PUNCTUATION))
+        norm_len = np.asarray(pc.utf8_length(norm), dtype=np.int64)
+        norm_ids = np.asarray(pc.dictionary_encode(norm).indices, dtype=np.int64)
+        self.alpha = np.asarray(pc.match_substring_regex(vocab, r"\pL"), dtype=bool)[index]
+        self.stop = np.asarray(pc.fill_null(pc.index_in(norm, value_set=stop_words), -1), dtype=np.int64)[index]
+        keep = norm_len[index] > 0
+        kept = index[keep]
+        self.words = Words(seg.doc[keep], norm_ids[kept], norm_len[kept])
 
 
 @register_signal("heuristics", config=HeuristicsConfig, default=True)
 class HeuristicsSignal(Signal):
-    """Adds the heuristic columns listed in docs/signals.md (plain names, no prefix)."""
+    """Adds the heuristic columns listed in docs/signals.md (plain names, no prefix).
+
+    Tokens, lines and paragraphs come from one byte-level segmentation of the batch
+    (`curate/signals/text_bytes.py`); string work is done once per distinct token, and lines and
+    paragraphs reach Arrow's substring and hashing kernels as zero-copy views of the batch buffer.
+    """
 
     def __init__(self, cfg: HeuristicsConfig, ctx: SignalContext):
         self.cfg = cfg
@@ -213,20 +271,18 @@ class HeuristicsSignal(Signal):
         n = len(texts)
         out: dict[str, pa.Array] = {}
 
-        # words: whitespace tokens, and normalized words (lower-case, punctuation trimmed)
-        tokens = tokenize(texts)
-        words = tokens.words()
-        word_count = per_doc_sum(tokens.doc, n)
-        hashes = per_doc_sum(tokens.doc, n, tokens.per_vocab(pc.count_substring(tokens.vocab, "#"), np.float64))
-        ellipsis_per_vocab = np.asarray(pc.count_substring(tokens.vocab, "..."), dtype=np.float64) + np.asarray(
-            pc.count_substring(tokens.vocab, "\u2026"), dtype=np.float64
-        )
-        ellipses = per_doc_sum(tokens.doc, n, tokens.per_vocab(ellipsis_per_vocab, np.float64))
-        alpha = tokens.per_vocab(pc.match_substring_regex(tokens.vocab, r"\pL"), bool)
-        stop = tokens.per_vocab(pc.fill_null(pc.index_in(tokens.norm, value_set=self._stop_words), -1))
-        is_stop = stop >= 0
+        # tokens (whitespace-separated) and words (lower-case, punctuation trimmed)
+        seg = segment(texts)
+        buf = seg.buf
+        tok = _Words(seg, self._stop_words)
+        words = tok.words
+        word_count = np.diff(seg.bounds)
+        # `#`, `...` and `…` hold no whitespace, so counting them in the text counts them in the tokens
+        hash_count, ellipsis_count = symbol_counts(buf)
+        hashes, ellipses = hash_count.astype(np.float64), ellipsis_count.astype(np.float64)
+        is_stop = tok.stop >= 0
         n_stop = max(len(self.cfg.stop_words), 1)
-        stop_pairs = np.unique(tokens.doc[is_stop] * n_stop + stop[is_stop])
+        stop_pairs = np.unique(seg.doc[is_stop] * n_stop + tok.stop[is_stop])
 
         out["word_count"] = pa.array(word_count, pa.int64())
         out["char_count"] = pa.array(np.asarray(pc.utf8_length(texts), dtype=np.int64), pa.int64())
@@ -236,27 +292,36 @@ class HeuristicsSignal(Signal):
         out["hash_to_word_ratio"] = pa.array(ratio(hashes, word_count))
         out["ellipsis_to_word_ratio"] = pa.array(ratio(ellipses, word_count))
         out["symbol_to_word_ratio"] = pa.array(ratio(hashes + ellipses, word_count))
-        out["alpha_word_fraction"] = pa.array(ratio(per_doc_sum(tokens.doc[alpha], n), word_count))
-        out["stop_word_count"] = pa.array(per_doc_sum(tokens.doc[is_stop], n), pa.int64())
+        out["alpha_word_fraction"] = pa.array(ratio(_segment_sum(tok.alpha, seg.bounds), word_count))
+        out["stop_word_count"] = pa.array(_segment_sum(is_stop, seg.bounds), pa.int64())
         out["stop_word_distinct"] = pa.array(per_doc_sum(stop_pairs // n_stop, n), pa.int64())
 
         # lines (split on \n, trimmed, blank lines dropped)
-        lines = split_trimmed(texts, "\n")
-        line_len = char_lengths(lines.values)
+        lines = spans(seg, seg.line_starts())
+        line_view = interleaved(buf, lines)
+        line_len = buf.code_points_before(lines.end) - buf.code_points_before(lines.start)
         line_count = per_doc_sum(lines.doc, n)
         line_chars = per_doc_sum(lines.doc, n, line_len.astype(np.float64))
 
         def line_fraction(mask: np.ndarray) -> pa.Array:
             return pa.array(ratio(per_doc_sum(lines.doc[mask], n), line_count))
 
-        js = np.asarray(pc.match_substring(lines.values, "javascript", ignore_case=True), dtype=bool)
-        policy = _line_flags(lines.values, self._policy, ignore_case=True)
-        repeated = repeat_mask(lines)
+        def line_matches(fn, *args, **kw) -> np.ndarray:
+            return np.asarray(fn(line_view, *args, **kw), dtype=bool)[0::2]
+
+        first_char = buf.code_point_at(lines.start)
+        last_at = buf.last_char_start(lines.end)
+        last_char = buf.code_point_at(last_at)
+        d = buf.data
+        dots = (lines.end - lines.start >= 3) & (d[lines.end - 1] == 46) & (d[lines.end - 2] == 46) & (d[np.maximum(lines.end - 3, 0)] == 46)
+        js = line_matches(pc.match_substring, "javascript", ignore_case=True)
+        policy = line_matches(pc.match_substring_regex, self._policy, ignore_case=True)
+        repeated = _first_occurrence_mask(lines.doc, _piece_ids(line_view))
         out["line_count"] = pa.array(line_count, pa.int64())
         out["max_line_length"] = pa.array(per_doc_max(lines.doc, line_len, n), pa.int64())
-        out["bullet_line_fraction"] = line_fraction(_line_flags(lines.values, _BULLET_START))
-        out["ellipsis_line_fraction"] = line_fraction(_line_flags(lines.values, _ELLIPSIS_END))
-        out["punct_end_line_fraction"] = line_fraction(_line_flags(lines.values, _TERMINAL_END))
+        out["bullet_line_fraction"] = line_fraction(_in_set(first_char, BULLETS))
+        out["ellipsis_line_fraction"] = line_fraction(dots | (last_char == 0x2026))
+        out["punct_end_line_fraction"] = line_fraction(_in_set(last_char, TERMINAL_PUNCTUATION))
         out["short_line_fraction"] = line_fraction(line_len <= self.cfg.short_line_chars)
         out["javascript_line_count"] = pa.array(per_doc_sum(lines.doc[js], n), pa.int64())
         out["javascript_line_fraction"] = line_fraction(js)
@@ -268,10 +333,10 @@ class HeuristicsSignal(Signal):
         )
 
         # paragraphs (separated by a blank line)
-        paras = split_trimmed(texts, _PARAGRAPH_BREAK, regex=True)
-        para_len = char_lengths(paras.values)
+        paras = spans(seg, seg.paragraph_starts())
+        para_len = buf.code_points_before(paras.end) - buf.code_points_before(paras.start)
         para_count = per_doc_sum(paras.doc, n)
-        para_rep = repeat_mask(paras)
+        para_rep = _first_occurrence_mask(paras.doc, _piece_ids(interleaved(buf, paras)))
         out["duplicate_paragraph_fraction"] = pa.array(ratio(per_doc_sum(paras.doc[para_rep], n), para_count))
         out["duplicate_paragraph_char_fraction"] = pa.array(
             ratio(
@@ -283,7 +348,7 @@ class HeuristicsSignal(Signal):
         # repeated n-grams over normalized words (of a capped prefix, see ngram_max_chars)
         cap = self.cfg.ngram_max_chars
         if cap and n and pc.max(pc.utf8_length(texts)).as_py() > cap:
-            gram_words = tokenize(pc.utf8_slice_codeunits(texts, 0, cap)).words()
+            gram_words = _Words(segment(pc.utf8_slice_codeunits(texts, 0, cap)), self._stop_words).words
         else:
             gram_words = words
         top, dup, total = ngram_char_stats(gram_words, n, self.cfg.top_ngram_sizes, self.cfg.dup_ngram_sizes)
@@ -294,5 +359,10 @@ class HeuristicsSignal(Signal):
 
         # boilerplate markers (C4)
         out["has_lorem_ipsum"] = pc.match_substring(texts, "lorem ipsum", ignore_case=True)
-        out["has_curly_bracket"] = pc.match_substring(texts, "{")
+        out["has_curly_bracket"] = pa.array(docs_with_byte(buf, ord("{")), pa.bool_())
         return out
+
+
+def _piece_ids(view: pa.Array) -> np.ndarray:
+    """Ids of the pieces of an `interleaved` view: equal ids <=> equal strings."""
+    return np.asarray(pc.dictionary_encode(view).indices, dtype=np.int64)[0::2]

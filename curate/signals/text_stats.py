@@ -1,9 +1,9 @@
 """Batch-level text helpers shared by the signal modules.
 
 Signals see a batch of a few thousand documents at once. Instead of looping over documents in
-Python, text is split with Arrow kernels into one flat array of pieces (words, lines, paragraphs)
-plus a `doc` array saying which document each piece came from; per-document figures are then
-`np.bincount`/reductions over `doc`. Every helper here keeps that shape.
+Python, a batch's pieces (words, lines, paragraphs; see `curate/signals/text_bytes.py`) are flat
+arrays plus a `doc` array saying which document each piece came from; per-document figures are
+then `np.bincount`/reductions over `doc`. Every helper here keeps that shape.
 """
 
 from __future__ import annotations
@@ -28,17 +28,6 @@ PUNCTUATION = (
 )
 
 
-@dataclass(frozen=True)
-class Pieces:
-    """A flat array of text pieces and, for each, the index of the document it belongs to."""
-
-    values: pa.Array  # (large_)string, no empty strings
-    doc: np.ndarray  # int64, non-decreasing, same length as values
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-
 def text_array(table: pa.Table) -> pa.Array:
     """The table's text column as one contiguous array, nulls read as empty documents."""
     col = table.column(schema.TEXT)
@@ -46,18 +35,6 @@ def text_array(table: pa.Table) -> pa.Array:
     if arr.null_count:
         arr = pc.fill_null(arr, "")
     return arr
-
-
-def _flatten_nonempty(lists: pa.Array) -> Pieces:
-    values = pc.list_flatten(lists)
-    doc = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
-    keep = pc.greater(pc.binary_length(values), 0)
-    return Pieces(values.filter(keep), doc[np.asarray(keep, dtype=bool)])
-
-
-def whitespace_tokens(texts: pa.Array) -> Pieces:
-    """Non-empty runs of non-whitespace (Unicode whitespace, including no-break spaces)."""
-    return _flatten_nonempty(pc.utf8_split_whitespace(texts))
 
 
 @dataclass(frozen=True)
@@ -71,50 +48,6 @@ class Words:
 
     def __len__(self) -> int:
         return len(self.doc)
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """Whitespace tokens of a batch, dictionary-encoded.
-
-    A batch of a few MB has ~100x fewer distinct tokens than tokens, so per-token string work
-    (normalizing, regex tests, counting characters) is done once per distinct token (`vocab`) and
-    spread to the occurrences with `index`.
-    """
-
-    doc: np.ndarray  # int64 per token, non-decreasing
-    index: np.ndarray  # int64 per token: position in `vocab`
-    vocab: pa.Array  # the distinct tokens
-    norm: pa.Array  # per vocab entry: its normalized word ("" if it is only punctuation)
-
-    def per_vocab(self, values: pa.Array | np.ndarray, dtype: type = np.int64) -> np.ndarray:
-        """A per-vocab-entry value spread to every token occurrence."""
-        return np.asarray(values, dtype=dtype)[self.index]
-
-    def words(self) -> Words:
-        norm_len = char_lengths(self.norm)
-        norm_ids = np.asarray(pc.dictionary_encode(self.norm).indices, dtype=np.int64)
-        keep = norm_len[self.index] > 0
-        vocab_index = self.index[keep]
-        return Words(self.doc[keep], norm_ids[vocab_index], norm_len[vocab_index])
-
-
-def tokenize(texts: pa.Array) -> Tokens:
-    """Split on whitespace, drop empty pieces, dictionary-encode and normalize the distinct tokens."""
-    pieces = whitespace_tokens(texts)
-    encoded = pc.dictionary_encode(pieces.values)
-    vocab = encoded.dictionary
-    norm = pc.utf8_lower(pc.utf8_trim(vocab, PUNCTUATION))
-    return Tokens(pieces.doc, np.asarray(encoded.indices, dtype=np.int64), vocab, norm)
-
-
-def split_trimmed(texts: pa.Array, pattern: str, *, regex: bool = False) -> Pieces:
-    """Split each text on `pattern`, trim whitespace off each piece and drop the empty ones."""
-    lists = pc.split_pattern_regex(texts, pattern) if regex else pc.split_pattern(texts, pattern)
-    flat = _flatten_nonempty(lists)
-    trimmed = pc.utf8_trim_whitespace(flat.values)
-    keep = pc.greater(pc.binary_length(trimmed), 0)
-    return Pieces(trimmed.filter(keep), flat.doc[np.asarray(keep, dtype=bool)])
 
 
 def per_doc_sum(doc: np.ndarray, n_docs: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -141,20 +74,3 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     out = np.zeros(len(num), dtype=np.float64)
     np.divide(num, den, out=out, where=den > 0)
     return out
-
-
-def repeat_mask(pieces: Pieces) -> np.ndarray:
-    """True for each piece equal to an earlier piece of the same document (first copies are False)."""
-    if len(pieces) == 0:
-        return np.zeros(0, dtype=bool)
-    ids = np.asarray(pc.dictionary_encode(pieces.values).indices, dtype=np.int64)
-    keys = (pieces.doc << 32) | ids
-    _, first = np.unique(keys, return_index=True)
-    repeated = np.ones(len(keys), dtype=bool)
-    repeated[first] = False
-    return repeated
-
-
-def char_lengths(values: pa.Array) -> np.ndarray:
-    """Length in Unicode code points of each string, as int64."""
-    return np.asarray(pc.utf8_length(values), dtype=np.int64)

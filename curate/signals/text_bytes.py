@@ -1,0 +1,290 @@
+"""Byte-level segmentation of a batch: tokens, lines and paragraphs as byte ranges of the batch's
+one flat UTF-8 buffer, found with numpy instead of Arrow's split kernels.
+
+A token is a maximal run of non-whitespace bytes inside one document. Whitespace is the set
+Arrow's `utf8_split_whitespace` and `utf8_trim_whitespace` use (ASCII 9-13 and 28-32, U+0085,
+U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000); none of those code points
+shares a byte with another character, so a byte mask over the buffer finds them exactly.
+
+Lines and paragraphs are groups of consecutive tokens: a trimmed line (paragraph) starts at the
+first byte of its first token and ends after its last token, and a blank one holds no token. So
+only the gaps between tokens need looking at:
+
+* a new line starts at a token when a `\\n` lies between it and the previous token of its document;
+* a new paragraph starts when the gap holds a paragraph break, i.e. a match of `\\n[\\s\\p{Z}]*\\n`:
+  two `\\n` with only RE2 `\\s` (tab, `\\n`, form feed, `\\r`, space) or `\\p{Z}` characters
+  between them. Vertical tab, 28-31 and U+0085 are whitespace but not in that class, so they keep
+  two newlines apart.
+
+Pieces are handed to Arrow string kernels (substring tests, dictionary encoding) without copying:
+`interleaved` builds one string array over the shared buffer whose even entries are the pieces and
+odd entries the gaps between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+# (lead byte, second byte range, third byte range) of the non-ASCII whitespace code points
+_WS3 = (
+    (0xE1, (0x9A, 0x9A), (0x80, 0x80)),  # U+1680
+    (0xE2, (0x80, 0x80), (0x80, 0x8A)),  # U+2000-U+200A
+    (0xE2, (0x80, 0x80), (0xA8, 0xA9)),  # U+2028, U+2029
+    (0xE2, (0x80, 0x80), (0xAF, 0xAF)),  # U+202F
+    (0xE2, (0x81, 0x81), (0x9F, 0x9F)),  # U+205F
+    (0xE3, (0x80, 0x80), (0x80, 0x80)),  # U+3000
+)
+_PAD = 4  # zero bytes after the buffer so that reading a few bytes past any position is safe
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """The batch's text bytes (documents back to back, `_PAD` zero bytes after) and document offsets."""
+
+    data: np.ndarray  # uint8, len = offsets[-1] + _PAD
+    offsets: np.ndarray  # int64, n_docs + 1, offsets[0] == 0
+    ascii: bool  # no byte >= 0x80
+    cont: np.ndarray  # sorted positions of UTF-8 continuation bytes (empty for ASCII)
+
+    @property
+    def size(self) -> int:
+        return int(self.offsets[-1])
+
+    def code_points_before(self, pos: np.ndarray) -> np.ndarray:
+        """How many characters start before each byte position (a position on a character start)."""
+        if self.ascii:
+            return pos
+        return pos - np.searchsorted(self.cont, pos)
+
+    def code_point_at(self, pos: np.ndarray) -> np.ndarray:
+        """The code point starting at each byte position."""
+        d = self.data
+        cp = d[pos].astype(np.int64)
+        if self.ascii or not len(pos):
+            return cp
+        multi = np.flatnonzero(cp >= 0x80)
+        if len(multi):
+            p, b0 = pos[multi], cp[multi]
+            b1 = d[p + 1].astype(np.int64) & 0x3F
+            b2 = d[p + 2].astype(np.int64) & 0x3F
+            b3 = d[p + 3].astype(np.int64) & 0x3F
+            cp[multi] = np.where(
+                b0 < 0xE0,
+                ((b0 & 0x1F) << 6) | b1,
+                np.where(b0 < 0xF0, ((b0 & 0x0F) << 12) | (b1 << 6) | b2, ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3),
+            )
+        return cp
+
+    def last_char_start(self, end: np.ndarray) -> np.ndarray:
+        """Byte position of the last character before each (exclusive) end position."""
+        pos = end - 1
+        if self.ascii:
+            return pos
+        for _ in range(3):
+            pos = np.where((self.data[pos] & 0xC0) == 0x80, pos - 1, pos)
+        return pos
+
+
+def flat_buffer(texts: pa.Array) -> Buffer:
+    """The bytes of a (large_)string array without nulls, as one numpy buffer."""
+    n = len(texts)
+    bufs = texts.buffers()
+    wide = pa.types.is_large_string(texts.type)
+    raw = np.frombuffer(bufs[1], dtype=np.int64 if wide else np.int32)[texts.offset : texts.offset + n + 1]
+    offsets = raw.astype(np.int64)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    data = np.zeros(stop - start + _PAD, dtype=np.uint8)
+    if stop > start:
+        data[: stop - start] = np.frombuffer(bufs[2], dtype=np.uint8)[start:stop]
+    offsets -= start
+    body = data[: stop - start]
+    non_ascii = bool(len(body)) and int(body.max()) >= 0x80
+    cont = np.flatnonzero((body & 0xC0) == 0x80) if non_ascii else np.zeros(0, dtype=np.int64)
+    return Buffer(data, offsets, not non_ascii, cont)
+
+
+def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
+    """(whitespace, breakers): a bool per byte that is part of a whitespace character, and the
+    sorted positions of the whitespace characters outside `[\\s\\p{Z}]` (vertical tab, 28-31,
+    U+0085), which interrupt a paragraph break."""
+    d = buf.data[: buf.size]
+    ws = ((d - np.uint8(9)) < 5) | ((d - np.uint8(28)) < 5)  # 9-13, 28-32 (uint8 wraps below)
+    breakers = np.flatnonzero((d == 11) | ((d - np.uint8(28)) < 4))
+    if buf.ascii:
+        return ws, breakers
+    lead = np.flatnonzero((d == 0xC2) | ((d - np.uint8(0xE1)) < 3))
+    if len(lead):
+        b0, b1, b2 = d[lead], buf.data[lead + 1], buf.data[lead + 2]
+        two = (b0 == 0xC2) & ((b1 == 0x85) | (b1 == 0xA0))
+        three = np.zeros(len(lead), dtype=bool)
+        for first, (lo1, hi1), (lo2, hi2) in _WS3:
+            three |= (b0 == first) & (b1 >= lo1) & (b1 <= hi1) & (b2 >= lo2) & (b2 <= hi2)
+        for width, hit in ((2, two), (3, three)):
+            at = lead[hit]
+            for k in range(width):
+                ws[at + k] = True
+        nel = lead[two & (b1 == 0x85)]
+        if len(nel):
+            breakers = np.sort(np.concatenate((breakers, nel)))
+    return ws, breakers
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Tokens of a batch as byte ranges, and how they group into lines and paragraphs."""
+
+    buf: Buffer
+    starts: np.ndarray  # int64 byte position of each token's first byte
+    ends: np.ndarray  # int64 one past each token's last byte
+    doc: np.ndarray  # int64 document of each token (non-decreasing)
+    bounds: np.ndarray  # int64 n_docs + 1: tokens of document i are bounds[i]:bounds[i + 1]
+    non_space: np.ndarray  # bool per byte: not whitespace
+    breakers: np.ndarray  # see whitespace_masks
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.bounds) - 1
+
+    def doc_first(self) -> np.ndarray:
+        """True for each token that is the first of its document."""
+        first = np.zeros(len(self.starts), dtype=bool)
+        b = self.bounds[:-1][np.diff(self.bounds) > 0]
+        first[b] = True
+        return first
+
+    def token_array(self) -> pa.Array:
+        """The tokens as one string array (their bytes copied together)."""
+        values = self.buf.data[: self.buf.size][self.non_space]
+        lengths = self.ends - self.starts
+        wide = len(values) >= 2**31 - 1
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64 if wide else np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        return pa.Array.from_buffers(
+            pa.large_string() if wide else pa.string(),
+            len(lengths),
+            [None, pa.py_buffer(offsets), pa.py_buffer(values)],
+        )
+
+    def line_starts(self) -> np.ndarray:
+        """True for each token that begins a line (a `\\n` since the document's previous token)."""
+        first = self.doc_first()
+        if len(self.starts) > 1:
+            newlines = np.flatnonzero(self.buf.data[: self.buf.size] == 10)
+            if len(newlines):
+                k = np.searchsorted(newlines, self.starts)
+                first[1:] |= k[1:] != k[:-1]
+        return first
+
+    def paragraph_starts(self) -> np.ndarray:
+        """True for each token that begins a paragraph (a paragraph break since the previous token)."""
+        first = self.doc_first()
+        newlines = np.flatnonzero(self.buf.data[: self.buf.size] == 10)
+        if len(newlines) < 2 or not len(self.starts):
+            return first
+        a, b = newlines[:-1], newlines[1:]
+        # linked: no token, no breaker and no document start between two consecutive newlines
+        linked = np.searchsorted(self.starts, a) == np.searchsorted(self.starts, b)
+        barriers = np.union1d(self.breakers, self.buf.offsets[1:-1])
+        linked &= np.searchsorted(barriers, a, side="right") == np.searchsorted(barriers, b, side="right")
+        nxt = np.searchsorted(self.starts, a[linked])  # the token after the break (maybe next document's)
+        first[nxt[nxt < len(self.starts)]] = True
+        return first
+
+
+def count_per_doc(buf: Buffer, positions: np.ndarray) -> np.ndarray:
+    """How many of the (sorted) byte positions fall in each document (int64)."""
+    return np.diff(np.searchsorted(positions, buf.offsets)).astype(np.int64)
+
+
+def symbol_counts(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
+    """(`#` count, ellipsis count) per document, where the ellipsis count is the non-overlapping
+    occurrences of `...` plus those of `…`, as `count_substring` would give them."""
+    d = buf.data[: buf.size]
+    hashes = count_per_doc(buf, np.flatnonzero(d == 35))
+    dots = np.flatnonzero(d == 46)
+    ellipses = np.zeros(len(buf.offsets) - 1, dtype=np.int64)
+    if len(dots) >= 3:
+        # runs of consecutive dots, cut at document starts; a run of k dots holds k // 3 of `...`
+        new_run = np.ones(len(dots), dtype=bool)
+        new_run[1:] = dots[1:] != dots[:-1] + 1
+        new_run |= np.isin(dots, buf.offsets[1:-1], assume_unique=False)
+        heads = np.flatnonzero(new_run)
+        runs = np.diff(np.r_[heads, len(dots)]) // 3
+        full = runs > 0
+        if full.any():
+            run_doc = np.searchsorted(buf.offsets, dots[heads[full]], side="right") - 1
+            ellipses += np.bincount(run_doc, weights=runs[full], minlength=len(ellipses)).astype(np.int64)
+    if not buf.ascii:
+        e2 = np.flatnonzero(d == 0xE2)
+        hit = e2[(buf.data[e2 + 1] == 0x80) & (buf.data[e2 + 2] == 0xA6)]  # U+2026
+        ellipses += count_per_doc(buf, hit)
+    return hashes, ellipses
+
+
+def docs_with_byte(buf: Buffer, byte: int) -> np.ndarray:
+    """True for each document holding the (ASCII) byte."""
+    return count_per_doc(buf, np.flatnonzero(buf.data[: buf.size] == byte)) > 0
+
+
+def segment(texts: pa.Array) -> Segments:
+    """Tokens of every document of `texts` (a (large_)string array without nulls)."""
+    buf = flat_buffer(texts)
+    ws, breakers = whitespace_masks(buf)
+    size = buf.size
+    non_space = ~ws
+    # token edges are where the non-space mask flips (taken as space before the first and after the
+    # last byte): starts and ends alternate
+    flips = np.flatnonzero(non_space[1:] != non_space[:-1]) + 1
+    if size and non_space[0]:
+        flips = np.r_[0, flips]
+    if size and non_space[-1]:
+        flips = np.r_[flips, size]
+    starts, ends = flips[0::2], flips[1::2]
+    # a document boundary inside a run of non-space bytes ends one token and starts another
+    inner = np.unique(buf.offsets[1:-1])
+    inner = inner[(inner > 0) & (inner < size)]
+    inner = inner[non_space[inner] & non_space[inner - 1]]
+    if len(inner):
+        starts = np.insert(starts, np.searchsorted(starts, inner), inner)
+        ends = np.insert(ends, np.searchsorted(ends, inner), inner)
+    bounds = np.searchsorted(starts, buf.offsets).astype(np.int64)
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(bounds))
+    return Segments(buf, starts, ends, doc, bounds, non_space, breakers)
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Pieces (lines or paragraphs) as byte ranges [start, end) of the batch buffer."""
+
+    start: np.ndarray
+    end: np.ndarray
+    doc: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def spans(seg: Segments, first: np.ndarray) -> Spans:
+    """The pieces that begin at the tokens flagged in `first` and run to the next flagged token."""
+    head = np.flatnonzero(first)
+    last = np.r_[head[1:], len(first)][: len(head)] - 1
+    return Spans(seg.starts[head], seg.ends[last], seg.doc[head])
+
+
+def interleaved(buf: Buffer, pieces: Spans) -> pa.Array:
+    """A string array over the batch buffer: entry 2i is piece i, entry 2i+1 the gap after it."""
+    m = len(pieces)
+    if m == 0:
+        return pa.array([], pa.string())
+    wide = buf.size >= 2**31 - 1
+    offsets = np.empty(2 * m, dtype=np.int64 if wide else np.int32)
+    offsets[0::2] = pieces.start
+    offsets[1::2] = pieces.end
+    return pa.Array.from_buffers(
+        pa.large_string() if wide else pa.string(),
+        2 * m - 1,
+        [None, pa.py_buffer(offsets), pa.py_buffer(buf.data)],
+    )
