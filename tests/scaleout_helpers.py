@@ -90,6 +90,13 @@ def slow_value(value: int, seconds: float = 0.2) -> dict:
     return {"value": value}
 
 
+def process_id(value: int) -> dict:
+    """Which process ran the task."""
+    import os
+
+    return {"value": value, "pid": os.getpid()}
+
+
 def kill_own_worker(flag: str | None = None, value: int = 0) -> dict:
     """SIGKILL the worker process running this task: every time, or only while `flag` does not exist
     yet (the first attempt), as a crash in native code or the OOM killer would."""

@@ -29,7 +29,7 @@ from curate.exec.local import LocalExecutor
 from curate.pipeline import run_pipeline
 from curate.shards.megatron import IndexedDataset, MegatronWriter
 from curate.shards.verify import verify_dir
-from scaleout_helpers import check_outputs_complete, digest, kill_own_worker, slow_value, write_corpus, write_pipeline
+from scaleout_helpers import check_outputs_complete, digest, kill_own_worker, process_id, slow_value, write_corpus, write_pipeline
 
 FILES_PER_SOURCE = 4  # 8 input files: 8 tasks in annotate, dedup pass 1, select and tokenize
 N_FILES = 2 * FILES_PER_SOURCE
@@ -303,6 +303,39 @@ def test_worker_records_go_with_an_executor_nobody_closed(tmp_path):
     del ex
     gc.collect()
     assert not (tmp_path / "run" / "_workers").exists()
+
+
+def test_a_small_stage_runs_in_this_process_until_a_pool_is_started(tmp_path):
+    """inline_bytes (set by `curate run` when --workers is not given): tasks weighing less in total run
+    in this process, no workers to start; a stage of unknown weights, a heavier one, and every stage
+    once a pool is up use the pool."""
+    me = os.getpid()
+
+    def pids(ex, weights):
+        return {r["pid"] for r in ex.map(f"s{len(weights)}-{sum(weights)}", [Task(id=f"t{i}", fn=process_id, kwargs={"value": i}, weight=w)
+                                                                         for i, w in enumerate(weights)])}
+
+    ex = LocalExecutor(tmp_path / "run", workers=2, progress=False, inline_bytes=1000)
+    try:
+        assert pids(ex, [100, 200, 300]) == {me} and ex._pool is None  # 600 bytes: inline
+        assert me not in pids(ex, [1.0, 1.0, 1.0])  # weights are not bytes: the work is unknown
+        assert me not in pids(ex, [10, 20, 30])  # small, but a pool is up now: use it
+    finally:
+        ex.close()
+    ex = LocalExecutor(tmp_path / "run2", workers=2, progress=False, inline_bytes=1000)
+    try:
+        assert me not in pids(ex, [400, 700])  # 1,100 bytes: the pool
+    finally:
+        ex.close()
+    assert me not in pids_default(tmp_path)
+
+
+def pids_default(tmp_path):
+    ex = LocalExecutor(tmp_path / "run3", workers=2, progress=False)  # inline_bytes=0: always the pool
+    try:
+        return {r["pid"] for r in ex.map("s", [Task(id=f"t{i}", fn=process_id, kwargs={"value": i}, weight=5) for i in range(2)])}
+    finally:
+        ex.close()
 
 
 @pytest.mark.parametrize("retries", [0, 2])

@@ -62,6 +62,9 @@ def test_identical_outputs_across_workers_and_reruns(pipeline, corpus):
     r2 = run_pipeline(pipeline, out=corpus / "r2", workers=2, progress=False)
     d1, d2 = tree_digest(r1.run_dir), tree_digest(r2.run_dir)
     assert d1 == d2 and any(k.startswith("selected/") for k in d1)
+    # --workers left to curate: these small stages run in the driver, no pool (the report charts compared too)
+    r0 = run_pipeline(pipeline, out=corpus / "r0", progress=False)
+    assert tree_digest(r0.run_dir) == d1 and not (corpus / "r0" / "_workers").exists()
     # rerun in place: every task is skipped, nothing changes
     r3 = run_pipeline(pipeline, out=corpus / "r1", workers=2, progress=False)
     assert tree_digest(r3.run_dir) == d1 and r3.stats == r1.stats

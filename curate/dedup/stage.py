@@ -9,6 +9,7 @@ completion markers, so a rerun resumes; outputs depend on the seed and config, n
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pyarrow as pa
@@ -93,7 +94,7 @@ class DedupStage(Stage):
 
         # pass 1: band keys and exact hashes -> partitions on disk (one task per annotated file)
         keys = ctx.executor.map(STAGE_KEYS, [
-            Task(id=f"{f['ordinal']:05d}-p{parts:04d}", fn=bucket_file, weight=1.0, kwargs=dict(
+            Task(id=f"{f['ordinal']:05d}-p{parts:04d}", fn=bucket_file, weight=max(os.path.getsize(f["path"]), 2), kwargs=dict(
                 path=f["path"], ordinal=f["ordinal"], buckets=str(work / "buckets"), sigs=str(work / "sigs"), partitions=parts,
                 bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash), fingerprint=fp)
             for f in files], desc="dedup: band keys")

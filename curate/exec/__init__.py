@@ -26,7 +26,7 @@ def register_executor(name: str, target: Any, options: tuple[str, ...] = ()) -> 
     return EXECUTORS.register(name, target, options=tuple(options))
 
 
-register_executor("local", "curate.exec.local:LocalExecutor")
+register_executor("local", "curate.exec.local:LocalExecutor", options=("inline_bytes",))
 register_executor("ray", "curate.exec.ray_executor:RayExecutor", options=("address",))
 
 

@@ -70,12 +70,29 @@ def _exit_text(code: int | None) -> str:
 
 class LocalExecutor(Executor):
     """Tasks run in a pool of spawned worker processes, started once per run and reused by every
-    stage (a worker's imports and loaded models are paid for once, not once per stage)."""
+    stage (a worker's imports and loaded models are paid for once, not once per stage).
+
+    `inline_bytes`: while no pool has been started, a stage whose tasks to run weigh less than this
+    (their input bytes) runs them in this process instead: starting workers (each imports curate,
+    numpy, pyarrow and loads the models) costs more than such a stage's work. `curate run` sets it
+    when --workers is not given; 0 (the default) always uses the pool. Outputs do not depend on it."""
 
     name = "local"
     _pool: ProcessPoolExecutor | None = None
     _track_dir: str | None = None
     _cleanup: weakref.finalize | None = None
+
+    def __init__(self, run_dir: Path, workers: int = 1, progress: bool = True, retries: int = 0, inline_bytes: int = 0):
+        super().__init__(run_dir, workers=workers, progress=progress, retries=retries)
+        self.inline_bytes = int(inline_bytes)
+
+    def _inline(self, tasks: list[Task]) -> bool:
+        """Run these tasks in this process: one worker, one task, or a small stage before any pool."""
+        if self.workers == 1 or len(tasks) == 1:
+            return True
+        total = sum(t.weight for t in tasks)
+        in_bytes = total > len(tasks)  # weights are input bytes (else 1 per task: the work is unknown)
+        return self._pool is None and in_bytes and total < self.inline_bytes
 
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -127,7 +144,7 @@ class LocalExecutor(Executor):
     def _run(self, stage: str, tasks: list[Task], desc: str, skipped: int):
         bar = Progress(tasks, f"{desc} ({len(tasks)} tasks, {skipped} done before)", self.progress)
         try:
-            if self.workers == 1 or len(tasks) == 1:
+            if self._inline(tasks):
                 for t in tasks:
                     result = self._attempt(stage, t)
                     bar.update(t, result)

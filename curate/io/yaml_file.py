@@ -49,11 +49,17 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
     return size(root)
 
 
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when installed: ~10x faster, same nodes
+
+
 def compose_yaml(text: str, where: str, limit: int = MAX_NODES) -> yaml.Node | None:
     """The node graph of a YAML document, refused when its aliases expand past `limit` nodes.
     Raises ConfigError (naming `where` and the line) for invalid YAML too."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            root = yaml.compose(text, Loader=_COMPOSER)
+        except yaml.YAMLError:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)  # the pure-Python parser's messages (name the alias, ...)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", where=f"{where}:{mark.line + 1}" if mark else where,

@@ -23,7 +23,7 @@ def _check_stages(ctx, param, value):
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (default: `out:` in the YAML, else runs/<name>).")
 @click.option("--executor", default="local", show_default=True, help="Where tasks run: local (a process pool) or ray.")
 @click.option("--address", default=None, help="Ray cluster address (`auto` or HOST:PORT); default starts a local Ray.")
-@click.option("--workers", type=int, default=None, help="Parallel tasks (default: CPU count, at most 4).")
+@click.option("--workers", type=int, default=None, help="Parallel tasks (default: CPU count, at most 4; then a stage with under 4 MiB of input runs in this process, no pool to start).")
 @click.option("--strict", is_flag=True, default=None, help="Stop at the first bad record, naming file and line, instead of quarantining it.")
 @click.option("--fresh", is_flag=True, help="Delete what curate wrote in the run directory first (never other files) instead of reusing it.")
 @click.option("--stage", "stages", multiple=True, callback=_check_stages,

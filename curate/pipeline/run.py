@@ -52,6 +52,9 @@ def config_fingerprint(cfg: PipelineBase) -> str:
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+SMALL_STAGE_BYTES = 4 << 20  # input bytes below which starting pool workers costs more than the work
+
+
 def prepare_run_dir(cfg: PipelineBase, run_dir: Path, fresh: bool, lock: RunLock) -> None:
     """With the lock held: `--fresh` clears what curate wrote, temp files of killed runs go."""
     if fresh:
@@ -159,8 +162,10 @@ def _run_pipeline(
     lock = RunLock(run_dir).acquire()
     try:
         prepare_run_dir(cfg, run_dir, fresh, lock)
+        # with --workers left to curate, a small stage before any pool runs in this process (no workers to start)
+        inline = SMALL_STAGE_BYTES if workers is None else 0
         workers = workers or min(os.cpu_count() or 1, 4)
-        ex = make_executor(executor, run_dir, workers=workers, progress=progress, address=address, retries=retries)
+        ex = make_executor(executor, run_dir, workers=workers, progress=progress, address=address, retries=retries, inline_bytes=inline)
         ctx = RunContext(cfg=cfg, run_dir=run_dir, root=root, executor=ex, config_path=config_path, strict=strict,
                          progress=progress, _inputs=probe.inputs())
         prune_orphans(ctx)

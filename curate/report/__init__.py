@@ -44,7 +44,7 @@ def render(run_dir: str | Path, stats: dict | None = None, reuse: bool = False) 
 
         if replace_volatile(layout.report_html, run, stats, _read(layout.timings)):
             return layout.report, layout.report_html
-    from curate.report.facts import annotated_files, run_config
+    from curate.report.facts import annotated_files, clear_cache, run_config
     from curate.report.html import write_html
     from curate.report.markdown import write_markdown
 
@@ -53,9 +53,12 @@ def render(run_dir: str | Path, stats: dict | None = None, reuse: bool = False) 
     mixture = manifest.get("mixture") or _read(layout.mixture).get("mixture", {})
     if mixture and not manifest.get("mixture"):
         manifest = {**manifest, "mixture": mixture}
-    md = write_markdown(run, config.get("name", "run"), config.get("seed", 0), stats, config, mixture, manifest,
-                        annotated_files(run, config))
-    html = write_html(run, stats, config, manifest, _read(layout.timings))
+    try:
+        md = write_markdown(run, config.get("name", "run"), config.get("seed", 0), stats, config, mixture, manifest,
+                            annotated_files(run, config))
+        html = write_html(run, stats, config, manifest, _read(layout.timings))
+    finally:
+        clear_cache()  # the signal columns both reports drew from
     remember(run, fp, stable_bytes)
     return md, html
 

@@ -194,13 +194,33 @@ def signal_columns(annotated: list[Path]) -> list[str]:
     return [c for c in names if c in HIST_COLUMNS or c.endswith("_score") or (c.startswith("kw_") and c.endswith("_per_1k"))]
 
 
+_TABLES: dict = {}  # the annotated files' signal columns, read once per report (both reports use them)
+
+
+def _signal_tables(annotated: list[Path], cols: list[str]) -> list:
+    """Each annotated file's signal columns plus `role` and `source`, read once for report.md and
+    report.html together (`clear_cache` drops them when the reports are written)."""
+    key = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in annotated)
+    if _TABLES.get("key") != key or not set(cols) <= _TABLES["cols"]:
+        want = set(signal_columns(annotated)) | set(cols)
+        tables = []
+        for p in annotated:
+            avail = pq.ParquetFile(p).schema_arrow.names
+            tables.append(pq.read_table(p, columns=[c for c in avail if c in want or c in ("role", "source")]))
+        _TABLES.clear()
+        _TABLES.update(key=key, cols=want, tables=tables)
+    return _TABLES["tables"]
+
+
+def clear_cache() -> None:
+    _TABLES.clear()
+
+
 def signal_values(annotated: list[Path], cols: list[str], by: str) -> dict[str, dict[str, np.ndarray]]:
     """Per column, its values grouped by `by` (`role` or `source`), groups sorted by name."""
     data: dict[str, dict[str, list]] = {c: {} for c in cols}
-    for p in annotated:
-        avail = pq.ParquetFile(p).schema_arrow.names
-        use = [c for c in cols if c in avail]
-        t = pq.read_table(p, columns=use + [by])
+    for t in _signal_tables(annotated, cols):
+        use = [c for c in cols if c in t.column_names]
         groups = t.column(by).to_numpy(zero_copy_only=False)
         for g in np.unique(groups):
             m = groups == g

@@ -2,10 +2,12 @@
 keeps its reports instead of drawing them again.
 
 The fingerprint covers the stats, the run directory's path (report.md names it), curate's version and
-the source of this package, and every file of the run directory the reports could read: small files
-(up to `HASH_BELOW` bytes: the JSON files, the demo's Parquet files) by content, larger ones by size
-and modification time. Left out: the reports themselves, timings.json (it only feeds the page's
-volatile block, which is swapped in place), completion markers, locks and temp files.
+the source of this package, and every file of the run directory the reports could read: the JSON and
+YAML files by content (a run rewrites some of them, e.g. the manifest, even when nothing changed), the
+data files (Parquet, JSONL, token files) by size and modification time, so a run of thousands of
+files is not read again to learn that nothing changed. Left out: the reports themselves, timings.json
+(it only feeds the page's volatile block, which is swapped in place), completion markers, locks and
+temp files.
 
 It is stored in `report.fingerprint` with the sha256 of every report file, so an edited or deleted
 report is written again too.
@@ -23,7 +25,7 @@ from curate import __version__
 from curate.io.atomic import TMP_NAME, read_json, write_json
 
 FILE = "report.fingerprint"
-HASH_BELOW = 1 << 20
+BY_CONTENT = (".json", ".yaml")
 OUTPUTS = ("report.md", "report.html", "funnel.svg", "signals.svg", "mixture.svg")
 SKIP_TOP = frozenset(OUTPUTS) | {FILE, "timings.json", "_markers", ".curate.lock", "funnel.png", "signals.png", "mixture.png"}
 
@@ -49,7 +51,7 @@ def _files(run: Path) -> list:
             p = os.path.join(top, f)
             st = os.stat(p)
             rel = f if rel_top == "." else f"{rel_top}/{f}"
-            if st.st_size < HASH_BELOW:
+            if f.endswith(BY_CONTENT):
                 with open(p, "rb") as fh:
                     out.append([rel, hashlib.sha256(fh.read()).hexdigest()])
             else:
