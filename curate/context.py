@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +37,10 @@ class InputFile:
         """The source's format, `auto` resolved for this file (an error names the file when no reader claims it)."""
         return detect_format(self.path) if self.source.format == "auto" else self.source.format
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """Stable name of this task's outputs: `<source>/<relative path as one name>` (+ `@pKK` for a part);
-        it does not change when other files are added or removed."""
+        it does not change when other files are added or removed. (Cached: asked for per file by every stage.)"""
         return task_key(self.source.name, self.rel or self.path.name, self.part, self.parts)
 
 
