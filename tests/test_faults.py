@@ -10,6 +10,7 @@ run, no temp file is left, and no finished task was redone (marker and output mt
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -469,3 +470,50 @@ def test_file_size_limit_in_a_worker_is_not_blamed_on_the_input(corpus, tmp_path
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert f"error: file too large at {tmp_path / 'run'}/" in proc.stderr and "ulimit -f" in proc.stderr, proc.stderr
     assert "fix the input or config" not in proc.stderr
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_pool_workers_exit_when_the_driver_alone_is_killed(corpus):
+    """SIGKILL of the driver only (not its process group): its pool workers would otherwise wait on
+    the pool's queue forever; they notice their parent is gone and exit."""
+    runner = Runner(corpus, corpus / "orphans", workers=2)
+    proc = runner.start()
+    try:
+        deadline = time.time() + 120
+        workers: set[int] = set()
+        while proc.poll() is None and (len(workers) < 3 or _markers(runner.run, "annotate") < 1) and time.time() < deadline:
+            workers = _children(proc.pid)  # 2 pool workers and multiprocessing's resource tracker, at work
+            time.sleep(0.02)
+        assert len(workers) >= 3, "the run ended before its pool started"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.time() + 15
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        left = [w for w in workers if _alive(w)]
+        assert not left, f"pool workers {left} outlived their driver"
+    finally:
+        if proc.poll() is None:
+            runner.kill(proc)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)

@@ -16,6 +16,8 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
+import time
 import weakref
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -25,11 +27,20 @@ from curate.exec.base import Executor, Progress, Task, TaskFailed, run_task, sav
 from curate.layout import RunLayout
 
 
+def _exit_with_driver(driver: int) -> None:
+    """A worker whose driver died (SIGKILL, OOM killer) would wait on the pool's queue forever: it
+    watches its parent and exits when it is gone."""
+    while os.getppid() == driver:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def _init_worker():
     # each worker is one process: keep native thread pools from oversubscribing the cores
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    threading.Thread(target=_exit_with_driver, args=(os.getppid(),), daemon=True, name="curate-driver-watch").start()
 
 
 def _run_tracked(task: Task, track_dir: str) -> dict:
