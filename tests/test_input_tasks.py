@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curate.io.readers import line_range
+from curate.io.ranges import line_range
 from curate.pipeline import run_pipeline
 from curate.report.html import stable_bytes
 

@@ -23,6 +23,7 @@ from curate.errors import InputError
 from curate.io.compressed import CHUNK, COMPRESSED_SUFFIXES, count_records, misnamed_compression, open_maybe_compressed
 from curate.io.formats import FunctionReader, Reader, detect_format, get_reader, register_reader
 from curate.io.quarantine import Quarantine
+from curate.io.ranges import RangeReader, jsonl_max_parts, line_range, parquet_max_parts, row_group_range
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -41,69 +42,6 @@ class ReadSpec:
     rel: str = ""  # the file's path relative to its source's glob root: generated ids are built from it
     part: int = 0  # a large file is read by `parts` tasks; this one reads the `part`-th contiguous range of it
     parts: int = 1  # (bytes cut at line ends for plain JSONL, row groups for Parquet: see `line_range`, `row_group_range`)
-
-
-def _next_line_start(fh, pos: int, size: int) -> int:
-    """The first line start at or after `pos` (a position just after a newline, or the file's end)."""
-    if pos <= 0:
-        return 0
-    if pos >= size:
-        return size
-    fh.seek(pos - 1)
-    at = pos - 1
-    while True:
-        block = fh.read(CHUNK)
-        if not block:
-            return size
-        nl = block.find(b"\n")
-        if nl >= 0:
-            return at + nl + 1
-        at += len(block)
-
-
-def line_range(path: Path, part: int, parts: int) -> tuple[int, int, int]:
-    """Part `part` of `parts` of a plain (uncompressed) line file: (start byte, end byte, lines before
-    start). Cuts fall at the first line end at or after each `size * k / parts`, so every line belongs
-    to exactly one part; the lines before the range are counted by scanning its prefix for newlines
-    (no parsing, no decompression), so line numbers stay those of the whole file."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        start = _next_line_start(fh, size * part // parts, size)
-        end = _next_line_start(fh, size * (part + 1) // parts, size)
-        before = 0
-        fh.seek(0)
-        left = start
-        while left > 0:
-            block = fh.read(min(CHUNK, left))
-            if not block:
-                break
-            before += block.count(b"\n")
-            left -= len(block)
-    return start, end, before
-
-
-def row_group_range(num_row_groups: int, part: int, parts: int) -> range:
-    """The row groups part `part` of `parts` of a Parquet file reads: a contiguous run of them."""
-    return range(num_row_groups * part // parts, num_row_groups * (part + 1) // parts)
-
-
-class _RangeReader:
-    """`readline` over bytes [start, end) of a file (a range that ends at a line end or the file's end)."""
-
-    def __init__(self, path: Path, start: int, end: int):
-        self.fh = open(path, "rb", buffering=CHUNK)
-        self.fh.seek(start)
-        self.left = end - start
-
-    def readline(self, limit: int = -1) -> bytes:
-        if self.left <= 0:
-            return b""
-        line = self.fh.readline(self.left if limit < 0 else min(limit, self.left))
-        self.left -= len(line)
-        return line
-
-    def close(self) -> None:
-        self.fh.close()
 
 
 class _Batcher:
@@ -178,7 +116,7 @@ def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
     lineno = 0
     if spec.parts > 1:  # one byte range of a plain file; its lines keep their numbers in the whole file
         start, end, lineno = line_range(path, spec.part, spec.parts)
-        fh = _RangeReader(path, start, end)
+        fh = RangeReader(path, start, end)
     else:
         fh = open_maybe_compressed(path)
     try:
@@ -459,24 +397,11 @@ def _is_text(path: Path) -> bool:
     return (path.is_dir() and not _is_hf_dir(path)) or path.name.lower().endswith(TEXT_SUFFIXES)
 
 
-def _jsonl_max_parts(path: Path) -> int:
-    """A compressed file is read whole (a byte range of it cannot be decoded on its own): one part."""
-    return 1 if path.name.lower().endswith(COMPRESSED_SUFFIXES) else 1 << 30
-
-
-def _parquet_max_parts(path: Path) -> int:
-    """One part per row group at most."""
-    try:
-        return max(1, pq.read_metadata(path).num_row_groups)
-    except Exception:  # unreadable: read whole, so the reader reports it once
-        return 1
-
-
 # the project's own formats, in the order `format: auto` tries them
-register_reader("parquet", FunctionReader(read_parquet, (".parquet",), splittable=True, max_parts=_parquet_max_parts))
+register_reader("parquet", FunctionReader(read_parquet, (".parquet",), splittable=True, max_parts=parquet_max_parts))
 register_reader("warc", FunctionReader(read_warc, (".warc", ".warc.gz", ".wet", ".wet.gz")))
 register_reader("jsonl", FunctionReader(read_jsonl, (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson",
                                                      ".ndjson.gz"), splittable=True,
-                                           max_parts=_jsonl_max_parts))
+                                           max_parts=jsonl_max_parts))
 register_reader("hf", FunctionReader(read_hf_dataset, detect=_is_hf_dir))
 register_reader("text", FunctionReader(read_text_dir, TEXT_SUFFIXES, detect=_is_text))
