@@ -162,7 +162,7 @@ def test_resume_skips_finished_passes(tmp_path, monkeypatch):
         raise RuntimeError("killed")
 
     monkeypatch.setattr(stage, "bucket_file", counting_bucket)
-    monkeypatch.setattr(stage, "cluster", crash)
+    monkeypatch.setattr(stage, "merge_drops", crash)
     with pytest.raises(TaskFailed):
         stage.DedupStage(ctx).run()
     assert calls == [0, 1]

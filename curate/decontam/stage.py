@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from curate import stats
 from curate.decontam.config import DecontamConfig
+from curate.dedup.lookup import file_drops
 from curate.decontam.engine import EvalIndex, EvalItems, Matches, match, read_eval_sets
 from curate.errors import ConfigError
 from curate.exec.base import Task, marker_fingerprint
@@ -93,7 +94,7 @@ def decontam_file(*, annotated: str, index: str | None, out: str, source: str, f
     # contaminated document, duplicates included.
     dup_rows = np.zeros(0, np.int64)
     if drops and Path(drops).exists():
-        dup_rows = pq.read_table(drops, columns=["file", "row"], filters=[("file", "==", key)]).column("row").to_numpy()
+        dup_rows = file_drops(drops, key, columns=("row",)).column("row").to_numpy()
     alive_hits = int((~np.isin(table.column("row").to_numpy(), dup_rows)).sum()) if table.num_rows else 0
     docs_in = docs - int(np.unique(dup_rows).size)
     dropped = alive_hits if action == "drop" else 0

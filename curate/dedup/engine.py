@@ -10,8 +10,10 @@ pass 2 `pair_partition` (one task per partition, parallel): sort the partition's
     group of equal (band, key) emit candidate pairs (each member with up to the group's first
     `FANOUT` members); exact groups are edges as they are, band pairs become edges only when their
     signatures agree on enough positions (estimated Jaccard >= `DedupConfig.accept_threshold`).
-pass 3 `cluster` (one task): union-find over all edges, then the keep policy picks one document
-    per cluster; every other member is written to `drops.parquet` with its cluster and reason.
+pass 3 (`curate/dedup/clusters.py`): union-find over all edges on integer arrays, the clustered
+    documents gathered per file into cluster partitions, the keep policy per partition (one
+    document kept per cluster, the others dropped with their cluster and reason), and a merge that
+    writes `drops.parquet`, its per-file index and `clusters.json`.
 
 A document is addressed inside the stage by `doc = file_ordinal << 32 | row`, so no string id is
 carried through passes 1-2. P comes from `num_partitions` or from `max_memory_mb` and the number
@@ -26,27 +28,20 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.dedup.clusters import DROPS_SCHEMA, EDGE_SCHEMA, EXACT, NEAR, union_find  # noqa: F401  (part of the engine's public names)
 from curate.dedup.config import DedupConfig, candidate_probability  # noqa: F401  (part of the engine's public names)
-from curate.errors import CurateError
-from curate.io.atomic import atomic_path, write_json
+from curate.io.atomic import atomic_path
 from curate.signals.minhash import EMPTY, HASH_COLUMN, MINHASH_COLUMN, splitmix64
 
 EXACT_BAND = 255  # the band number of exact-hash rows (LSH bands are 0..254)
 FANOUT = 8  # a bucket member is compared with at most the first FANOUT members of its bucket
 ROW_BYTES = 64  # memory one bucket row costs in pass 2 (17 B data + sort order, copies, group ids)
-EXACT = "exact_duplicate"
-NEAR = "near_duplicate"
 _BATCH = 65_536  # rows read from Parquet at a time
 _PAIR_CHUNK = 65_536  # candidate pairs verified at once
 
 BUCKET_SCHEMA = pa.schema([("band", pa.uint8()), ("key", pa.uint64()), ("doc", pa.uint64())])
-EDGE_SCHEMA = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
-# (file, row) addresses a document exactly (input ids may repeat); id/source are for people
-DROPS_SCHEMA = pa.schema([("id", pa.string()), ("source", pa.string()), ("cluster", pa.string()),
-                          ("cluster_source", pa.string()), ("reason", pa.string()), ("file", pa.string()), ("row", pa.int64())])
 
 
 def num_partitions(cfg: DedupConfig, docs: int, bands: int) -> int:
@@ -221,119 +216,3 @@ def pair_partition(*, part_dir: str, sigs: str, out: str, accept: float) -> dict
     with atomic_path(out) as tmp:
         pq.write_table(pa.table([a[ok], b[ok]], schema=EDGE_SCHEMA), tmp, compression="none")
     return {"rows": rows, "candidate_pairs": candidates, "verified_pairs": int(ok[~x].sum()), "exact_pairs": int(x.sum())}
-
-
-# ---------------------------------------------------------------------------------------------
-# pass 3
-
-
-def union_find(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """Root of every node 0..n-1 given edges (a[i], b[i]): the smallest node of its component.
-
-    Vectorized: each round hooks the larger root of every unmerged edge under the smaller one
-    (`minimum.at`), then compresses paths by pointer jumping until every node points at a root.
-    """
-    parent = np.arange(n, dtype=np.int64)
-    while True:
-        ra, rb = parent[a], parent[b]
-        diff = ra != rb
-        if not diff.any():
-            return parent
-        np.minimum.at(parent, np.maximum(ra[diff], rb[diff]), np.minimum(ra[diff], rb[diff]))
-        while True:
-            nxt = parent[parent]
-            if np.array_equal(nxt, parent):
-                break
-            parent = nxt
-
-
-def _member_table(files: list[dict], nodes: np.ndarray, length_column: str | None, with_hash: bool) -> pa.Table:
-    """id, source, role, length, hash of the given doc keys (sorted), read file by file in batches."""
-    ords = (nodes >> np.uint64(32)).astype(np.int64)
-    rows = (nodes & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    parts = []
-    for f in files:
-        lo, hi = np.searchsorted(ords, f["ordinal"]), np.searchsorted(ords, f["ordinal"], side="right")
-        if lo == hi:
-            continue
-        want = rows[lo:hi]
-        cols = ["id", "source", "role"] + ([length_column] if length_column else ["text"]) + ([HASH_COLUMN] if with_hash else [])
-        pf = pq.ParquetFile(f["path"])
-        start = 0
-        for batch in pf.iter_batches(batch_size=_BATCH, columns=cols):
-            s, e = np.searchsorted(want, start), np.searchsorted(want, start + batch.num_rows)
-            if s < e:
-                t = pa.Table.from_batches([batch]).take(pa.array(want[s:e] - start))
-                length = t.column(length_column) if length_column else pc.utf8_length(t.column("text"))
-                parts.append(pa.table({
-                    "node": pa.array(np.arange(lo + s, lo + e, dtype=np.int64)),
-                    "id": t.column("id").cast(pa.string()),
-                    "source": t.column("source").cast(pa.string()),
-                    "role": t.column("role").cast(pa.string()),
-                    "length": length.cast(pa.int64()),
-                    "hash": t.column(HASH_COLUMN).cast(pa.uint64()) if with_hash else pa.nulls(e - s, pa.uint64()),
-                    "file": pa.array([f.get("key", f["path"])] * (e - s), pa.string()),
-                    "row": pa.array(want[s:e], pa.int64()),
-                }))
-            start += batch.num_rows
-    return pa.concat_tables(parts) if parts else pa.table({"node": pa.array([], pa.int64())})
-
-
-def cluster(*, edges: list[str], files: list[dict], drops: str, clusters: str, prefer_roles: list[str],
-            length_column: str | None, with_hash: bool) -> dict:
-    """Pass 3: union-find over all edges; keep one document per cluster; write drops + cluster stats."""
-    tabs = [pq.read_table(p, schema=EDGE_SCHEMA) for p in edges if Path(p).exists()]
-    a = np.concatenate([t.column("a").to_numpy() for t in tabs]) if tabs else np.zeros(0, np.uint64)
-    b = np.concatenate([t.column("b").to_numpy() for t in tabs]) if tabs else np.zeros(0, np.uint64)
-    nodes = np.unique(np.concatenate((a, b)))
-    root = union_find(np.searchsorted(nodes, a), np.searchsorted(nodes, b), nodes.size)
-    del a, b
-    members = _member_table(files, nodes, length_column, with_hash)
-    if members.num_rows != nodes.size:
-        raise CurateError(f"{nodes.size - members.num_rows} documents indexed by dedup are missing from the annotated files",
-                          where=str(Path(drops).parent), fix="the annotated files changed after dedup started: delete RUN/dedup and "
-                          "RUN/_markers/dedup_*, then rerun")
-    if nodes.size == 0:
-        members = pa.table({"node": pa.array([], pa.int64()), "id": pa.array([], pa.string()), "source": pa.array([], pa.string()),
-                            "role": pa.array([], pa.string()), "length": pa.array([], pa.int64()), "hash": pa.array([], pa.uint64()),
-                            "file": pa.array([], pa.string()), "row": pa.array([], pa.int64())})
-    members = members.sort_by([("node", "ascending")])
-    role_rank = pc.fill_null(pc.index_in(members.column("role"), value_set=pa.array(prefer_roles, pa.string())), len(prefer_roles))
-    members = members.append_column("cluster_node", pa.array(root[members.column("node").to_numpy()]))
-    members = members.append_column("role_rank", role_rank)
-    order = pc.sort_indices(members, sort_keys=[("cluster_node", "ascending"), ("role_rank", "ascending"), ("length", "descending"),
-                                                ("id", "ascending"), ("source", "ascending"), ("node", "ascending")])
-    m = members.take(order)
-    cl = m.column("cluster_node").to_numpy()
-    first = np.ones(cl.size, dtype=bool)
-    first[1:] = cl[1:] != cl[:-1]
-    head = np.maximum.accumulate(np.where(first, np.arange(cl.size), 0))  # row of each cluster's kept doc
-    head_idx = pa.array(head)
-    kept_id, kept_src = m.column("id").take(head_idx), m.column("source").take(head_idx)
-    if with_hash:
-        same = pc.equal(m.column("hash"), m.column("hash").take(head_idx)).to_numpy(zero_copy_only=False)
-    else:
-        same = np.zeros(cl.size, dtype=bool)
-    reason = np.where(same, EXACT, NEAR)
-    drop = ~first
-    out = pa.table([m.column("id"), m.column("source"), kept_id, kept_src, pa.array(reason), m.column("file"), m.column("row")],
-                   schema=DROPS_SCHEMA).filter(pa.array(drop))
-    out = out.take(pc.sort_indices(out, sort_keys=[("source", "ascending"), ("id", "ascending"), ("file", "ascending"), ("row", "ascending")]))
-    with atomic_path(drops) as tmp:
-        pq.write_table(out, tmp, compression="zstd")
-    sizes = np.diff(np.append(np.flatnonzero(first), cl.size))
-    hist_sizes, hist_counts = np.unique(sizes, return_counts=True)
-    by_source: dict[str, dict[str, int]] = {}
-    for row in out.group_by(["source", "reason"]).aggregate([("id", "count")]).to_pylist():
-        by_source.setdefault(row["source"], {EXACT: 0, NEAR: 0})[row["reason"]] = row["id_count"]
-    stats = {
-        "clusters": int(first.sum()),
-        "docs_in_clusters": int(cl.size),
-        "drops": int(drop.sum()),
-        "exact_duplicates": int((drop & same).sum()),
-        "near_duplicates": int((drop & ~same).sum()),
-        "cluster_sizes": {str(int(k)): int(v) for k, v in zip(hist_sizes, hist_counts)},
-        "drops_by_source": dict(sorted(by_source.items())),
-    }
-    write_json(clusters, stats)
-    return stats

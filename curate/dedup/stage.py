@@ -19,12 +19,9 @@ import pyarrow.parquet as pq
 from curate import stats
 from curate.context import RunContext
 from curate.dedup.config import DedupConfig, candidate_probability
-from curate.dedup.engine import (
-    bucket_file,
-    cluster,
-    num_partitions,
-    pair_partition,
-)
+from curate.dedup.clusters import cluster_partitions, cluster_roots, gather_members, keep_partition, merge_drops
+from curate.dedup.engine import bucket_file, num_partitions, pair_partition
+from curate.dedup.lookup import index_path
 from curate.errors import CurateError
 from curate.exec.base import Task, pack_tasks, read_marker
 from curate.fingerprint import digest
@@ -32,6 +29,7 @@ from curate.stages.base import Stage
 from curate.signals.minhash import HASH_COLUMN, MINHASH_COLUMN, DedupKeysConfig, MinHashSignal
 
 STAGE_KEYS, STAGE_PAIRS, STAGE_CLUSTERS = "dedup_keys", "dedup_pairs", "dedup_clusters"
+STAGE_ROOTS, STAGE_MEMBERS, STAGE_KEEP = "dedup_roots", "dedup_members", "dedup_keep"
 LENGTH_COLUMNS = ("char_count",)
 PACK_FILES = 256  # annotated files per pack of pass-1 tasks at most (its tasks weigh 1 each)  # preferred stored length; otherwise the text's length is computed
 
@@ -107,13 +105,30 @@ class DedupStage(Stage):
                 part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)),
                 fingerprint=fp)
             for p in range(parts)], desc="dedup: candidate pairs")
-        # pass 3: clusters and the keep policy
+        # pass 3: clusters (integer union-find), members gathered per file into cluster partitions,
+        # the keep policy per partition, one merge into drops.parquet (see curate/dedup/clusters.py)
+        with_hash = cfg.exact or _all_have_hash(files)
+        (roots,) = ctx.executor.map(STAGE_ROOTS, [
+            Task(id=f"roots-p{parts:04d}", fn=cluster_roots, kwargs=dict(edges=edges, out=str(work / "roots")), fingerprint=fp,
+                 isolate=True)], desc="dedup: union-find")
+        cparts = cluster_partitions(cfg, roots["nodes"])
+        members = work / f"members-q{cparts:04d}"
+        ctx.executor.map(STAGE_MEMBERS, [
+            Task(id=f"{f['ordinal']:05d}-q{cparts:04d}", fn=gather_members, weight=max(os.path.getsize(f["path"]), 2), kwargs=dict(
+                path=f["path"], ordinal=f["ordinal"], key=f["key"], roots=str(work / "roots"), members=str(members),
+                partitions=cparts, length_column=length_column, with_hash=with_hash), fingerprint=fp)
+            for f in files], desc="dedup: cluster members", pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_FILES))
+        runs = [(str(members / f"by-id-{q:04d}.parquet"), str(members / f"by-file-{q:04d}.parquet")) for q in range(cparts)]
+        kept = ctx.executor.map(STAGE_KEEP, [
+            Task(id=f"part-{q:04d}-of-{cparts:04d}", fn=keep_partition, kwargs=dict(
+                part_dir=str(members / f"part-{q:04d}"), by_id=runs[q][0], by_file=runs[q][1], prefer_roles=list(cfg.prefer_roles),
+                with_hash=with_hash), fingerprint=fp, isolate=True)
+            for q in range(cparts)], desc="dedup: keep policy")
         (clusters,) = ctx.executor.map(STAGE_CLUSTERS, [
-            Task(id=f"clusters-p{parts:04d}", fn=cluster, kwargs=dict(
-                edges=edges, files=files, drops=str(ctx.layout.drops), clusters=str(ctx.layout.clusters),
-                prefer_roles=list(cfg.prefer_roles), length_column=length_column, with_hash=cfg.exact or _all_have_hash(files)),
-                fingerprint=fp)],
-            desc="dedup: clusters")
+            Task(id=f"clusters-p{parts:04d}-q{cparts:04d}", fn=merge_drops, kwargs=dict(
+                by_id=[r[0] for r in runs], by_file=[r[1] for r in runs], drops=str(ctx.layout.drops),
+                index=str(index_path(ctx.layout.drops)), clusters=str(ctx.layout.clusters), parts=kept), fingerprint=fp, isolate=True)],
+            desc="dedup: merge drops")
         if not cfg.keep_intermediate:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -27,6 +27,7 @@ class Task:
     weight: float = 1.0  # e.g. input bytes, for progress bars
     fingerprint: str | None = None  # what decides the output (curate.fingerprint); a marker with another one is stale
     members: tuple["Task", ...] = ()  # a pack (see `pack_tasks`): fn returns {member id: member result}
+    isolate: bool = False  # run in a worker process even when alone (its memory must not stay in the driver's)
 
 
 PACK_TASKS = 4  # packs per worker: enough to balance the workers, few enough that per-call costs vanish

@@ -98,8 +98,14 @@ class LocalExecutor(Executor):
         self.inline_bytes = int(inline_bytes)
 
     def _inline(self, tasks: list[Task]) -> bool:
-        """Run these tasks in this process: one worker, one task, or a small stage before any pool."""
-        if self.workers == 1 or len(tasks) == 1:
+        """Run these tasks in this process: one worker, one task, or a small stage before any pool. Tasks
+        marked `isolate` go to the pool even alone (a peak of memory in a worker does not stay in the
+        driver), unless no pool was needed so far in a run that allows inlining small stages."""
+        if self.workers == 1:
+            return True
+        if any(t.isolate for t in tasks):
+            return self._pool is None and self.inline_bytes > 0
+        if len(tasks) == 1:
             return True
         total = sum(t.weight for t in tasks)
         in_bytes = total > len(tasks)  # weights are input bytes (else 1 per task: the work is unknown)

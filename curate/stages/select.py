@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from curate.stages.sections import RuleConfig, SelectConfig
 from curate import stats
 from curate.context import RunContext
+from curate.dedup.lookup import file_drops
 from curate.errors import ConfigError
 from curate.exec.base import Task, marker_fingerprint, marker_path, pack_tasks, read_marker
 from curate.fingerprint import content_hash, digest
@@ -146,8 +147,7 @@ def load_dup_reasons(path: str | None, file_key: str, contaminated: str | None =
     that is both counts once, as a duplicate."""
     out = None
     if path and Path(path).exists():
-        t = pq.read_table(path, columns=["file", "row", "reason"], filters=[("file", "==", file_key)])
-        out = t.select(["row", "reason"]).combine_chunks()
+        out = file_drops(path, file_key)  # this file's drops only (the per-file index), not the whole table
     if contaminated and Path(contaminated).exists():
         rows = pq.read_table(contaminated, columns=["row"]).column("row").combine_chunks()
         if out is not None and out.num_rows:
