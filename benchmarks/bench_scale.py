@@ -4,10 +4,17 @@ For each size S (GB of document text) it writes ceil(S / corpus size) copies of 
 under CORPORA as plain `.jsonl` files, each copy with distinct ids (`<id>-r<k>`, texts unchanged, so
 exact dedup finds every copy after the first), runs `curate run` on them as a subprocess with the
 given workers, and reports wall time, MB/s of input text and the peak RSS of the whole process tree
-(sampled every 0.2 s with psutil, as `vs_datatrove.py` does) and of its largest process.
+(sampled every 0.2 s with psutil) and of the driver (the `curate run` process itself), and the
+driver's and the tree's peak per phase (the phase is read from the run's marker folders while it
+runs: annotate, each dedup pass, select, then `report` once every select task is done). It prints
+the SHA-256 of `dedup/drops.parquet`, `dedup/clusters.json` and of the dedup and select sections
+of `stats.json`, so runs of two versions of the code can be checked for identical outputs.
 
     PYTHON_WITH_PSUTIL benchmarks/bench_scale.py --corpora CORPORA --sizes 0.5,1,2 \\
-        [--curate-python .venv/bin/python] [--workers 2] [--work /tmp/curate-scale]
+        [--curate-python .venv/bin/python] [--curate-root CHECKOUT] [--workers 2] [--work /tmp/curate-scale]
+
+`--curate-root` runs the code of another checkout (default: this one), e.g. an export of an older
+commit for a before/after comparison.
 
 Pipeline: heuristics, langid, finance keywords and dedup keys (exact hash; `near: false`), exact
 dedup, select (English, Gopher word count). Copies of a size are deleted before the next size runs.
@@ -17,12 +24,18 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import math
 import os
 import shutil
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+
+import psutil
 
 import orjson
 import yaml
@@ -71,6 +84,78 @@ def config(docs: dict[str, list[dict]], inputs: Path, root: Path) -> dict:
     }
 
 
+# phases in the order a run goes through them (the marker folder of each stage or pass)
+PHASES = ("annotate", "dedup_keys", "dedup_pairs", "dedup_roots", "dedup_members", "dedup_keep", "dedup_clusters", "select")
+
+
+def phase_of(run_dir: Path) -> str:
+    markers = run_dir / "_markers"
+    phase = "start"
+    for p in PHASES:
+        if (markers / p).is_dir():
+            phase = p
+    if phase == "select":
+        try:
+            if sum(1 for _ in (markers / "select").iterdir()) >= sum(1 for _ in (markers / "annotate").iterdir()):
+                phase = "report"
+        except OSError:
+            pass
+    return phase
+
+
+def measure(cmd: list[str], log: Path, env: dict, cwd: Path, run_dir: Path) -> dict:
+    """Run `cmd`; every 0.2 s the RSS of the driver and of the whole tree, attributed to the current phase."""
+    load0 = os.getloadavg()[0]
+    per_phase: dict[str, dict[str, int]] = {}
+    peak = {"tree": 0, "driver": 0}
+    with open(log, "wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        done = threading.Event()
+
+        def sample() -> None:
+            root = psutil.Process(proc.pid)
+            while not done.is_set():
+                try:
+                    procs = [root] + root.children(recursive=True)
+                except psutil.NoSuchProcess:
+                    break
+                rss = []
+                for p in procs:
+                    try:
+                        rss.append(p.memory_info().rss)
+                    except psutil.NoSuchProcess:
+                        rss.append(0)
+                ph = per_phase.setdefault(phase_of(run_dir), {"driver": 0, "tree": 0})
+                ph["driver"], ph["tree"] = max(ph["driver"], rss[0]), max(ph["tree"], sum(rss))
+                peak["tree"], peak["driver"] = max(peak["tree"], sum(rss)), max(peak["driver"], rss[0])
+                done.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        done.set()
+        sampler.join()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{' '.join(cmd)} failed (exit {code}); see {log}:\n{log.read_text()[-3000:]}")
+    mb = 2**20
+    return {"wall_s": wall, "peak_tree_MB": peak["tree"] / mb, "peak_driver_MB": max(peak["driver"], usage.ru_maxrss * 1024) / mb,
+            "phases": {k: (round(v["driver"] / mb), round(v["tree"] / mb)) for k, v in per_phase.items()},
+            "load_before": load0, "load_after": os.getloadavg()[0]}
+
+
+def digests(run_dir: Path) -> dict:
+    def sha(b: bytes) -> str:
+        return hashlib.sha256(b).hexdigest()[:16]
+
+    stats = json.loads((run_dir / "stats.json").read_text())["stages"]
+    out = {name: sha((run_dir / "dedup" / name).read_bytes()) for name in ("drops.parquet", "clusters.json") if (run_dir / "dedup" / name).exists()}
+    out.update({f"stats.{k}": sha(json.dumps(stats.get(k), sort_keys=True).encode()) for k in ("dedup", "select")})
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpora", type=Path, required=True)
@@ -78,8 +163,11 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--work", type=Path, default=Path("/tmp/curate-scale"))
     ap.add_argument("--curate-python", type=Path, help="interpreter of curate's virtualenv (default .venv/bin/python)")
+    ap.add_argument("--curate-root", type=Path, help="checkout whose code is run (default: this one)")
     args = ap.parse_args(argv)
     vs.CURATE_PY = args.curate_python or vs.CURATE_PY
+    code_root = (args.curate_root or vs.ROOT).resolve()
+    env = dict(os.environ, PYTHONPATH=str(code_root))
     docs, size = load_corpus(args.corpora)
     if not docs:
         sys.exit(f"no *.jsonl.gz under {args.corpora}")
@@ -94,24 +182,28 @@ def main(argv=None) -> int:
         run_dir = work / "run"
         shutil.rmtree(run_dir, ignore_errors=True)
         print(f"{gb} GB: {copies} copies ...", file=sys.stderr, flush=True)
-        m = vs.measure(vs.curate_cmd("run", str(cfg), "--out", str(run_dir), "--workers", str(args.workers)),
-                       work / f"run-{gb}.log", vs.curate_env())
+        m = measure(vs.curate_cmd("run", str(cfg), "--out", str(run_dir), "--workers", str(args.workers)),
+                    work / f"run-{gb}.log", env, code_root, run_dir)
         stats = json.loads((run_dir / "stats.json").read_text())["stages"]
         timings = json.loads((run_dir / "timings.json").read_text())
         text_mb = stats["annotate"]["total"]["bytes"] / 1e6
         rows.append({"GB": gb, "copies": copies, "docs": stats["annotate"]["total"]["docs_in"], "text_MB": round(text_mb, 1),
                      "wall_s": round(m["wall_s"], 1), "MB_per_s": round(text_mb / m["wall_s"], 2),
-                     "peak_tree_MB": round(m["peak_tree_MB"]), "peak_single_MB": round(m["peak_single_MB"]),
+                     "peak_tree_MB": round(m["peak_tree_MB"]), "peak_driver_MB": round(m["peak_driver_MB"]),
+                     "phase_peak_MB_driver_tree": m["phases"], "digests": digests(run_dir),
                      "dedup_docs_out": stats["dedup"]["total"]["docs_out"], "kept": stats["select"]["total"]["docs_out"],
                      "stage_s": {k: round(v, 1) for k, v in timings.items() if isinstance(v, (int, float))},
                      "load": [round(m["load_before"], 1), round(m["load_after"], 1)]})
         print(json.dumps(rows[-1]), flush=True)
         shutil.rmtree(work / "inputs", ignore_errors=True)
         shutil.rmtree(run_dir, ignore_errors=True)
-    print(f"{'GB':>5}{'docs':>11}{'text MB':>9}{'wall s':>8}{'MB/s':>7}{'peak tree MB':>14}{'peak 1 proc MB':>16}  load")
+    print(f"{'GB':>5}{'docs':>11}{'text MB':>9}{'wall s':>8}{'MB/s':>7}{'peak tree MB':>14}{'peak driver MB':>16}  load")
     for r in rows:
         print(f"{r['GB']:>5}{r['docs']:>11,}{r['text_MB']:>9.0f}{r['wall_s']:>8.1f}{r['MB_per_s']:>7.2f}"
-              f"{r['peak_tree_MB']:>14}{r['peak_single_MB']:>16}  {r['load'][0]}→{r['load'][1]}")
+              f"{r['peak_tree_MB']:>14}{r['peak_driver_MB']:>16}  {r['load'][0]}→{r['load'][1]}")
+    print("peak RSS per phase, driver / tree (MB):")
+    for r in rows:
+        print(f"{r['GB']:>5}  " + ", ".join(f"{k} {d}/{t}" for k, (d, t) in r["phase_peak_MB_driver_tree"].items()))
     return 0
 
 

@@ -383,3 +383,49 @@ def test_quarantine_excerpts_are_redacted_like_selected_text(tmp_path):
     red = quarantine_sample(tmp_path, 5, 1, pii=PiiSelectConfig())
     assert "jane.doe@example.com" in raw.dropped[0].text
     assert "jane.doe@example.com" not in red.dropped[0].text and red.dropped[0].line == 7
+
+
+def test_sampled_view_keeps_exact_totals_and_finds_every_row(run, monkeypatch, tmp_path):
+    """Above the sample bound the view holds a seeded sample of decision rows: totals stay exact, examples
+    are real rows with the fate select gave them (the same for the same run), lookups by id and the kept
+    copy of a duplicate see every row, and the page says the histograms are drawn from a sample."""
+    from curate.report import facts, view as view_mod
+    from curate.report.samples import find_id
+
+    _, res = run
+    cutoffs = res.stats["select"]["cutoffs"]
+    full = load_view(res.run_dir)
+    cut = load_view(res.run_dir, bound=60)
+    assert not full.sampled and cut.sampled and cut.total_rows == full.total_rows == full.decisions.num_rows
+    assert 20 < cut.decisions.num_rows < 120
+    assert load_view(res.run_dir, bound=60).decisions.equals(cut.decisions)  # seeded: the same rows every time
+    exact = {s.name: s for s in all_samples(full, 4, cutoffs)}
+    got = all_samples(cut, 4, cutoffs)
+    assert [s.to_json() for s in got] == [s.to_json() for s in all_samples(load_view(res.run_dir, bound=60), 4, cutoffs)]
+    assert [s.name for s in got] == list(exact)
+    for s in got:
+        assert (s.dropped_total, s.kept_total) == (exact[s.name].dropped_total, exact[s.name].kept_total), s.name
+        for e in s.dropped:
+            assert e.fate == s.name or s.kind == "quarantine"
+    for src in ("fin", "gen"):
+        by_src = {s.name: s for s in all_samples(full, 2, cutoffs, source=src)}
+        assert all(s.dropped_total == by_src[s.name].dropped_total for s in all_samples(cut, 2, cutoffs, source=src))
+    dup = next(s for s in got if s.kind == "dedup")
+    for e in dup.dropped:  # the kept copy is found even when the sample does not hold it
+        assert e.twin is not None and e.twin.id == e.values["duplicate_of"] and e.twin.fate not in ("exact_duplicate", "near_duplicate")
+    ids = set(cut.decisions.column("id").to_pylist())
+    missing = next(i for i in full.decisions.column("id").to_pylist() if i not in ids)
+    assert [e.to_json() for e in find_id(cut, missing)] == [e.to_json() for e in find_id(full, missing)] != []
+    # the report itself, rendered with a small bound: exact funnel counts, histograms marked as a sample
+    monkeypatch.setattr(view_mod, "SAMPLE_ROWS", 60)
+    facts.clear_cache()
+    copy = tmp_path / "run"
+    import shutil
+
+    shutil.copytree(res.run_dir, copy)
+    (copy / "report.html").unlink()
+    render(copy)
+    html = page(copy)
+    assert "seeded sample of about 60 of the" in html and "a sample of the documents reaching this rule" in html
+    assert stable_part(page(res.run_dir)).count("dropped per source") == stable_part(html).count("dropped per source")
+    facts.clear_cache()

@@ -197,16 +197,26 @@ def signal_columns(annotated: list[Path]) -> list[str]:
 _TABLES: dict = {}  # the annotated files' signal columns, read once per report (both reports use them)
 
 
-def _signal_tables(annotated: list[Path], cols: list[str]) -> list:
-    """Each annotated file's signal columns plus `role` and `source`, read once for report.md and
-    report.html together (`clear_cache` drops them when the reports are written)."""
-    key = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in annotated)
+def annotated_rows(annotated: list[Path]) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in annotated)
+
+
+def _signal_tables(annotated: list[Path], cols: list[str], seed: int = 0) -> list:
+    """Each annotated file's signal columns plus `role` and `source` (every row, or a seeded sample of
+    about SAMPLE_ROWS rows when the run has more), read once for report.md and report.html together
+    (`clear_cache` drops them when the reports are written)."""
+    from curate.report import view  # (view imports this module)
+
+    key = (seed, view.SAMPLE_ROWS, tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in annotated))
     if _TABLES.get("key") != key or not set(cols) <= _TABLES["cols"]:
         want = set(signal_columns(annotated)) | set(cols)
         tables = []
-        for p in annotated:
+        total = annotated_rows(annotated)
+        for i, p in enumerate(annotated):
             pf = pq.ParquetFile(p)  # not pq.read_table: its dataset set-up costs ~5x the read of a small file
-            tables.append(pf.read(columns=[c for c in pf.schema_arrow.names if c in want or c in ("role", "source")]))
+            t = pf.read(columns=[c for c in pf.schema_arrow.names if c in want or c in ("role", "source")])
+            keep = view.sample_mask(seed, i, t.num_rows, total, "signals")
+            tables.append(t if keep is None else t.filter(keep))
         _TABLES.clear()
         _TABLES.update(key=key, cols=want, tables=tables)
     return _TABLES["tables"]
@@ -216,10 +226,19 @@ def clear_cache() -> None:
     _TABLES.clear()
 
 
-def signal_values(annotated: list[Path], cols: list[str], by: str) -> dict[str, dict[str, np.ndarray]]:
-    """Per column, its values grouped by `by` (`role` or `source`), groups sorted by name."""
+def signal_sample_note(annotated: list[Path]) -> str:
+    """How the signal histograms were drawn: "" for every document, else which sample."""
+    from curate.report import view
+
+    total = annotated_rows(annotated)
+    return "" if total <= view.SAMPLE_ROWS else f"a seeded sample of about {view.SAMPLE_ROWS:,} of the {total:,} annotated documents"
+
+
+def signal_values(annotated: list[Path], cols: list[str], by: str, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """Per column, its values grouped by `by` (`role` or `source`), groups sorted by name (a seeded
+    sample of rows when the run has more than SAMPLE_ROWS annotated documents)."""
     data: dict[str, dict[str, list]] = {c: {} for c in cols}
-    for t in _signal_tables(annotated, cols):
+    for t in _signal_tables(annotated, cols, seed):
         use = [c for c in cols if c in t.column_names]
         groups = t.column(by).to_numpy(zero_copy_only=False)
         for g in np.unique(groups):

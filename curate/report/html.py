@@ -23,7 +23,7 @@ from curate.io.atomic import write_text
 from curate.layout import RunLayout
 from curate.report import charts_svg as svg
 from curate.report.facts import (FunnelRow, annotated_files, funnel_by_role, funnel_by_source, mixture_rows, quarantine_reasons,
-                                 reason_order, shards_summary, signal_columns, signal_values, tokens_by_source)
+                                 reason_order, shards_summary, signal_columns, signal_sample_note, signal_values, tokens_by_source)
 from curate.report.figures import epochs_svg, funnel_svg, mixture_svg, signal_histograms
 from curate.report.privacy import decontam_figures, pii_figures
 from curate.report.samples import Example, RuleSample, all_samples, column_values, load_view, reached_rows, sources_at, thresholds
@@ -147,7 +147,8 @@ def rule_charts(view, k: int, cutoffs: dict, sources: list[str]) -> str:
             continue  # a string column (e.g. lang): nothing to draw
         series = [(s, v[src == s], colors[s]) for s in sources if (src == s).any()]
         th = [(t, lab) for col, t, lab in lines if col == c]
-        out.append(f'<div class="chart">{svg.histogram(series, f"{c} (documents reaching this rule)", c, th, log_x=(c == "word_count"))}</div>')
+        what = "a sample of the documents reaching this rule" if view.sampled else "documents reaching this rule"
+        out.append(f'<div class="chart">{svg.histogram(series, f"{c} ({what})", c, th, log_x=(c == "word_count"))}</div>')
     return f'<div class="charts">{"".join(out)}</div>' if out else ""
 
 
@@ -286,16 +287,18 @@ def build_html(run: Path, stats: dict, config: dict, manifest: dict, timings: di
     cols = signal_columns(ann)
     scores = [c for c in cols if c.endswith("_score") and c != "lang_score"]
     plain = [c for c in cols if c not in scores]
+    seed = int(config.get("seed", 0))
+    over = signal_sample_note(ann) or "All annotated documents"
     if plain:
-        data = signal_values(ann, plain, "role")
+        data = signal_values(ann, plain, "role", seed)
         colors = svg.color_for(sorted({g for d in data.values() for g in d}))
         charts = "".join(f'<div class="chart">{h}</div>' for h in signal_histograms(data, colors))
-        section("signals", "Signal distributions by role", f'<p class="muted">All annotated documents (before dedup and rules).</p><div class="charts">{charts}</div>')
+        section("signals", "Signal distributions by role", f'<p class="muted">{esc(over[0].upper() + over[1:])} (before dedup and rules).</p><div class="charts">{charts}</div>')
     if scores:
-        data = signal_values(ann, scores, "source")
+        data = signal_values(ann, scores, "source", seed)
         colors = svg.color_for(sources)
         charts = "".join(f'<div class="chart">{h}</div>' for h in signal_histograms(data, colors))
-        section("scores", "Classifier scores by source", f'<p class="muted">All annotated documents (before dedup and rules).</p><div class="charts">{charts}</div>')
+        section("scores", "Classifier scores by source", f'<p class="muted">{esc(over[0].upper() + over[1:])} (before dedup and rules).</p><div class="charts">{charts}</div>')
 
     if toks:
         section("tokens", "Tokens per source", '<p class="muted">Held-out documents are counted apart from train.</p>' + table(

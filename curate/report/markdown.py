@@ -12,7 +12,7 @@ from curate.io.atomic import write_text
 from curate.layout import RunLayout
 from curate.report import charts_svg as svg
 from curate.report.facts import (FunnelRow, funnel_by_role, funnel_by_source, mixture_rows, reason_order, shards_summary,
-                                 signal_columns, signal_values, tokens_by_source)
+                                 signal_columns, signal_sample_note, signal_values, tokens_by_source)
 from curate.report.figures import funnel_svg, grid, mixture_svg, signal_histograms
 from curate.report.privacy import decontam_figures, decontam_markdown, pii_figures, pii_markdown
 from curate.stats import CORE
@@ -20,14 +20,15 @@ from curate.stats import CORE
 LEGACY_CHARTS = ("funnel.png", "signals.png", "mixture.png")  # what older versions drew with matplotlib
 
 
-def histograms(annotated: list, path: Path) -> list[str]:
+def histograms(annotated: list, path: Path, seed: int = 0) -> list[str]:
     """signals.svg: one histogram per signal column, one outline per role; returns the columns drawn."""
     cols = signal_columns(annotated)
     if not cols:
         return []
-    data = signal_values(annotated, cols, "role")
+    data = signal_values(annotated, cols, "role", seed)
     colors = svg.color_for(sorted({g for d in data.values() for g in d}))
-    write_text(path, grid(signal_histograms(data, colors), "Signal distributions over all annotated documents, by role"))
+    over = signal_sample_note(annotated) or "all annotated documents"
+    write_text(path, grid(signal_histograms(data, colors), f"Signal distributions over {over}, by role"))
     return cols
 
 
@@ -82,7 +83,7 @@ def write_markdown(run: Path, name: str, seed: int, stats: dict, config: dict, m
     lines += pii_markdown(pii_figures(stats.get("select", {}), config))
     lines += decontam_markdown(decontam_figures(layout.decontam_report))
     lines += routed_markdown(stats, layout)
-    cols = histograms(annotated, layout.chart("signals"))
+    cols = histograms(annotated, layout.chart("signals"), seed)
     if cols:
         lines += ["## Signal distributions", "", "![signals](signals.svg)", ""]
     for stage, st in stats.items():  # whatever else a stage reports in its totals (any stage, no special case)

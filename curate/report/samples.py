@@ -21,8 +21,9 @@ import pyarrow.parquet as pq
 
 from curate.layout import RunLayout
 from curate.pii.engine import scan as pii_scan
-from curate.report.facts import run_config
-from curate.stages.sections import RuleConfig, SelectConfig
+from curate.report.view import RunView, load_view, row_keys, stream_rows  # noqa: F401  (load_view: the report's entry point)
+from curate.report.view import mix64 as _mix64
+from curate.stages.sections import RuleConfig
 from curate.stages.select import rule_columns, scope_mask
 
 ID_COLUMNS = ("id", "source", "role", "file", "line")
@@ -54,68 +55,9 @@ class Example:
         return d
 
 
-@dataclass
-class RunView:
-    """What the examples are drawn from: the decisions of every annotated file, in task order."""
-
-    run_dir: Path
-    seed: int
-    select: SelectConfig
-    sources: list[dict]  # the config's sources (name, role, ...) in order
-    decisions: pa.Table  # + `task` (index into `tasks`) and `row` (row in that annotated file)
-    tasks: list[str]  # task keys `<source>/<NNNNN>-<stem>[.pKK]`
-    config: dict = field(default_factory=dict)  # the run's config.yaml
-
-    @property
-    def examples(self) -> int:
-        return int((self.config.get("report") or {}).get("examples", 5))
-
-    @property
-    def available(self) -> bool:
-        return self.decisions.num_rows > 0
-
-    def annotated_path(self, task: int) -> Path:
-        return RunLayout(self.run_dir).annotated(self.tasks[task])
-
-
-def load_view(run_dir: str | Path) -> RunView:
-    run = Path(run_dir)
-    cfg = run_config(run)
-    sources = cfg.get("sources") or []
-    select = SelectConfig.model_validate(cfg.get("select") or {})
-    tables, tasks = [], []
-    root = RunLayout(run).decisions_dir
-    names = [s["name"] for s in sources] or sorted(p.name for p in root.glob("*") if p.is_dir())
-    for name in names:
-        for p in sorted((root / name).glob("*.parquet")):
-            t = pq.ParquetFile(p).read()  # (cheaper than pq.read_table on thousands of small files)
-            t = t.append_column("task", pa.array(np.full(t.num_rows, len(tasks), dtype=np.int32)))
-            t = t.append_column("row", pa.array(np.arange(t.num_rows, dtype=np.int64)))
-            tables.append(t)
-            tasks.append(f"{name}/{p.name[: -len('.parquet')]}")
-    table = pa.concat_tables(tables, promote_options="default") if tables else pa.table({c: pa.array([], pa.string()) for c in ("id", "reason")})
-    table = table.combine_chunks()
-    return RunView(run_dir=run, seed=int(cfg.get("seed", 0)), select=select, sources=sources, decisions=table, tasks=tasks, config=cfg)
-
-
-# ---- seeded order ------------------------------------------------------------------------------
-
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser over uint64 (vectorised)."""
-    x = x.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
-
-
 def draw_order(view: RunView, idx: np.ndarray, salt: str) -> np.ndarray:
     """A seeded pseudo-random key per row (by task and row, which are unique even where ids repeat)."""
-    salt_key = np.uint64(int.from_bytes(salt.encode("utf-8")[:8].ljust(8, b"\0"), "little") ^ (len(salt) << 56))
-    task = view.decisions.column("task").to_numpy()[idx].astype(np.uint64)
-    row = view.decisions.column("row").to_numpy()[idx].astype(np.uint64)
-    with np.errstate(over="ignore"):
-        return _mix64(_mix64((task << np.uint64(40)) ^ row ^ _mix64(np.array([view.seed], np.uint64))[0]) ^ salt_key)
+    return row_keys(view.seed, view.decisions.column("task").to_numpy()[idx], view.decisions.column("row").to_numpy()[idx], salt)
 
 
 def _take(view: RunView, idx: np.ndarray, n: int, salt: str, margin: np.ndarray | None = None) -> np.ndarray:
@@ -233,13 +175,14 @@ def margin(view: RunView, rule: RuleConfig, idx: np.ndarray, cutoffs: dict) -> n
 
 # ---- building examples -------------------------------------------------------------------------
 
-def _texts(view: RunView, idx: np.ndarray, limit: int) -> dict[int, tuple[str, int]]:
-    """Text (cut at `limit` characters) and full length of each row, reading each annotated file once."""
+def _texts(view: RunView, sub: pa.Table, limit: int) -> dict[int, tuple[str, int]]:
+    """Text (cut at `limit` characters) and full length of each row of `sub` (by position), reading each annotated file once."""
     out: dict[int, tuple[str, int]] = {}
-    if idx.size == 0:
+    if sub.num_rows == 0:
         return out
-    task = view.decisions.column("task").to_numpy()[idx]
-    row = view.decisions.column("row").to_numpy()[idx]
+    idx = np.arange(sub.num_rows)
+    task = sub.column("task").to_numpy()
+    row = sub.column("row").to_numpy()
     for t in np.unique(task):
         sel = np.flatnonzero(task == t)
         path = view.annotated_path(int(t))
@@ -263,13 +206,19 @@ def _value(v):
 def examples(view: RunView, idx: np.ndarray, columns: list[str], fate_of=None, limit: int = 20_000) -> list[Example]:
     if idx.size == 0:
         return []
-    texts = _texts(view, idx, limit)
-    cols = [c for c in columns if c in view.decisions.column_names]
-    sub = view.decisions.select([c for c in ID_COLUMNS if c in view.decisions.column_names] + ["reason"] + cols).take(pa.array(idx))
-    rows = sub.to_pylist()
+    return examples_of(view, view.decisions.take(pa.array(idx)), columns, limit)
+
+
+def examples_of(view: RunView, sub: pa.Table, columns: list[str], limit: int = 20_000) -> list[Example]:
+    """Examples of decision rows given as a table (with `task` and `row`): from the sample or streamed."""
+    if sub.num_rows == 0:
+        return []
+    texts = _texts(view, sub, limit)
+    cols = [c for c in columns if c in sub.column_names]
+    rows = sub.select([c for c in ID_COLUMNS if c in sub.column_names] + ["reason"] + cols).to_pylist()
     out = []
-    for i, r in zip(idx, rows):
-        text, chars = texts.get(int(i), ("", 0))
+    for i, r in enumerate(rows):
+        text, chars = texts.get(i, ("", 0))
         out.append(Example(id=str(r.get("id")), source=str(r.get("source")), role=str(r.get("role")), file=str(r.get("file")),
                            line=int(r.get("line") or 0), fate=r["reason"] or "kept", values={c: _value(r[c]) for c in cols},
                            text=text, chars=chars))
@@ -319,13 +268,52 @@ def rule_sample(view: RunView, k: int, n: int, cutoffs: dict, limit: int = 20_00
         is_src = pc.equal(src, source).to_numpy(zero_copy_only=False)
         dropped, kept = dropped[is_src[dropped]], kept[is_src[kept]]
     cols = sorted(rule_columns(rule))
+    totals = view.rule_total(k, source)  # exact, over every row (the examples come from the sample)
     m = margin(view, rule, kept, cutoffs)
     label = "kept with the lowest scores (kept at random, more often the higher the score)" if rule.mode == "pareto" else (
         "kept just above its threshold" if m is not None else "kept (a seeded random sample: the rule has no numeric threshold)")
     return RuleSample(
-        name=rule.name, kind="rule", description=describe(rule), columns=cols, dropped_total=int(dropped.size), kept_total=int(kept.size),
+        name=rule.name, kind="rule", description=describe(rule), columns=cols, dropped_total=totals[0], kept_total=totals[1],
         dropped=examples(view, _take(view, dropped, n, f"drop:{rule.name}"), cols, limit=limit),
         kept=examples(view, _take(view, kept, n, f"kept:{rule.name}", m), cols, limit=limit), kept_label=label)
+
+
+def _twins_of(drops_path: Path, keys: set[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, str]]:
+    """(cluster, cluster_source) of the given (file, row) drops, streaming drops.parquet batch by batch."""
+    out: dict[tuple[str, int], tuple[str, str]] = {}
+    if not keys:
+        return out
+    files = pa.array(sorted({f for f, _ in keys}), pa.string())
+    for batch in pq.ParquetFile(drops_path).iter_batches(batch_size=65_536, columns=["file", "row", "cluster", "cluster_source"]):
+        m = pc.is_in(batch.column("file"), value_set=files)
+        if not pc.any(m).as_py():
+            continue
+        sub = pa.Table.from_batches([batch]).filter(m)
+        for f, r, c, cs in zip(*(sub.column(x).to_pylist() for x in ("file", "row", "cluster", "cluster_source"))):
+            if (f, r) in keys:
+                out[(f, r)] = (c, cs)
+    return out
+
+
+def _kept_copies(view: RunView, wanted: set[tuple[str, str]], skip: list[str]) -> dict[tuple[str, str], pa.Table]:
+    """The first decision row (task order) of each (id, source) in `wanted` whose reason is not in `skip`:
+    from the decisions in memory, or streamed from every file of those sources when they are a sample."""
+    if not wanted:
+        return {}
+    ids, srcs = pa.array(sorted({i for i, _ in wanted}), pa.string()), pa.array(sorted({s for _, s in wanted}), pa.string())
+
+    def where(t: pa.Table) -> np.ndarray:
+        m = pc.and_(pc.is_in(t.column("id"), value_set=ids), pc.is_in(t.column("source"), value_set=srcs))
+        m = pc.and_(m, pc.invert(pc.fill_null(pc.is_in(t.column("reason"), value_set=pa.array(skip, pa.string())), False)))
+        return pc.fill_null(m, False).to_numpy(zero_copy_only=False)
+
+    found = stream_rows(view, {s for _, s in wanted}, where) if view.sampled else view.decisions.filter(pa.array(where(view.decisions)))
+    out: dict[tuple[str, str], pa.Table] = {}
+    if found.num_rows:
+        for i, key in enumerate(zip(found.column("id").to_pylist(), found.column("source").to_pylist())):
+            if key in wanted and key not in out:
+                out[key] = found.slice(i, 1)
+    return out
 
 
 def dedup_samples(view: RunView, n: int, limit: int = 20_000, source: str | None = None) -> list[RuleSample]:
@@ -336,9 +324,7 @@ def dedup_samples(view: RunView, n: int, limit: int = 20_000, source: str | None
         return []
     rule_names = {r.name for r in view.select.rules}
     reason = _reason(view)
-    reasons = sorted({r for r in pc.unique(reason).to_pylist() if r is not None and r not in rule_names})
-    drops = pq.read_table(drops_path, columns=["file", "row", "cluster", "cluster_source"])
-    twin_of = {(f, r): (c, cs) for f, r, c, cs in zip(*(drops.column(x).to_pylist() for x in ("file", "row", "cluster", "cluster_source")))}
+    reasons = sorted({r for c in view.reason_counts.values() for r, v in c.items() if v and r not in rule_names})
     out = []
     for name in reasons:
         dup = name.endswith("_duplicate")
@@ -346,29 +332,30 @@ def dedup_samples(view: RunView, n: int, limit: int = 20_000, source: str | None
         if source is not None:
             mask &= pc.equal(view.decisions.column("source"), source).to_numpy(zero_copy_only=False)
         idx = np.flatnonzero(mask)
+        total = view.reason_total(name, source)  # exact, over every row (the examples come from the sample)
         chosen = _take(view, idx, n, f"drop:{name}")
         ex = examples(view, chosen, [], limit=limit)
-        twins = []
         if not dup:  # dropped by another stage (decontamination, PII at select): no kept copy to show
             out.append(RuleSample(name=name, kind=OTHER, description=f"dropped as {name.replace('_', ' ')}", columns=[],
-                                  dropped_total=int(idx.size), kept_total=0, dropped=ex, kept=[], kept_label=""))
+                                  dropped_total=total, kept_total=0, dropped=ex, kept=[], kept_label=""))
             continue
-        for i, e in zip(chosen, ex):
-            key = (view.tasks[int(view.decisions.column("task")[int(i)].as_py())], int(view.decisions.column("row")[int(i)].as_py()))
+        task, row = view.decisions.column("task").to_numpy(), view.decisions.column("row").to_numpy()
+        keys = [(view.tasks[int(task[i])], int(row[i])) for i in chosen]
+        twin_of = _twins_of(drops_path, set(keys))
+        for key, e in zip(keys, ex):
             cid, csrc = twin_of.get(key, (None, None))
             e.values = {"duplicate_of": cid, "duplicate_of_source": csrc}
-            if cid is not None:  # the copy dedup kept (a later rule may still have dropped it)
-                same = pc.and_(pc.equal(view.decisions.column("id"), cid), pc.equal(view.decisions.column("source"), csrc))
-                not_dup = pc.invert(pc.fill_null(pc.is_in(reason, value_set=pa.array(reasons, pa.string())), False))
-                hit = np.flatnonzero(pc.fill_null(pc.and_(same, not_dup), False).to_numpy(zero_copy_only=False))
-                if hit.size:
-                    twins.append((e, hit[0]))
-        kept = examples(view, np.array([h for _, h in twins], dtype=np.int64), [], limit=limit)
+        # the copy dedup kept (a later rule may still have dropped it)
+        copies = _kept_copies(view, {(e.values["duplicate_of"], e.values["duplicate_of_source"]) for e in ex
+                                     if e.values["duplicate_of"] is not None}, reasons)
+        twins = [(e, copies[(e.values["duplicate_of"], e.values["duplicate_of_source"])]) for e in ex
+                 if (e.values["duplicate_of"], e.values["duplicate_of_source"]) in copies]
+        kept = examples_of(view, pa.concat_tables([t for _, t in twins]), [], limit=limit) if twins else []
         for (e, _), t in zip(twins, kept):
             e.twin = t
             e.note = f"duplicate of {t.id} ({t.source}, {t.file}:{t.line})"
         out.append(RuleSample(name=name, kind=DEDUP, description=f"dropped as {name.replace('_', ' ')} of a document that was kept",
-                              columns=["duplicate_of", "duplicate_of_source"], dropped_total=int(idx.size), kept_total=0,
+                              columns=["duplicate_of", "duplicate_of_source"], dropped_total=total, kept_total=0,
                               dropped=ex, kept=[], kept_label=""))
     return out
 
@@ -416,9 +403,13 @@ def find_id(view: RunView, doc_id: str, source: str | None = None, limit: int = 
     """Every row with this id (ids may repeat across sources), with its fate and every rule column."""
     if not view.available:
         return []
-    mask = pc.equal(view.decisions.column("id"), doc_id)
-    if source is not None:
-        mask = pc.and_(mask, pc.equal(view.decisions.column("source"), source))
-    idx = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+    def where(t: pa.Table) -> np.ndarray:
+        mask = pc.equal(t.column("id"), doc_id)
+        if source is not None:
+            mask = pc.and_(mask, pc.equal(t.column("source"), source))
+        return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
     cols = sorted({c for r in view.select.rules for c in rule_columns(r)})
-    return examples(view, idx, cols, limit=limit)
+    if view.sampled:  # every row, not only the sample's: stream the decisions files
+        return examples_of(view, stream_rows(view, None if source is None else {source}, where), cols, limit=limit)
+    return examples(view, np.flatnonzero(where(view.decisions)), cols, limit=limit)
