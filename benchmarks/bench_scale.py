@@ -5,8 +5,8 @@ under CORPORA as plain `.jsonl` files, each copy with distinct ids (`<id>-r<k>`,
 exact dedup finds every copy after the first), runs `curate run` on them as a subprocess with the
 given workers, and reports wall time, MB/s of input text and the peak RSS of the whole process tree
 (sampled every 0.2 s with psutil) and of the driver (the `curate run` process itself), and the
-driver's and the tree's peak per phase (the phase is read from the run's marker folders while it
-runs: annotate, each dedup pass, select, then `report` once every select task is done). It prints
+driver's and the tree's peak per phase (the phase is the last progress bar the run printed: annotate,
+each dedup pass, select, then `report` once every select task has its marker). It prints
 the SHA-256 of `dedup/drops.parquet`, `dedup/clusters.json` and of the dedup and select sections
 of `stats.json`, so runs of two versions of the code can be checked for identical outputs.
 
@@ -28,6 +28,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,17 +85,21 @@ def config(docs: dict[str, list[dict]], inputs: Path, root: Path) -> dict:
     }
 
 
-# phases in the order a run goes through them (the marker folder of each stage or pass)
-PHASES = ("annotate", "dedup_keys", "dedup_pairs", "dedup_roots", "dedup_members", "dedup_keep", "dedup_clusters", "select")
+PHASE = re.compile(rb"(annotate|dedup: [a-z -]+|select|decontam|adapt|tokenize|mix) \(\d+ tasks")
 
 
-def phase_of(run_dir: Path) -> str:
-    markers = run_dir / "_markers"
-    phase = "start"
-    for p in PHASES:
-        if (markers / p).is_dir():
-            phase = p
+def phase_of(run_dir: Path, log: Path) -> str:
+    """The stage (or dedup pass) running now: the last progress bar the run printed; `report` once every
+    select task has its marker (select prints its bar when it starts, not when it ends)."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, 2) - 4096))
+            found = PHASE.findall(fh.read())
+    except OSError:
+        found = []
+    phase = found[-1].decode() if found else "start"
     if phase == "select":
+        markers = run_dir / "_markers"
         try:
             if sum(1 for _ in (markers / "select").iterdir()) >= sum(1 for _ in (markers / "annotate").iterdir()):
                 phase = "report"
@@ -126,7 +131,7 @@ def measure(cmd: list[str], log: Path, env: dict, cwd: Path, run_dir: Path) -> d
                         rss.append(p.memory_info().rss)
                     except psutil.NoSuchProcess:
                         rss.append(0)
-                ph = per_phase.setdefault(phase_of(run_dir), {"driver": 0, "tree": 0})
+                ph = per_phase.setdefault(phase_of(run_dir, log), {"driver": 0, "tree": 0})
                 ph["driver"], ph["tree"] = max(ph["driver"], rss[0]), max(ph["tree"], sum(rss))
                 peak["tree"], peak["driver"] = max(peak["tree"], sum(rss)), max(peak["driver"], rss[0])
                 done.wait(0.2)

@@ -8,7 +8,7 @@
       report.md, *.svg, report.html       the run reports (docs/report.md)
       annotated/<source>/<input>[@pKK].parquet   one per annotate task (<input>: curate.io.input_keys)
       quarantine/<same key>.jsonl         bad records with file, line and reason
-      dedup/drops.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
+      dedup/drops.parquet, drops_by_file.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
       adapt/<task>/columns/<same key>.parquet  learned columns (same rows as annotated/), models + card in adapt/<task>/
       decontam/index.npz, heldout_index.npz, items.parquet, hits/<same key>.parquet; decontam.json
       selected/<same key>.parquet         kept documents
@@ -149,6 +149,11 @@ class RunLayout:
     @property
     def drops(self) -> Path:
         return self.dedup_dir / "drops.parquet"
+
+    @property
+    def drops_by_file(self) -> Path:
+        """The drops sorted by (file, row) in small row groups: one annotated file's drops are read alone."""
+        return self.dedup_dir / "drops_by_file.parquet"
 
     @property
     def clusters(self) -> Path:

@@ -188,3 +188,19 @@ def test_isolated_tasks_run_in_the_pool_even_alone(tmp_path):
     ctx = _ctx(tmp_path, _files(), {"num_partitions": 2}, 2, "run")
     stats = stage.DedupStage(ctx).run()
     assert json.loads(ctx.layout.clusters.read_text())["drops"] == sum(stats["total"]["drops"].values())
+
+
+def test_pass_3_redone_after_its_intermediates_are_gone(tmp_path):
+    """A finished dedup whose pass-3 markers are missing (e.g. made by a version with other pass-3 task
+    ids) and whose work folder was removed: passes 1-2 run again instead of clustering no edges."""
+    import shutil
+
+    ctx = _ctx(tmp_path, _files(), {"num_partitions": 3}, 1, "run")
+    stage.DedupStage(ctx).run()
+    want = ctx.layout.drops.read_bytes()
+    for name in ("dedup_roots", "dedup_members", "dedup_keep", "dedup_clusters"):
+        shutil.rmtree(ctx.run_dir / "_markers" / name)
+    ctx.layout.drops.unlink()
+    assert not list(ctx.layout.dedup_dir.glob("work-*"))
+    stage.DedupStage(ctx).run()
+    assert ctx.layout.drops.read_bytes() == want

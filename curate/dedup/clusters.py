@@ -85,7 +85,11 @@ def union_find(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
 
 def cluster_roots(*, edges: list[str], out: str) -> dict:
     """Union-find over every edge file; writes `nodes.npy` (sorted document keys) and `roots.npy`."""
-    tabs = [pq.read_table(p, schema=EDGE_SCHEMA) for p in edges if Path(p).exists()]
+    gone = [p for p in edges if not Path(p).exists()]
+    if gone:
+        raise CurateError(f"{len(gone)} edge files of dedup pass 2 are missing", where=gone[0],
+                          fix="delete RUN/dedup and RUN/_markers/dedup_*, then rerun")
+    tabs = [pq.read_table(p, schema=EDGE_SCHEMA) for p in edges]
     a = np.concatenate([t.column("a").to_numpy() for t in tabs]) if tabs else np.zeros(0, np.uint64)
     b = np.concatenate([t.column("b").to_numpy() for t in tabs]) if tabs else np.zeros(0, np.uint64)
     del tabs

@@ -19,6 +19,7 @@ INDEX_NAME = "drops_by_file.parquet"
 
 
 def index_path(drops: str | Path) -> Path:
+    """The index beside a drops file (`RunLayout.drops_by_file` for the run's own)."""
     return Path(drops).with_name(INDEX_NAME)
 
 

@@ -21,9 +21,8 @@ from curate.context import RunContext
 from curate.dedup.config import DedupConfig, candidate_probability
 from curate.dedup.clusters import cluster_partitions, cluster_roots, gather_members, keep_partition, merge_drops
 from curate.dedup.engine import bucket_file, num_partitions, pair_partition
-from curate.dedup.lookup import index_path
 from curate.errors import CurateError
-from curate.exec.base import Task, pack_tasks, read_marker
+from curate.exec.base import Task, marker_path, pack_tasks, read_marker
 from curate.fingerprint import digest
 from curate.stages.base import Stage
 from curate.signals.minhash import HASH_COLUMN, MINHASH_COLUMN, DedupKeysConfig, MinHashSignal
@@ -93,23 +92,33 @@ class DedupStage(Stage):
         empty_hash = int(MinHashSignal(keys_cfg, ctx.signal_context()).columns(pa.table({"text": [""]}))[HASH_COLUMN][0].as_py())
 
         # pass 1: band keys and exact hashes -> partitions on disk (one task per annotated file)
-        keys = ctx.executor.map(STAGE_KEYS, [
+        key_tasks = [
             Task(id=f"{f['ordinal']:05d}-p{parts:04d}", fn=bucket_file, weight=max(os.path.getsize(f["path"]), 2), kwargs=dict(
                 path=f["path"], ordinal=f["ordinal"], buckets=str(work / "buckets"), sigs=str(work / "sigs"), partitions=parts,
                 bands=bands, rows=rows, exact=cfg.exact, near=cfg.near, seed=ctx.seed, empty_hash=empty_hash), fingerprint=fp)
-            for f in files], desc="dedup: band keys", pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_FILES))
+            for f in files]
         # pass 2: candidate pairs per partition, verified by signature agreement
         edges = [str(work / "edges" / f"part-{p:04d}.parquet") for p in range(parts)]
-        pairs = ctx.executor.map(STAGE_PAIRS, [
+        pair_tasks = [
             Task(id=f"part-{p:04d}-of-{parts:04d}", fn=pair_partition, kwargs=dict(
                 part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)),
                 fingerprint=fp)
-            for p in range(parts)], desc="dedup: candidate pairs")
+            for p in range(parts)]
+        roots_id = f"roots-p{parts:04d}"
+        if read_marker(ctx.run_dir, STAGE_ROOTS, roots_id) is None and not all(os.path.exists(e) for e in edges):
+            # passes 1-2 finished in an earlier run whose intermediates are gone (e.g. a run directory of a
+            # version whose pass 3 had other task ids): do them again rather than cluster no edges
+            for stage_name, tasks in ((STAGE_KEYS, key_tasks), (STAGE_PAIRS, pair_tasks)):
+                for t in tasks:
+                    marker_path(ctx.run_dir, stage_name, t.id).unlink(missing_ok=True)
+        keys = ctx.executor.map(STAGE_KEYS, key_tasks, desc="dedup: band keys",
+                                pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_FILES))
+        pairs = ctx.executor.map(STAGE_PAIRS, pair_tasks, desc="dedup: candidate pairs")
         # pass 3: clusters (integer union-find), members gathered per file into cluster partitions,
         # the keep policy per partition, one merge into drops.parquet (see curate/dedup/clusters.py)
         with_hash = cfg.exact or _all_have_hash(files)
         (roots,) = ctx.executor.map(STAGE_ROOTS, [
-            Task(id=f"roots-p{parts:04d}", fn=cluster_roots, kwargs=dict(edges=edges, out=str(work / "roots")), fingerprint=fp,
+            Task(id=roots_id, fn=cluster_roots, kwargs=dict(edges=edges, out=str(work / "roots")), fingerprint=fp,
                  isolate=True)], desc="dedup: union-find")
         cparts = cluster_partitions(cfg, roots["nodes"])
         members = work / f"members-q{cparts:04d}"
@@ -127,7 +136,7 @@ class DedupStage(Stage):
         (clusters,) = ctx.executor.map(STAGE_CLUSTERS, [
             Task(id=f"clusters-p{parts:04d}-q{cparts:04d}", fn=merge_drops, kwargs=dict(
                 by_id=[r[0] for r in runs], by_file=[r[1] for r in runs], drops=str(ctx.layout.drops),
-                index=str(index_path(ctx.layout.drops)), clusters=str(ctx.layout.clusters), parts=kept), fingerprint=fp, isolate=True)],
+                index=str(ctx.layout.drops_by_file), clusters=str(ctx.layout.clusters), parts=kept), fingerprint=fp, isolate=True)],
             desc="dedup: merge drops")
         if not cfg.keep_intermediate:
             shutil.rmtree(work, ignore_errors=True)
