@@ -36,7 +36,8 @@ from curate.signals.minhash import HASH_COLUMN, splitmix64
 
 EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
-MEMBER_ROW_BYTES = 512  # memory one clustered document costs in 3c (its strings, sort order, copies)
+MEMBER_ROW_BYTES = 512  # memory one clustered document costs in 3c (its strings, sort order, copies; ~250 B measured)
+KEEP_TARGET_MB = 128  # memory of one keep-policy task at most, whatever the budget
 DROPS_ROW_GROUP = 1024 * 1024  # rows per row group of drops.parquet (pyarrow's write_table default)
 INDEX_ROW_GROUP = 16_384  # rows per row group of drops_by_file.parquet: the unit a per-file reader reads
 MERGE_ROWS = 262_144  # rows the merge holds from all runs together (each run gets a share)
@@ -53,10 +54,11 @@ BY_FILE = [("file", "ascending"), ("row", "ascending")]
 
 
 def cluster_partitions(cfg: DedupConfig, nodes: int) -> int:
-    """Cluster partitions so that one partition's documents fit `max_memory_mb` (or as configured)."""
+    """Cluster partitions so that one partition's documents fit `max_memory_mb`, and at most
+    `KEEP_TARGET_MB` (or as configured): Q shows in no output, so it can be smaller than the budget."""
     if cfg.num_partitions:
         return cfg.num_partitions
-    return max(1, min(9999, math.ceil(nodes * MEMBER_ROW_BYTES / (cfg.max_memory_mb * 2**20))))
+    return max(1, min(9999, math.ceil(nodes * MEMBER_ROW_BYTES / (min(cfg.max_memory_mb, KEEP_TARGET_MB) * 2**20))))
 
 
 def union_find(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
@@ -65,7 +67,7 @@ def union_find(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     Vectorized: each round hooks the larger root of every unmerged edge under the smaller one
     (`minimum.at`), then compresses paths by pointer jumping until every node points at a root.
     """
-    parent = np.arange(n, dtype=np.int64)
+    parent = np.arange(n, dtype=a.dtype if a.dtype in (np.int32, np.int64) else np.int64)
     while True:
         ra, rb = parent[a], parent[b]
         diff = ra != rb
@@ -94,8 +96,11 @@ def cluster_roots(*, edges: list[str], out: str) -> dict:
     b = np.concatenate([t.column("b").to_numpy() for t in tabs]) if tabs else np.zeros(0, np.uint64)
     del tabs
     nodes = np.unique(np.concatenate((a, b)))
-    ia, ib = np.searchsorted(nodes, a), np.searchsorted(nodes, b)
-    del a, b
+    small = np.int32 if nodes.size < 2**31 else np.int64  # node indices: 4 bytes each up to 2^31 nodes
+    ia = np.searchsorted(nodes, a).astype(small)
+    del a
+    ib = np.searchsorted(nodes, b).astype(small)
+    del b
     root = nodes[union_find(ia, ib, nodes.size)]
     del ia, ib
     for name, arr in (("nodes.npy", nodes), ("roots.npy", root)):
@@ -221,9 +226,10 @@ def merge_runs(runs: list[str], sort_keys: list[tuple[str, str]], schema: pa.Sch
         def flush(final: bool) -> None:
             nonlocal pending, pending_rows
             while pending_rows >= row_group or (final and pending_rows):
-                t = pa.concat_tables(pending).combine_chunks()
+                t = pa.concat_tables(pending)
                 n = min(row_group, t.num_rows)
-                writer.write_table(t.slice(0, n), row_group_size=row_group)
+                # one chunk per column, as a single sort's table has: the writer cuts pages per chunk
+                writer.write_table(t.slice(0, n).combine_chunks(), row_group_size=row_group)
                 pending, pending_rows = ([t.slice(n)] if t.num_rows > n else []), t.num_rows - n
 
         while True:
@@ -240,14 +246,15 @@ def merge_runs(runs: list[str], sort_keys: list[tuple[str, str]], schema: pa.Sch
             pool = pa.concat_tables(parts)
             if pool.num_rows == 0 and not readers:
                 break
-            pool = pool.take(pc.sort_indices(pool, sort_keys=sort_keys))
+            order = pc.sort_indices(pool, sort_keys=sort_keys)
             # every unread row of a live run sorts after the last row read from it: rows up to the
             # first such "last row" in the pool are final
-            run = pool.column("_run").to_numpy()
-            bound = np.flatnonzero(pool.column("_last").to_numpy(zero_copy_only=False) & np.isin(run, list(readers)))
+            run = pool.column("_run").to_numpy()[order]
+            bound = np.flatnonzero(pool.column("_last").to_numpy(zero_copy_only=False)[order] & np.isin(run, list(readers)))
             cut = int(bound[0]) + 1 if bound.size else pool.num_rows
             need = {int(run[cut - 1])} if bound.size else set()
-            emit, pool = pool.slice(0, cut), pool.slice(cut)
+            # `take` copies: neither part keeps the other's buffers alive
+            emit, pool = pool.take(order.slice(0, cut)), pool.take(order.slice(cut))
             pending.append(emit.select(schema.names))
             pending_rows += emit.num_rows
             total += emit.num_rows

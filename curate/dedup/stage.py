@@ -102,7 +102,7 @@ class DedupStage(Stage):
         pair_tasks = [
             Task(id=f"part-{p:04d}-of-{parts:04d}", fn=pair_partition, kwargs=dict(
                 part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)),
-                fingerprint=fp)
+                fingerprint=fp, isolate=True)
             for p in range(parts)]
         roots_id = f"roots-p{parts:04d}"
         if read_marker(ctx.run_dir, STAGE_ROOTS, roots_id) is None and not all(os.path.exists(e) for e in edges):

@@ -114,8 +114,16 @@ def write_marker(run_dir: Path, stage: str, task_id: str, result: dict, fingerpr
 
 
 def run_task(task: Task) -> dict:
-    """Run a task's function; used inside worker processes (local pool and Ray)."""
-    return task.fn(**task.kwargs)
+    """Run a task's function; used inside worker processes (local pool and Ray). After an `isolate`
+    task (a big but bounded peak), Arrow's allocator gives its freed memory back to the system, so the
+    worker's next tasks do not sit on top of that peak."""
+    try:
+        return task.fn(**task.kwargs)
+    finally:
+        if task.isolate:
+            import pyarrow as pa
+
+            pa.default_memory_pool().release_unused()
 
 
 class Progress:
