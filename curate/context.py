@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from curate.config import SourceConfig, expand_source
 from curate.io.formats import detect_format, get_reader
 from curate.io.input_keys import relative_name, source_root, task_key
+from curate.io.packs import Pack, pack_units
 from curate.layout import RunLayout
 from curate.signals.base import SignalContext
 
@@ -43,6 +44,11 @@ class InputFile:
         it does not change when other files are added or removed. (Cached: asked for per file by every stage.)"""
         return task_key(self.source.name, self.rel or self.path.name, self.part, self.parts)
 
+    @property
+    def members(self) -> tuple["InputFile", ...]:
+        """The input files of this annotated unit: itself (a pack lists several: `Pack`)."""
+        return (self,)
+
 
 def parts_for(path: Path, fmt: str, split_mb: float) -> int:
     """How many tasks read a file: by its size on disk, for the formats that can be cut into ranges
@@ -74,6 +80,7 @@ class RunContext:
     _inputs: list[InputFile] | None = field(default=None, repr=False)
     _display: dict = field(default_factory=dict, repr=False)  # input path -> how it is shown (resolving costs syscalls)
     _root: Path | None = field(default=None, repr=False)
+    _units: list | None = field(default=None, repr=False)
 
     @property
     def seed(self) -> int:
@@ -100,6 +107,14 @@ class RunContext:
     def signal_context(self) -> SignalContext:
         return SignalContext(root=self.root, seed=self.seed)
 
+    def units(self) -> list[InputFile | Pack]:
+        """What the annotate stage writes one annotated file for, in input order: an input file (or a
+        part of a split one) on its own, or a `Pack` of consecutive small files of one source
+        (`curate.io.packs`). Later stages work per unit; stats and quarantine stay per input file."""
+        if self._units is None:
+            self._units = pack_units(self.inputs())
+        return self._units
+
     @property
     def layout(self) -> RunLayout:
         return RunLayout(self.run_dir)
@@ -117,21 +132,22 @@ class RunContext:
             self._display[path] = shown
         return shown
 
-    def annotated_path(self, f: InputFile) -> Path:
+    def annotated_path(self, f: InputFile | Pack) -> Path:
         return self.layout.annotated(f.key)
 
-    def quarantine_path(self, f: InputFile) -> Path:
+    def quarantine_path(self, f: InputFile | Pack) -> Path:
         return self.layout.quarantine(f.key)
 
-    def selected_path(self, f: InputFile) -> Path:
+    def selected_path(self, f: InputFile | Pack) -> Path:
         return self.layout.selected(f.key)
 
-    def annotated_files(self) -> list[tuple[InputFile, Path]]:
-        return [(f, self.annotated_path(f)) for f in self.inputs() if self.annotated_path(f).exists()]
+    def annotated_files(self) -> list[tuple[InputFile | Pack, Path]]:
+        """Every annotated unit whose file exists, with that file, in input order."""
+        return [(f, self.annotated_path(f)) for f in self.units() if self.annotated_path(f).exists()]
 
-    def selected_inputs(self, source: str) -> list[tuple[InputFile, Path]]:
-        return [(f, self.selected_path(f)) for f in self.inputs() if f.source.name == source and self.selected_path(f).exists()]
+    def selected_inputs(self, source: str) -> list[tuple[InputFile | Pack, Path]]:
+        return [(f, self.selected_path(f)) for f in self.units() if f.source.name == source and self.selected_path(f).exists()]
 
     def selected_files(self, source: str) -> list[Path]:
         """Kept documents of one source (Parquet, columns id, text, source, role, ...), in task order."""
-        return [self.selected_path(f) for f in self.inputs() if f.source.name == source and self.selected_path(f).exists()]
+        return [p for _, p in self.selected_inputs(source)]

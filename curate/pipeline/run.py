@@ -68,11 +68,12 @@ def prepare_run_dir(cfg: PipelineBase, run_dir: Path, fresh: bool, lock: RunLock
 
 
 def prune_orphans(ctx: RunContext) -> int:
-    """Outputs and markers of per-input tasks whose input is no longer in the config (removed or
-    renamed files): deleted, so no later reader meets them. Returns how many files went."""
-    keys = {f.key for f in ctx.inputs()}
+    """Outputs and markers of per-unit tasks whose unit is no longer in the config (removed or
+    renamed files, files now packed or no longer packed: curate.io.packs): deleted, so no later
+    reader meets them. Returns how many files went."""
+    keys = {f.key for f in ctx.units()}
     n = 0
-    for folder, suffix in (("annotated", ".parquet"), ("quarantine", ".jsonl"), ("selected", ".parquet"),
+    for folder, suffix in (("annotated", ".parquet"), ("quarantine", ".jsonl"), ("selected", ".parquet"), ("decisions", ".parquet"),
                            ("_markers/annotate", ".json"), ("_markers/select", ".json"), ("_markers/tokenize", ".json"),
                            ("_markers/annotate", ".failed.txt"), ("_markers/select", ".failed.txt")):
         base = ctx.run_dir / folder
