@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curate.config import SourceConfig, expand_source
+from curate.config import SourceConfig, expand_source, resolved
 from curate.io.formats import detect_format, get_reader
 from curate.io.input_keys import relative_name, source_root, task_key
 from curate.io.packs import Pack, pack_units
@@ -33,10 +34,16 @@ class InputFile:
     parts: int = 1
     rel: str = ""  # path relative to the source's glob root (curate.io.input_keys)
 
+    fmt: str | None = field(default=None, repr=False, compare=False)  # `auto` resolved once (see `format`)
+
     @property
     def format(self) -> str:
         """The source's format, `auto` resolved for this file (an error names the file when no reader claims it)."""
-        return detect_format(self.path) if self.source.format == "auto" else self.source.format
+        if self.source.format != "auto":
+            return self.source.format
+        if self.fmt is None:
+            self.fmt = detect_format(self.path)
+        return self.fmt
 
     @functools.cached_property
     def key(self) -> str:
@@ -81,6 +88,7 @@ class RunContext:
     _display: dict = field(default_factory=dict, repr=False)  # input path -> how it is shown (resolving costs syscalls)
     _root: Path | None = field(default=None, repr=False)
     _units: list | None = field(default=None, repr=False)
+    _folders: dict = field(default_factory=dict, repr=False)  # input folder -> resolved (curate.config.resolved)
 
     @property
     def seed(self) -> int:
@@ -100,8 +108,13 @@ class RunContext:
             for src in self.cfg.sources:
                 base = source_root(src.paths, self.root, src.format)
                 for i, p in enumerate(expand_source(src, self.root)):
-                    n = parts_for(p, src.format, split)
-                    self._inputs += [InputFile(src, i, p, part, n, relative_name(p, base)) for part in range(n)]
+                    fmt = src.format
+                    if fmt == "auto":
+                        with contextlib.suppress(Exception):  # an unknown extension fails when the format is asked (check_formats)
+                            fmt = detect_format(p)
+                    n = parts_for(p, fmt, split)
+                    rel = relative_name(p, base)
+                    self._inputs += [InputFile(src, i, p, part, n, rel, None if fmt == "auto" else fmt) for part in range(n)]
         return self._inputs
 
     def signal_context(self) -> SignalContext:
@@ -126,7 +139,7 @@ class RunContext:
             if self._root is None:
                 self._root = self.root.resolve()
             try:
-                shown = str(path.resolve().relative_to(self._root))
+                shown = str(resolved(path, self._folders).relative_to(self._root))
             except ValueError:
                 shown = str(path)
             self._display[path] = shown

@@ -9,14 +9,13 @@ from pathlib import Path
 
 from curate.config import PipelineBase as PipelineConfig
 from curate.errors import ConfigError
-from curate.io.formats import detect_format
 
 
 def check_formats(cfg: PipelineConfig, inputs: list) -> None:
     """Every `format: auto` input has an extension curate knows (raises InputError naming the file)."""
     for f in inputs:
         if f.source.format == "auto" and f.part == 0:
-            detect_format(f.path)
+            f.format  # noqa: B018 - detected once per file (raises InputError naming the file)
 
 
 def predicted_columns(cfg: PipelineConfig, root: Path) -> list[str]:

@@ -193,12 +193,15 @@ def _assemble(stored: pa.Table, base: list[str], wanted: list[str], keep: set[st
     return table
 
 
-def reader_fingerprint(ctx: RunContext, f: InputFile) -> str:
+def reader_fingerprint(ctx: RunContext, f: InputFile, identity: list | None = None) -> str:
+    """What decides how a file is read: the source's reading settings, the batch size, which part, and
+    the file's identity (`input_identity`: size and mtime; given when the caller has it)."""
     src = f.source
     # a part of a split file is a contiguous range (`ranges`), no longer every n-th block: older parts are redone
     split = ("ranges",) if f.parts > 1 else ()
     return digest("read", src.name, src.role, src.format, src.text_field, src.id_field, src.max_doc_bytes,
-                  ctx.cfg.annotate.batch_size, f.rel, f.part, f.parts, input_identity(f.path), *split)
+                  ctx.cfg.annotate.batch_size, f.rel, f.part, f.parts,
+                  identity if identity is not None else input_identity(f.path), *split)
 
 
 def cascade_plan(cfg) -> dict | None:
@@ -247,20 +250,30 @@ def make_task(ctx: RunContext, f: InputFile | Pack, plan: list | None = None, si
 
 
 def make_unit_task(ctx: RunContext, unit: Pack, plan: list, signal_fps: dict[str, str], cascade: dict | None) -> Task:
-    """The task of a pack unit: its members' reading (each as `make_task` reads it) into one annotated
+    """The task of a pack unit: its members read as `make_task` reads each of them, into one annotated
     file; its fingerprint covers every member's reading, so a changed member redoes its unit."""
+    import os
+
     from curate.stages.annotate_pack import annotate_unit
 
-    members = [make_task(ctx, f, plan, signal_fps, cascade).kwargs for f in unit.members]
-    rfp = digest("unit", [m["reader_fp"] for m in members])
+    members, fps, size = [], [], 0
+    batch_size = ctx.cfg.annotate.batch_size
+    for f in unit.members:  # (per file: one stat, one lstat; the members are plain files, curate.io.packs)
+        src = f.source
+        st = os.stat(f.path)
+        size += st.st_size
+        display = ctx.display(f.path)
+        spec = dict(source=src.name, role=src.role, text_field=src.text_field, id_field=src.id_field, max_doc_bytes=src.max_doc_bytes,
+                    batch_size=batch_size, display=display, part=0, parts=1, rel=f.rel)
+        members.append(dict(path=str(f.path), display=display, reader=get_reader(f.format), spec=spec, strict=ctx.strict))
+        fps.append(reader_fingerprint(ctx, f, [st.st_size, st.st_mtime_ns]))
+    rfp = digest("unit", fps)
     fp = digest("annotate", rfp, [[sid, signal_fps[sid]] for sid in signal_fps], *([cascade] if cascade else []))
     prev = read_marker(ctx.run_dir, STAGE, unit.key)
     previous = prev if prev is not None and prev.get("_reader") == rfp and "_signals" in prev and not cascade else None
-    keep = ("path", "display", "reader", "spec", "strict")
-    return Task(id=unit.key, fn=annotate_unit, weight=max(sum(f.path.stat().st_size for f in unit.members), 1), fingerprint=fp,
-                kwargs=dict(members=[{k: m[k] for k in keep} for m in members], out=str(ctx.annotated_path(unit)),
-                            quarantine=str(ctx.quarantine_path(unit)), signals=plan, root=str(ctx.root), seed=ctx.seed,
-                            reader_fp=rfp, signal_fps=signal_fps, previous=previous, cascade=cascade))
+    return Task(id=unit.key, fn=annotate_unit, weight=max(size, 1), fingerprint=fp,
+                kwargs=dict(members=members, out=str(ctx.annotated_path(unit)), quarantine=str(ctx.quarantine_path(unit)), signals=plan,
+                            root=str(ctx.root), seed=ctx.seed, reader_fp=rfp, signal_fps=signal_fps, previous=previous, cascade=cascade))
 
 
 class AnnotateStage(Stage):
