@@ -277,7 +277,8 @@ def source_matches(src: SourceConfig, root: Path) -> bool:
             if any(q.is_file() for q in full.rglob("*")):
                 return True
             continue
-        if any(m.is_file() or (m / "dataset_info.json").exists() for m in glob_paths(full)):
+        found = (Path(m) for m in glob.iglob(str(full))) if not any("**" in part for part in full.parts) else glob_paths(full)
+        if any(m.is_file() or (m / "dataset_info.json").exists() for m in found):
             return True
     return False
 

@@ -161,6 +161,12 @@ def test_a_changed_member_redoes_its_unit(many_small, monkeypatch):
     for stage in ("annotate", "select"):
         assert file_stats(changed.stats, stage) == file_stats(fresh.stats, stage), stage
     assert per_source(changed.run_dir, "selected") == per_source(fresh.run_dir, "selected")
+    # select needs no annotate marker to split a pack's stats per file (an ablation arm has only the annotated files)
+    import shutil
+
+    shutil.rmtree(changed.run_dir / "_markers" / "annotate")
+    reselect = run(many_small, "r", monkeypatch, True, workers=1, stages=["select"])
+    assert file_stats(reselect.stats, "select") == file_stats(fresh.stats, "select")
     # switching packs off prunes the pack units' outputs: only per-file outputs remain
     off = run(many_small, "r", monkeypatch, False, workers=1, stages=["annotate", "select"])
     assert not list((off.run_dir / "annotated").rglob("*@u*")) and not list((off.run_dir / "decisions").rglob("*@u*"))

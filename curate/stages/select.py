@@ -197,11 +197,12 @@ def route(table: pa.Table, alive: np.ndarray, routes: list[dict], where: str) ->
 
 def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
                 contaminated: str | None = None, decisions: str | None = None, sidecars: list[str] = (),
-                routes: list[dict] | None = None, reader: str = "", spans: list | None = None) -> dict:
-    """One annotated unit's rules -> its selected and decisions files. `spans` (a pack unit's members:
-    (file, rows) in order) makes the stats per member file (`curate.stages.unit_stats`)."""
+                routes: list[dict] | None = None, reader: str = "", members: list[str] | None = None) -> dict:
+    """One annotated unit's rules -> its selected and decisions files. `members` (a pack unit's files,
+    in order) makes the stats per member file (`curate.stages.unit_stats`)."""
     scfg = SelectConfig.model_validate(cfg)
     table = read_annotated(annotated, sidecars)
+    spans = unit_stats.spans_of(members, table.column("file")) if members else None
     alive, reasons, why = decide(table, scfg, cutoffs, seed, load_dup_reasons(drops if scfg.drop_duplicates else None, key, contaminated),
                                  where=annotated)
     if routes:  # after every rule: a routed source's kept documents take the first matching route's role
@@ -314,7 +315,7 @@ class SelectStage(Stage):
                                           source=f.source.name, key=f.key,
                                           cfg=scfg, cutoffs=cutoffs, seed=ctx.seed, drops=drops,
                                           contaminated=_contaminated(ctx, f.key), sidecars=sides, routes=routes,
-                                          reader=marker.get("_reader", ""), spans=unit_stats.spans_of(marker))))
+                                          reader=marker.get("_reader", ""), members=unit_stats.member_files(ctx, f))))
         # small files' tasks run in packs (one worker call each); markers and outputs stay per file
         results = ctx.executor.map(STAGE, tasks, desc="select", pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_BYTES))
         # per input file (parts of a split file added up), as annotate reports them, so that

@@ -11,12 +11,19 @@ import pyarrow.compute as pc
 from curate import stats
 
 
-def spans_of(marker: dict | None) -> list[tuple[str, int]] | None:
-    """(file as stats show it, annotated rows) of each member of a pack unit, from its annotate
-    marker; None for a unit that is one input file."""
-    if not marker or "members" not in marker:
-        return None
-    return [(r["file"], int(r["docs_out"])) for r in marker["members"]]
+def member_files(ctx, unit) -> list[str] | None:
+    """The files (as stats show them) of a pack unit's members, in order; None for a unit that is one input file."""
+    return [ctx.display(m.path) for m in unit.members] if len(unit.members) > 1 else None
+
+
+def spans_of(files: list[str], file_column) -> list[tuple[str, int]]:
+    """(file, rows) of each member of a pack unit, from its annotated rows' `file` column (a member's
+    rows are contiguous, in member order; a member with no rows has an empty span)."""
+    counts = {r["values"]: int(r["counts"]) for r in pc.value_counts(file_column).to_pylist()} if len(file_column) else {}
+    spans = [(f, counts.pop(f, 0)) for f in files]
+    if counts:
+        raise ValueError(f"annotated rows of files that are not members of the unit: {sorted(counts)[:3]}")
+    return spans
 
 
 def member_index(spans: list[tuple[str, int]]) -> np.ndarray:
