@@ -189,3 +189,18 @@ def test_same_outputs_wherever_the_inputs_are_stored(corpus, tmp_path):
     assert bins and any("heldout" in str(p) for p in bins)
     for rel in bins + [p.relative_to(a.run_dir) for p in a.run_dir.rglob("*.idx")]:
         assert (a.run_dir / rel).read_bytes() == (b.run_dir / rel).read_bytes(), rel
+
+
+def test_a_small_run_with_tokenize_starts_no_worker_pool(corpus, monkeypatch):
+    """--workers left to curate: every stage of a small run, the token merge included (its tasks weigh
+    the bytes they copy), runs in this process; starting a pool costs more than such a stage."""
+    from curate.exec.local import LocalExecutor
+
+    started = []
+    real_pool = LocalExecutor.pool
+    monkeypatch.setattr(LocalExecutor, "pool", lambda self: started.append(1) or real_pool(self))
+    monkeypatch.chdir(corpus)
+    (corpus / "p.yaml").write_text(PIPELINE + "stages: [annotate, select, tokenize]\n"
+                                   "tokenizer: {vocab_size: 300, sample_bytes: 100000, val_fraction: 0.1}\n")
+    r = run_pipeline(corpus / "p.yaml", out=corpus / "tok", progress=False)
+    assert r.stats["tokenize"]["total"]["tokens"] > 0 and not started
