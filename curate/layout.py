@@ -91,6 +91,13 @@ class RunLayout:
     def markers_dir(self) -> Path:
         return self.root / "_markers"
 
+    @property
+    def column_check(self) -> Path:
+        """The columns the configured signals make, kept by the pre-run check with the fingerprint of
+        the signals (config, seed, content of their files), so a rerun need not load every model to
+        learn them again."""
+        return self.markers_dir / "columns.json"
+
     def marker(self, stage: str, task_id: str) -> Path:
         """`_markers/<stage>/<task id>.json`; a `/` in the id (`<source>/<input>`) is a folder, so two
         ids never share a marker (ids are made of safe names: curate.io.input_keys)."""

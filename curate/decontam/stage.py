@@ -24,7 +24,7 @@ from curate.decontam.engine import EvalIndex, EvalItems, Matches, match, read_ev
 from curate.errors import ConfigError
 from curate.exec.base import Task, marker_fingerprint
 from curate.fingerprint import content_hash, digest, files_fingerprint, named_files
-from curate.io.atomic import atomic_path, write_json
+from curate.io.atomic import atomic_path, write_if_changed, write_json
 from curate.sampling import doc_keys, unit_hash
 from curate.stages import unit_stats
 from curate.stages.base import Stage
@@ -140,10 +140,11 @@ class DecontamStage(Stage):
         words = np.concatenate([x.item_words for x in (index, held) if x is not None]) if items.text else np.zeros(0, np.int64)
         skipped = np.concatenate([x.skipped for x in (index, held) if x is not None]) if items.text else np.zeros(0, bool)
         excerpt = [t[:EXCERPT] for t in items.text]
-        with atomic_path(lay.decontam_items) as tmp:
-            pq.write_table(pa.table({"set": pa.array(items.set_name, pa.string()), "id": pa.array(items.item_id, pa.string()),
-                                     "file": pa.array(items.file, pa.string()), "line": pa.array(items.line, pa.int64()),
-                                     "words": pa.array(words, pa.int64()), "excerpt": pa.array(excerpt, pa.string())}), tmp)
+        buf = pa.BufferOutputStream()
+        pq.write_table(pa.table({"set": pa.array(items.set_name, pa.string()), "id": pa.array(items.item_id, pa.string()),
+                                 "file": pa.array(items.file, pa.string()), "line": pa.array(items.line, pa.int64()),
+                                 "words": pa.array(words, pa.int64()), "excerpt": pa.array(excerpt, pa.string())}), buf)
+        write_if_changed(lay.decontam_items, buf.getvalue().to_pybytes())
         # what decides a file's hits: the decontam section, the content of the evaluation sets it names,
         # the seed and held-out share (held-out matching reads every annotated file), the dedup drops it
         # skips, and the annotated file itself (its annotate task's fingerprint)

@@ -33,7 +33,7 @@ from curate.io.rundir import check_out_dir, clear_run_dir, mark_run_dir
 from curate.io.runlock import RunLock
 from curate.layout import RunLayout
 from curate.stages.base import STAGES, load_stage
-from curate.validate import check_before_run
+from curate.validate import check_before_run, remember_columns
 
 
 @dataclass
@@ -166,10 +166,12 @@ def _run_pipeline(
     for name in stages or ():
         STAGES.get(name)  # so does an unknown stage
     stage_list = stages or cfg.stage_list()
-    check_before_run(cfg, probe.inputs(), root, config_path, stage_list)  # nothing is written before this passes
+    columns = RunLayout(run_dir).column_check
+    check_before_run(cfg, probe.inputs(), root, config_path, stage_list, cache=None if fresh else columns)  # nothing is written before this passes
     lock = RunLock(run_dir).acquire()
     try:
         prepare_run_dir(cfg, run_dir, fresh, lock)
+        remember_columns(columns)
         # with --workers left to curate, a small stage before any pool runs in this process (no workers to start)
         inline = SMALL_STAGE_BYTES if workers is None else 0
         workers = workers or min(os.cpu_count() or 1, 4)
