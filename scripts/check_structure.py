@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "curate"
-HEAVY = ("tokenizers", "tiktoken", "ahocorasick", "torch", "fasttext", "sklearn", "matplotlib", "ray",
+HEAVY = ("tokenizers", "tiktoken", "ahocorasick", "ahocorasick_rs", "torch", "fasttext", "sklearn", "matplotlib", "ray",
          "curate.dedup.engine", "curate.mix.engine", "curate.tokenize.tokenizer", "curate.tokenize.fastbpe")
 
 

@@ -319,3 +319,19 @@ def test_signal_equals_a_per_document_reference_on_tricky_text():
     assert got["distinct"] == ref["distinct"]
     assert got["hits"] == pytest.approx(ref["hits"]) and got["per_1k"] == pytest.approx(ref["per_1k"])
     assert sum(ref["distinct"]) >= 8
+
+
+@pytest.mark.parametrize("dfa_max_terms", [0, 10_000])
+def test_both_automaton_kinds_equal_the_reference_on_multibyte_neighbours(monkeypatch, tmp_path, dfa_max_terms):
+    """Matches are byte offsets into the UTF-8 scan buffer: the characters next to a match are decoded
+    from 1-4 bytes. The DFA (small lexicons) and the library's own choice (large ones) agree."""
+    import curate.signals.keywords as kw
+
+    monkeypatch.setattr(kw, "_DFA_MAX_TERMS", dfa_max_terms)
+    sig = signal(tmp_path, "bank\nrate\nbank rate\né\n利率\n𝔘x\n", normalize_unicode=False)  # the reference has no NFC
+    texts = ["ébank bankérate é bank rate", "𝔘bank bank𝔘 𝔘x 𝔘xbank", "利率bank 利率 bank利率", "ß bank ΣBANK bankΣ",
+             "bank\u0301 e\u0301 bank", "\u00a0bank\u2009rate\u3000", "", None, "bank"]
+    got = run(sig, texts)
+    ref = _reference_columns(texts, sig.lexicon)
+    assert got["distinct"] == ref["distinct"] and got["hits"] == pytest.approx(ref["hits"])
+    assert sum(ref["distinct"]) >= 8

@@ -93,6 +93,27 @@ def test_decontam_flag_keeps_documents(project):
     assert r.stats["decontam"]["total"]["contaminated"] == 2 and r.stats["decontam"]["total"]["drops"] == {}
 
 
+def test_a_resume_that_changed_nothing_rewrites_no_decontam_file_and_keeps_the_report(project):
+    """The index and items are rebuilt on a resume but left on disk when equal, so the report (which
+    fingerprints data files by size and mtime) is not drawn again."""
+    r = run(project, "drop")
+    files = ["decontam/index.npz", "decontam/items.parquet", "report.md", "report.fingerprint"]
+    before = {f: (r.run_dir / f).stat().st_mtime_ns for f in files}
+    again = run(project, "drop")
+    assert all(c["reused"] == c["tasks"] for c in again.reuse.values())
+    assert {f: (r.run_dir / f).stat().st_mtime_ns for f in files} == before
+    # a changed evaluation set is written again
+    quiz = project / "evals" / "quiz.jsonl"
+    saved = quiz.read_bytes()
+    quiz.write_bytes(saved.replace(b"rivers and mountains", b"lakes and valleys"))
+    try:
+        third = run(project, "drop")
+        assert (r.run_dir / "decontam/items.parquet").stat().st_mtime_ns != before["decontam/items.parquet"]
+        assert third.stats["decontam"]["total"]["contaminated"] == 2
+    finally:
+        quiz.write_bytes(saved)
+
+
 def test_pii_drop_action(project):
     (project / "p.yaml").write_text(PIPELINE.replace("ACTION", "flag").replace("action: redact", "action: drop"))
     r = run_pipeline(project / "p.yaml", out=project / "run-piidrop", workers=1, progress=False)

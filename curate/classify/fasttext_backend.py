@@ -31,8 +31,14 @@ FASTTEXT_MAGIC = struct.pack("<i", 793712314)
 _POS = f"__label__{POSITIVE}"
 _NEG = f"__label__{NEGATIVE}"
 _EPS = 1e-5  # fastText's smoothing inside std_log
-_EMPTY = pa.scalar("", pa.large_string())
-_NEWLINE = pa.scalar("\n", pa.large_string())
+# separators for pc.binary_join_element_wise, made on first use (pa.scalar imports pandas: ~0.4 s at start-up)
+_SEPARATORS: dict[str, pa.Scalar] = {}
+
+
+def _sep(text: str) -> pa.Scalar:
+    if text not in _SEPARATORS:
+        _SEPARATORS[text] = pa.scalar(text, pa.large_string())
+    return _SEPARATORS[text]
 REINSTALL = "pip install --force-reinstall --no-deps fasttext-wheel==0.9.2"
 
 
@@ -95,7 +101,7 @@ class FastTextClassifier(Classifier):
             raise CurateError(f"{len(x)} texts but {len(labels)} labels")
         order = np.random.default_rng(self.seed).permutation(len(labels))
         tags = pa.array(np.where(labels, _POS + " ", _NEG + " "), type=pa.large_string())
-        lines = pc.binary_join_element_wise(tags, x, _EMPTY).take(pa.array(order))
+        lines = pc.binary_join_element_wise(tags, x, _sep("")).take(pa.array(order))
         p = self.params
         with tempfile.TemporaryDirectory(prefix="curate-ft-") as tmp:
             train_file = os.path.join(tmp, "train.txt")
@@ -126,7 +132,7 @@ class FastTextClassifier(Classifier):
         x = self._lines(texts)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float64)
-        lines = pc.binary_join_element_wise(x, _NEWLINE, _EMPTY).to_pylist()
+        lines = pc.binary_join_element_wise(x, _sep("\n"), _sep("")).to_pylist()
         predict = self._model.f.predict
         # the second (less likely) label's probability carries the resolution; see the module docstring
         raw = [_score(predict(s, 2, 0.0, "strict")) for s in lines]

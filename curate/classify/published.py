@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from curate.classify.base import NormalizeConfig, PublishedNormalize, TextsLike
-from curate.classify.fasttext_backend import FASTTEXT_MAGIC, _EPS, _NEWLINE, _EMPTY, FastTextClassifier, FastTextParams, fasttext_module
+from curate.classify.fasttext_backend import FASTTEXT_MAGIC, _EPS, FastTextClassifier, FastTextParams, _sep, fasttext_module
 from curate.errors import CurateError
 from curate.io.atomic import sha256_file
 
@@ -40,7 +40,7 @@ class PublishedFastText(FastTextClassifier):
             return np.zeros(0, dtype=np.float64)
         import pyarrow.compute as pc
 
-        lines = pc.binary_join_element_wise(x, _NEWLINE, _EMPTY).to_pylist()
+        lines = pc.binary_join_element_wise(x, _sep("\n"), _sep("")).to_pylist()
         predict = self._model.f.predict
         pos = self.positive
         if self._binary:

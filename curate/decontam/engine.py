@@ -179,6 +179,16 @@ def read_eval_sets(sets: list[EvalSetConfig], root: Path) -> EvalItems:
 # ---- the index -------------------------------------------------------------------------------
 
 
+def _same_arrays(path: Path, arrays: dict[str, np.ndarray]) -> bool:
+    """True when the `.npz` at `path` holds exactly these arrays (names, dtypes, values)."""
+    try:
+        with np.load(path) as z:
+            return sorted(z.files) == sorted(arrays) and all(
+                z[k].dtype == v.dtype and np.array_equal(z[k], v) for k, v in arrays.items())
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 @dataclass
 class EvalIndex:
     """Sorted n-gram hashes of every item (per gram length) and the item each hash came from."""
@@ -217,6 +227,8 @@ class EvalIndex:
             arrays[f"i{k}"] = self.items[k]
         from curate.io.atomic import atomic_path
 
+        if _same_arrays(path, arrays):  # a resumed run rebuilt the same index: leave the file (and its mtime) alone
+            return
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)

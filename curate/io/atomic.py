@@ -126,6 +126,18 @@ def write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> N
         tmp.write_bytes(data)
 
 
+def write_if_changed(path: str | os.PathLike, data: bytes) -> bool:
+    """Write `data` unless the file already holds exactly these bytes (its mtime then stays, so what
+    fingerprints the run directory by size and mtime sees no change); True when written."""
+    try:
+        if os.path.getsize(path) == len(data) and Path(path).read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_bytes(path, data)
+    return True
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 

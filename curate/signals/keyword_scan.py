@@ -8,7 +8,9 @@ character next to a match, and per match only where matches overlap.
   Unicode whitespace and joining with spaces would (Arrow's `utf8_split_whitespace` and Python's
   `str.split` agree on the set: ASCII 9-13, 28-32 and the Unicode spaces below). The few documents
   holding a non-ASCII space take Arrow's split-and-join first. Documents are joined by "\n", which
-  folded text never holds, into the one string the automaton scans.
+  folded text never holds, into the one UTF-8 buffer the automaton scans (bytes, never a Python
+  string: a term's UTF-8 matches only at character boundaries, so byte matches are the character
+  matches).
 * `word_chars` answers "does this code point continue a word" for an array of code points.
 * `leftmost_longest` picks non-overlapping matches; only clusters of overlapping matches are walked in
   Python.
@@ -24,6 +26,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.signals.text_bytes import Buffer
+
+_NONE = np.zeros(0, dtype=np.int64)
+_PAD = 4  # zero bytes after the scan bytes: decoding a character never reads past the array
 # Unicode whitespace outside ASCII (U+0085 NEL, no-break, Ogham, en/em/thin spaces, line/paragraph
 # separators, narrow no-break, math space, ideographic space).
 _UNICODE_SPACE = r"[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
@@ -86,15 +92,27 @@ def _split_join(values: pa.Array) -> pa.Array:
 
 @dataclass(frozen=True)
 class ScanText:
-    """A batch as the automaton scans it."""
+    """A batch as the automaton scans it: UTF-8 bytes, "\n" + doc0 + "\n" + doc1 + ... + "\n"."""
 
-    text: str  # "\n" + doc0 + "\n" + doc1 + ... + "\n" (folded documents)
-    doc_start: np.ndarray  # code-point index in `text` of each document's first character
+    data: np.ndarray  # uint8: the scanned bytes, then `_PAD` zero bytes (safe reads past the end)
+    doc_start: np.ndarray  # byte position of each document's first byte
     words: np.ndarray  # whitespace-separated words per document
 
-    def codes(self, index: np.ndarray) -> np.ndarray:
-        """Code points of `text` at the given code-point indices."""
-        return np.fromiter(map(ord, map(self.text.__getitem__, index.tolist())), np.int64, len(index))
+    def haystack(self) -> memoryview:
+        """The scanned bytes (without the padding), as the automaton takes them."""
+        return memoryview(self.data[: len(self.data) - _PAD])
+
+    def _buffer(self) -> Buffer:
+        return Buffer(self.data, np.array([0, len(self.data) - _PAD]), not bool(self.data.max(initial=0) >= 0x80), _NONE)
+
+    def code_before(self, pos: np.ndarray) -> np.ndarray:
+        """The code point that ends just before each byte position (a character start, >= 1)."""
+        buf = self._buffer()
+        return buf.code_point_at(buf.last_char_start(pos))
+
+    def code_at(self, pos: np.ndarray) -> np.ndarray:
+        """The code point starting at each byte position."""
+        return self._buffer().code_point_at(pos)
 
 
 def fold_whitespace(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -146,15 +164,24 @@ def fold_whitespace(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
 def scan_text(values: pa.Array) -> ScanText:
     """Fold whitespace in `values` (already NFC and case-folded as wanted) and join the documents."""
     folded, spaces = fold_whitespace(values)
-    lengths = np.asarray(pc.utf8_length(folded), dtype=np.int64)
-    words = spaces + (lengths > 0)
-    doc_start = 1 + np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    n = len(folded)
+    nbytes = np.asarray(pc.binary_length(folded), dtype=np.int64)
+    words = spaces + (nbytes > 0)
+    doc_start = 1 + np.concatenate(([0], np.cumsum(nbytes + 1)[:-1]))
     if pa.types.is_large_string(folded.type):
-        lists = pa.LargeListArray.from_arrays(pa.array([0, len(folded)], pa.int64()), folded)
+        lists = pa.LargeListArray.from_arrays(pa.array([0, n], pa.int64()), folded)
     else:
-        lists = pa.ListArray.from_arrays(pa.array([0, len(folded)], pa.int32()), folded)
-    joined = pc.binary_join(lists, pa.scalar("\n", folded.type))[0].as_py() if len(folded) else ""
-    return ScanText("\n" + joined + "\n", doc_start.astype(np.int64), words.astype(np.int64))
+        lists = pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), folded)
+    body = np.zeros(0, dtype=np.uint8)
+    if n:
+        joined = pc.binary_join(lists, pa.scalar("\n", folded.type))
+        size = int(pc.binary_length(joined)[0].as_py())
+        if size:
+            body = np.frombuffer(joined.buffers()[2], dtype=np.uint8)[:size]
+    data = np.zeros(len(body) + 2 + _PAD, dtype=np.uint8)
+    data[0] = data[len(body) + 1] = 10
+    data[1 : len(body) + 1] = body
+    return ScanText(data, doc_start.astype(np.int64), words.astype(np.int64))
 
 
 def leftmost_longest(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

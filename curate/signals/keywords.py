@@ -12,10 +12,10 @@ Matching rules (docs/signals.md has the user-facing version):
   count ("interest rate risk" counts once, not also as "interest rate" and "rate"), scanning left to
   right like a tokenizer would.
 
-The batch is joined into one string (documents separated by a newline, which normalized text never
-holds) and scanned in one native pass; whitespace folding, boundary tests and counting are numpy
-over the whole batch (`curate/signals/keyword_scan.py`), and Python only walks clusters of
-overlapping matches.
+The batch is joined into one UTF-8 buffer (documents separated by a newline, which normalized text
+never holds) and scanned in one native pass (ahocorasick-rs: every overlapping match, as byte
+offsets); whitespace folding, boundary tests and counting are numpy over the whole batch
+(`curate/signals/keyword_scan.py`), and Python only walks clusters of overlapping matches.
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ from curate.signals.text_stats import text_array
 
 # the lexicon used when a keywords entry names none: the finance lexicon shipped in this repository
 DEFAULT_LEXICON = Path(__file__).resolve().parents[2] / "classifiers" / "lexicons" / "finance.txt"
+
+# lexicons up to this many terms are scanned by a DFA (471 terms: 5 ms to build; 50,000: ~1.3 s)
+_DFA_MAX_TERMS = 10_000
+
 
 class KeywordConfig(BaseModel):
     """One entry of `annotate.keywords`: a lexicon file and how to match it."""
@@ -189,42 +193,45 @@ class KeywordSignal(Signal):
             )
         self.lexicon = load_lexicon(path, case_sensitive=cfg.case_sensitive, nfc=cfg.normalize_unicode)
         terms = self.lexicon.terms
-        self._length = np.array([len(t) for t in terms], dtype=np.int64)
         self._left_edge = np.array([is_spaced_word_char(t[0]) for t in terms], dtype=bool)
         self._right_edge = np.array([is_spaced_word_char(t[-1]) for t in terms], dtype=bool)
-        import ahocorasick  # imported here: loading a pipeline config lists this signal without building automata
+        # imported here: loading a pipeline config lists this signal without building automata
+        import ahocorasick_rs
 
-        self._automaton = ahocorasick.Automaton()
-        for i, term in enumerate(terms):
-            self._automaton.add_word(term, i)
-        self._automaton.make_automaton()
+        # a DFA scans fastest; past this size its build time and memory grow, so the library picks
+        impl = ahocorasick_rs.Implementation.DFA if len(terms) <= _DFA_MAX_TERMS else None
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(
+            [t.encode("utf-8") for t in terms], matchkind=ahocorasick_rs.MATCHKIND_STANDARD, implementation=impl
+        )
 
     def _boundary_ok(self, scan: ScanText, term: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """True where the characters around each match do not continue a word (see module doc)."""
+        """True where the characters around each match (bytes [start, end)) do not continue a word
+        (see module doc)."""
         ok = np.ones(len(term), dtype=bool)
-        for edge, neighbour in ((self._left_edge, starts - 1), (self._right_edge, ends + 1)):
+        sides = ((self._left_edge, starts, scan.code_before), (self._right_edge, ends, scan.code_at))
+        for edge, neighbour, codes in sides:
             check = np.flatnonzero(edge[term])
-            ok[check[word_chars(scan.codes(neighbour[check]))]] = False
+            ok[check[word_chars(codes(neighbour[check]))]] = False
         return ok
 
     def columns(self, table: pa.Table) -> dict[str, pa.Array]:
         cfg = self.cfg
         scan = prepare(table, case_sensitive=cfg.case_sensitive, nfc=cfg.normalize_unicode)
         n, words = len(scan.words), scan.words
-        found = np.fromiter(chain.from_iterable(self._automaton.iter(scan.text)), np.int64).reshape(-1, 2)
+        found = self._automaton.find_matches_as_indexes(scan.haystack(), overlapping=True)
         hits = np.zeros(n)
         distinct = np.zeros(n, dtype=np.int64)
-        if len(found):
-            ends, term = found[:, 0], found[:, 1]
-            starts = ends - self._length[term] + 1
+        if found:
+            found = np.fromiter(chain.from_iterable(found), np.int64, 3 * len(found)).reshape(-1, 3)
+            term, starts, ends = found[:, 0], found[:, 1], found[:, 2]
             ok = self._boundary_ok(scan, term, starts, ends)
             starts, ends, term = starts[ok], ends[ok], term[ok]
-            keep = leftmost_longest(starts, ends)
+            keep = leftmost_longest(starts, ends - 1)
             starts, term = starts[keep], term[keep]
             doc = np.searchsorted(scan.doc_start, starts, side="right") - 1
             hits = np.bincount(doc, weights=self.lexicon.weights[term], minlength=n)
-            pairs = np.unique(doc * len(self._length) + term)
-            distinct = np.bincount(pairs // len(self._length), minlength=n).astype(np.int64)
+            pairs = np.unique(doc * len(self.lexicon.terms) + term)
+            distinct = np.bincount(pairs // len(self.lexicon.terms), minlength=n).astype(np.int64)
         per_1k = np.zeros(n)
         np.divide(hits * 1000.0, words, out=per_1k, where=words > 0)
         prefix = f"kw_{cfg.name}_"

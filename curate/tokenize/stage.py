@@ -11,6 +11,7 @@ for any worker count or executor. A document goes to the held-out split iff a ha
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from functools import partial
 from pathlib import Path
@@ -146,6 +147,11 @@ def _merge_task(parts: list[str], train: str, heldout: str, dtype: str) -> dict:
             "val_tokens": val["tokens"], "val_documents": val["documents"], "val_sha256": val["sha256"]}
 
 
+def _parts_bytes(parts: list[str]) -> int:
+    """Bytes a merge task copies (its weight: a small merge runs in the driver, not in a pool started for it)."""
+    return 2 + sum(os.path.getsize(p) for part in parts for p in (part + ".bin", part + ".val.bin") if os.path.exists(p))
+
+
 def _kept(ctx: RunContext, f) -> str | None:
     """What the select task of input `f` kept (its marker's digest of reading + kept rows)."""
     return (read_marker(ctx.run_dir, "select", f.key) or {}).get("_kept")
@@ -194,7 +200,8 @@ class TokenizeStage(Stage):
             if (src.name, role) not in by_stream:
                 log.warning("tokenize: source %s (role %s) has no selected documents; its token files are empty", src.name, role)
         names = [s.name for s in ctx.cfg.sources]
-        merged = ctx.executor.map(STAGE + "-merge", [Task(id=merge_id[(src.name, role)], fn=_merge_task, fingerprint=merge_fps[(src.name, role)], kwargs=dict(
+        merged = ctx.executor.map(STAGE + "-merge", [Task(id=merge_id[(src.name, role)], fn=_merge_task, fingerprint=merge_fps[(src.name, role)],
+            weight=_parts_bytes(by_stream.get((src.name, role), [])), kwargs=dict(
             parts=by_stream.get((src.name, role), []), train=str(ctx.layout.tokens(src.name, role, "train")),
             heldout=str(ctx.layout.tokens(src.name, role, "heldout")), dtype=tok.dtype.str)) for src, role in streams],
             desc="merge tokens")
