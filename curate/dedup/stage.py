@@ -105,9 +105,9 @@ class DedupStage(Stage):
                 fingerprint=fp, isolate=True)
             for p in range(parts)]
         roots_id = f"roots-p{parts:04d}"
-        if read_marker(ctx.run_dir, STAGE_ROOTS, roots_id) is None and not all(os.path.exists(e) for e in edges):
-            # passes 1-2 finished in an earlier run whose intermediates are gone (e.g. a run directory of a
-            # version whose pass 3 had other task ids): do them again rather than cluster no edges
+        if read_marker(ctx.run_dir, STAGE_ROOTS, roots_id) is None and not work.is_dir():
+            # passes 1-2 may have finished in an earlier run whose work folder is gone (e.g. a run directory
+            # of a version whose pass 3 had other task ids): do them again rather than cluster no edges
             for stage_name, tasks in ((STAGE_KEYS, key_tasks), (STAGE_PAIRS, pair_tasks)):
                 for t in tasks:
                     marker_path(ctx.run_dir, stage_name, t.id).unlink(missing_ok=True)
