@@ -80,7 +80,7 @@ def measure(cmd: list[str], env: dict) -> dict:
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = {"tree": 0, "driver": 0}
+    peak = {"tree": 0, "driver": 0, "worker": 0}
     done = threading.Event()
 
     def sample() -> None:
@@ -97,6 +97,7 @@ def measure(cmd: list[str], env: dict) -> dict:
                 except psutil.NoSuchProcess:
                     rss.append(0)
             peak["tree"], peak["driver"] = max(peak["tree"], sum(rss)), max(peak["driver"], rss[0])
+            peak["worker"] = max([peak["worker"]] + rss[1:])
             done.wait(0.1)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -108,6 +109,7 @@ def measure(cmd: list[str], env: dict) -> dict:
         sys.exit(f"dedup failed:\n{err.decode()[-3000:]}")
     return {**json.loads(out.decode().strip().splitlines()[-1]), "wall_s": round(time.perf_counter() - t0, 1),
             "peak_tree_MB": round(peak["tree"] / 2**20), "peak_driver_MB": round(peak["driver"] / 2**20),
+            "peak_worker_MB": round(peak["worker"] / 2**20),
             "load": [round(load0, 1), round(os.getloadavg()[0], 1)]}
 
 
@@ -120,23 +122,24 @@ def main(argv=None) -> int:
     ap.add_argument("--curate-python", type=Path, default=ROOT / ".venv" / "bin" / "python")
     ap.add_argument("--curate-root", type=Path, default=ROOT, help="checkout whose code is run (default: this one)")
     args = ap.parse_args(argv)
-    env = dict(os.environ, PYTHONPATH=str(args.curate_root.resolve()))
+    # one annotated file per input file, as bench_scale.py's large inputs get (these inputs are tiny stand-ins)
+    env = dict(os.environ, PYTHONPATH=str(args.curate_root.resolve()), CURATE_PACK_FILES="0")
     rows = []
     for copies in (int(c) for c in args.copies.split(",")):
         work = args.work / f"c{copies}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         base = [str(args.curate_python), "-c", CHILD, str(work), str(copies), str(args.docs_per_copy), str(args.workers)]
-        subprocess.run(base + ["build"], env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True)
+        subprocess.run(base + ["build"], env=dict(env, PYTHONPATH=str(ROOT)), check=True)
         r = measure(base + ["run"], env)
         drops = work / "run" / "dedup" / "drops.parquet"
         r.update(copies=copies, drops_sha=hashlib.sha256(drops.read_bytes()).hexdigest()[:16])
         print(json.dumps(r), flush=True)
         rows.append(r)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{'copies':>7}{'docs':>11}{'drops':>11}{'dedup s':>9}{'peak tree MB':>14}{'peak driver MB':>16}  drops sha256  load")
+    print(f"{'copies':>7}{'docs':>11}{'drops':>11}{'dedup s':>9}{'peak tree MB':>14}{'peak driver MB':>16}{'peak worker MB':>16}  drops sha256  load")
     for r in rows:
-        print(f"{r['copies']:>7}{r['docs']:>11,}{r['drops']:>11,}{r['dedup_s']:>9}{r['peak_tree_MB']:>14}{r['peak_driver_MB']:>16}"
+        print(f"{r['copies']:>7}{r['docs']:>11,}{r['drops']:>11,}{r['dedup_s']:>9}{r['peak_tree_MB']:>14}{r['peak_driver_MB']:>16}{r['peak_worker_MB']:>16}"
               f"  {r['drops_sha']}  {r['load'][0]}→{r['load'][1]}")
     return 0
 

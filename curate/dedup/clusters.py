@@ -36,11 +36,11 @@ from curate.signals.minhash import HASH_COLUMN, splitmix64
 
 EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
-MEMBER_ROW_BYTES = 512  # memory one clustered document costs in 3c (its strings, sort order, copies; ~250 B measured)
-KEEP_TARGET_MB = 128  # memory of one keep-policy task at most, whatever the budget
+MEMBER_ROW_BYTES = 700  # memory one clustered document costs in 3c (its strings, sort order, copies; ~670 B measured)
+KEEP_TARGET_MB = 64  # memory of one keep-policy task at most, whatever the budget (Q shows in no output)
 DROPS_ROW_GROUP = 1024 * 1024  # rows per row group of drops.parquet (pyarrow's write_table default)
 INDEX_ROW_GROUP = 16_384  # rows per row group of drops_by_file.parquet: the unit a per-file reader reads
-MERGE_ROWS = 262_144  # rows the merge holds from all runs together (each run gets a share)
+MERGE_ROWS = 131_072  # rows the merge holds from all runs together (each run gets a share)
 _BATCH = 65_536
 EDGE_SCHEMA = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
 DROPS_SCHEMA = pa.schema([("id", pa.string()), ("source", pa.string()), ("cluster", pa.string()),
@@ -176,7 +176,7 @@ def keep_partition(*, part_dir: str, by_id: str, by_file: str, prefer_roles: lis
     # the keep policy; `doc` (file ordinal, row) settles ties, as the node order of one global sort would
     order = pc.sort_indices(m, sort_keys=[("root", "ascending"), ("role_rank", "ascending"), ("length", "descending"),
                                           ("id", "ascending"), ("source", "ascending"), ("doc", "ascending")])
-    m = m.take(order)
+    m = m.select(["root", "id", "source", "hash", "file", "row"]).take(order)  # only what the drops need
     cl = m.column("root").to_numpy()
     first = np.ones(cl.size, dtype=bool)
     first[1:] = cl[1:] != cl[:-1]
