@@ -5,6 +5,7 @@ that keeps one unit per input file."""
 from __future__ import annotations
 
 import gzip
+import shutil
 from pathlib import Path
 
 import orjson
@@ -157,17 +158,17 @@ def test_a_changed_member_redoes_its_unit(many_small, monkeypatch):
     member.write_bytes(member.read_bytes() + orjson.dumps({"id": "late", "text": make_docs(1, 9, "x")[0]["text"]}) + b"\n")
     changed = run(many_small, "r", monkeypatch, True, workers=1, stages=["annotate", "select"])
     assert changed.reuse["annotate"]["changed"] == 1 and changed.reuse["annotate"]["reused"] == units - 1
-    fresh = run(many_small, "fresh", monkeypatch, False, workers=1, stages=["annotate", "select"])
-    for stage in ("annotate", "select"):
-        assert file_stats(changed.stats, stage) == file_stats(fresh.stats, stage), stage
-    assert per_source(changed.run_dir, "selected") == per_source(fresh.run_dir, "selected")
+    selected_before = per_source(changed.run_dir, "selected")
     # select needs no annotate marker to split a pack's stats per file (an ablation arm has only the annotated files)
-    import shutil
-
     shutil.rmtree(changed.run_dir / "_markers" / "annotate")
     reselect = run(many_small, "r", monkeypatch, True, workers=1, stages=["select"])
-    assert file_stats(reselect.stats, "select") == file_stats(fresh.stats, "select")
-    # switching packs off prunes the pack units' outputs: only per-file outputs remain
+    # packs off (one unit per file, everything redone): the same rows and per-file stats, and the pack
+    # units' outputs are pruned
     off = run(many_small, "r", monkeypatch, False, workers=1, stages=["annotate", "select"])
     assert not list((off.run_dir / "annotated").rglob("*@u*")) and not list((off.run_dir / "decisions").rglob("*@u*"))
-    assert per_source(off.run_dir, "selected") == per_source(fresh.run_dir, "selected")
+    for stage in ("annotate", "select"):
+        assert file_stats(changed.stats, stage) == file_stats(off.stats, stage), stage
+    assert file_stats(reselect.stats, "select") == file_stats(off.stats, "select")
+    assert "in/fin/d1/f040.jsonl" in file_stats(off.stats, "annotate")
+    assert file_stats(changed.stats, "annotate")["in/fin/d1/f040.jsonl"]["docs_out"] == 2  # (1 + 40 % 4) + the one added
+    assert per_source(off.run_dir, "selected") == selected_before
