@@ -172,3 +172,18 @@ def test_a_changed_member_redoes_its_unit(many_small, monkeypatch):
     assert "in/fin/d1/f040.jsonl" in file_stats(off.stats, "annotate")
     assert file_stats(changed.stats, "annotate")["in/fin/d1/f040.jsonl"]["docs_out"] == 2  # (1 + 40 % 4) + the one added
     assert per_source(off.run_dir, "selected") == selected_before
+
+
+def test_packs_under_the_cascade(many_small, monkeypatch):
+    """The opt-in cascade runs each member's tables alone (its skipped counts are per file); a pack
+    writes them all to one file."""
+    text = (many_small / "p.yaml").read_text()
+    text = text.replace("annotate:\n", "annotate:\n  cascade: true\n")
+    (many_small / "p.yaml").write_text(text)
+    packed = run(many_small, "packed", monkeypatch, True, workers=1, stages=["annotate", "select"])
+    alone = run(many_small, "alone", monkeypatch, False, workers=1, stages=["annotate", "select"])
+    assert packed.reuse["annotate"]["tasks"] < alone.reuse["annotate"]["tasks"]
+    for sub in ("annotated", "selected"):
+        assert per_source(packed.run_dir, sub) == per_source(alone.run_dir, sub), sub
+    assert packed.stats["annotate"]["files"] == alone.stats["annotate"]["files"]  # cascade_skipped per file included
+    assert packed.stats["annotate"]["total"]["cascade_skipped"] and packed.stats["select"]["files"] == alone.stats["select"]["files"]
