@@ -187,3 +187,19 @@ def test_packs_under_the_cascade(many_small, monkeypatch):
         assert per_source(packed.run_dir, sub) == per_source(alone.run_dir, sub), sub
     assert packed.stats["annotate"]["files"] == alone.stats["annotate"]["files"]  # cascade_skipped per file included
     assert packed.stats["annotate"]["total"]["cascade_skipped"] and packed.stats["select"]["files"] == alone.stats["select"]["files"]
+
+
+def test_a_signal_added_updates_the_packs_in_place(many_small, monkeypatch):
+    """A changed signal set rewrites a pack's annotated file from its stored text (members' rows and
+    stats kept), as it does for one input file."""
+    text = (many_small / "p.yaml").read_text()
+    (many_small / "p.yaml").write_text(text.replace("  pii: {}\n", "", 1))
+    first = run(many_small, "r", monkeypatch, True, workers=1, stages=["annotate"])
+    (many_small / "p.yaml").write_text(text)
+    updated = run(many_small, "r", monkeypatch, True, workers=1, stages=["annotate", "select"])
+    assert updated.reuse["annotate"]["changed"] == first.reuse["annotate"]["tasks"]
+    alone = run(many_small, "alone", monkeypatch, False, workers=1, stages=["annotate", "select"])
+    for sub in ("annotated", "selected"):
+        assert per_source(updated.run_dir, sub) == per_source(alone.run_dir, sub), sub
+    for stage in ("annotate", "select"):
+        assert updated.stats[stage]["files"] == alone.stats[stage]["files"], stage
