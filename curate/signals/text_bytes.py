@@ -172,10 +172,9 @@ class Segments:
         """True for each token that begins a line (a `\\n` since the document's previous token)."""
         first = self.doc_first()
         if len(self.starts) > 1:
-            newlines = np.flatnonzero(self.buf.data[: self.buf.size] == 10)
-            if len(newlines):
-                k = np.searchsorted(newlines, self.starts)
-                first[1:] |= k[1:] != k[:-1]
+            # a newline is never inside a token: the token after each newline begins a line
+            after = np.searchsorted(self.starts, np.flatnonzero(self.buf.data[: self.buf.size] == 10))
+            first[after[after < len(first)]] = True
         return first
 
     def paragraph_starts(self) -> np.ndarray:
