@@ -20,7 +20,17 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.signals.base import Signal, SignalContext, register_signal
-from curate.signals.text_bytes import Segments, Spans, docs_with_byte, interleaved, segment, spans, symbol_counts
+from curate.signals.text_bytes import (
+    Buffer,
+    Segments,
+    Spans,
+    docs_with_byte,
+    interleaved,
+    segment,
+    spans,
+    string_parts,
+    symbol_counts,
+)
 from curate.signals.text_stats import PUNCTUATION, Words, per_doc_max, per_doc_sum, ratio, text_array
 
 # Gopher's stop-word rule: a real English document contains at least two of these.
@@ -244,6 +254,22 @@ def _in_set(codes: np.ndarray, chars: str) -> np.ndarray:
     return np.isin(codes, np.array([ord(c) for c in chars], dtype=np.int64))
 
 
+def _has_letter(values: pa.Array) -> np.ndarray:
+    """True for each string holding a letter (`\\pL`): ASCII strings are tested on their bytes, the
+    others with Arrow's regex."""
+    out = np.zeros(len(values), dtype=bool)
+    if not len(values):
+        return out
+    offsets, data = string_parts(values)
+    letters = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum((np.bitwise_or(data, np.uint8(32)) - np.uint8(97)) < 26, out=letters[1:])
+    out[:] = letters[offsets[1:]] != letters[offsets[:-1]]
+    rest = np.flatnonzero(~np.asarray(pc.string_is_ascii(values), dtype=bool))
+    if len(rest):
+        out[rest] = np.asarray(pc.match_substring_regex(values.take(pa.array(rest)), r"\pL"), dtype=bool)
+    return out
+
+
 class _Words:
     """Per-token figures of a batch, through its distinct tokens (a batch has ~10x fewer)."""
 
@@ -254,7 +280,7 @@ class _Words:
         norm = pc.utf8_lower(pc.utf8_trim(vocab, PUNCTUATION))
         norm_len = np.asarray(pc.utf8_length(norm), dtype=np.int64)
         norm_ids = np.asarray(pc.dictionary_encode(norm).indices, dtype=np.int64)
-        self.alpha = np.asarray(pc.match_substring_regex(vocab, r"\pL"), dtype=bool)[index]
+        self.alpha = _has_letter(vocab)[index]
         self.stop = np.asarray(pc.fill_null(pc.index_in(norm, value_set=stop_words), -1), dtype=np.int64)[index]
         keep = norm_len[index] > 0
         kept = index[keep]
@@ -336,7 +362,7 @@ class HeuristicsSignal(Signal):
         dots = (lines.end - lines.start >= 3) & (d[lines.end - 1] == 46) & (d[lines.end - 2] == 46) & (d[np.maximum(lines.end - 3, 0)] == 46)
         js = line_matches(pc.match_substring, "javascript", ignore_case=True)
         policy = line_matches(pc.match_substring_regex, self._policy, ignore_case=True)
-        repeated = _first_occurrence_mask(lines.doc, _piece_ids(line_view))
+        repeated = _repeated_pieces(buf, lines)
         out["line_count"] = pa.array(line_count, pa.int64())
         out["max_line_length"] = pa.array(per_doc_max(lines.doc, line_len, n), pa.int64())
         out["bullet_line_fraction"] = line_fraction(_in_set(first_char, BULLETS))
@@ -356,7 +382,7 @@ class HeuristicsSignal(Signal):
         paras = spans(seg, seg.paragraph_starts())
         para_len = buf.code_points_before(paras.end) - buf.code_points_before(paras.start)
         para_count = per_doc_sum(paras.doc, n)
-        para_rep = _first_occurrence_mask(paras.doc, _piece_ids(interleaved(buf, paras)))
+        para_rep = _repeated_pieces(buf, paras)
         out["duplicate_paragraph_fraction"] = pa.array(ratio(per_doc_sum(paras.doc[para_rep], n), para_count))
         out["duplicate_paragraph_char_fraction"] = pa.array(
             ratio(
@@ -381,6 +407,24 @@ class HeuristicsSignal(Signal):
         out["has_lorem_ipsum"] = pc.match_substring(texts, "lorem ipsum", ignore_case=True)
         out["has_curly_bracket"] = pa.array(docs_with_byte(buf, ord("{")), pa.bool_())
         return out
+
+
+def _repeated_pieces(buf: Buffer, pieces: Spans) -> np.ndarray:
+    """True for each piece (line, paragraph) equal to an earlier piece of its document.
+
+    Only pieces sharing their document and byte length with another piece can be equal, and only
+    those are hashed as strings (most lines of a document differ in length).
+    """
+    repeated = np.zeros(len(pieces), dtype=bool)
+    if len(pieces) < 2:
+        return repeated
+    key = (pieces.doc.astype(np.uint64) << np.uint64(40)) | (pieces.end - pieces.start).astype(np.uint64)
+    _, count = group_counts(key)
+    cand = np.flatnonzero(count >= 2)
+    if len(cand):
+        same = Spans(pieces.start[cand], pieces.end[cand], pieces.doc[cand])
+        repeated[cand] = _first_occurrence_mask(same.doc, _piece_ids(interleaved(buf, same)))
+    return repeated
 
 
 def _piece_ids(view: pa.Array) -> np.ndarray:
