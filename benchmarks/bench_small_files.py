@@ -1,7 +1,7 @@
 """Many small input files against one file holding the same documents.
 
     python benchmarks/bench_small_files.py SOURCE [SOURCE ...] [--files 5000] [--docs-per-file 1] [--workers 2]
-           [--tokenize] [--work /tmp/curate-small-files] [--repeats 1]
+           [--tokenize] [--work /tmp/curate-small-files] [--repeats 1] [--unpacked]
     python benchmarks/bench_small_files.py SOURCE [SOURCE ...] --split --files 20000 [--workers 2]
 
 SOURCE: `*.jsonl.gz`/`*.jsonl` files (or folders of them) with a `text` field. The first
@@ -10,7 +10,9 @@ SOURCE: `*.jsonl.gz`/`*.jsonl` files (or folders of them) with a `text` field. T
 `curate run` runs the same pipeline on each (heuristics + langid, one select rule; with `--tokenize`
 also tokenize with a tokenizer trained once on the single file), interleaved, and again on the
 finished run directory (the no-op resume). Prints wall times, the many/one ratio measured inside one
-run, and checks that both runs selected the same documents.
+run, and checks that both runs selected the same documents. The many small files are packed into
+annotated units (curate.io.packs); `--unpacked` also times them with packing off (one annotated,
+selected and decisions file per input: `CURATE_PACK_FILES=0`), the path packs replace.
 
 `--split`: one large file instead, plain (`big.jsonl`) and gzip-compressed (`big.jsonl.gz`), each run
 with `annotate.split_mb` 2 (the default: a plain file is cut into 4 ranges, a compressed one read whole)
@@ -88,16 +90,16 @@ def curate(*args: str) -> list[str]:
     return [sys.executable, "-m", "curate.cli", *args]
 
 
-def env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+def env(**extra: str) -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), **extra}
 
 
-def timed_run(yaml_path: Path, out: Path, workers: int, cpu: dict | None = None) -> float:
+def timed_run(yaml_path: Path, out: Path, workers: int, cpu: dict | None = None, **extra: str) -> float:
     """Wall seconds of one `curate run`; `cpu["s"]` gets the CPU seconds of its whole process tree."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(curate("run", str(yaml_path), "--out", str(out), "--workers", str(workers), "--quiet"),
-                   check=True, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL)
+                   check=True, cwd=ROOT, env=env(**extra), stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if cpu is not None:
@@ -142,6 +144,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tokenize", action="store_true", help="add the tokenize stage (a tokenizer is trained once on the one file)")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/curate-small-files"))
+    ap.add_argument("--unpacked", action="store_true", help="also time the many files with packing off (one unit per file)")
     ap.add_argument("--split", action="store_true", help="time one large file, split and unsplit, plain and gzip")
     args = ap.parse_args(argv)
     work = args.work.resolve()
@@ -172,6 +175,14 @@ def main(argv=None) -> int:
             row[f"{name}_resume_s"] = round(timed_run(ymls[name], run, args.workers), 2)
         row["ratio"] = round(row["many_s"] / row["one_s"], 2)
         same = selected_ids(work / "run-many") == selected_ids(work / "run-one")
+        if args.unpacked:
+            run = work / "run-unpacked"
+            shutil.rmtree(run, ignore_errors=True)
+            cpu = {}
+            row["unpacked_s"] = round(timed_run(ymls["many"], run, args.workers, cpu, CURATE_PACK_FILES="0"), 2)
+            row["unpacked_cpu_s"] = round(cpu["s"], 2)
+            row["unpacked_ratio"] = round(row["unpacked_s"] / row["one_s"], 2)
+            same &= selected_ids(run) == selected_ids(work / "run-one")
         row["same_selection"] = same
         rows.append(row)
         print(json.dumps(row), flush=True)

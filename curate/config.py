@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import glob
+import os
 from pathlib import Path
 from typing import Any
 
@@ -243,12 +244,43 @@ def expand_source(src: SourceConfig, root: Path) -> list[Path]:
     # de-duplicate, keep order
     seen: set[Path] = set()
     out = []
+    folders: dict[Path, Path] = {}
     for f in files:
-        r = f.resolve()
+        r = resolved(f, folders)
         if r not in seen:
             seen.add(r)
             out.append(f)
     return out
+
+
+def resolved(path: Path, folders: dict[Path, Path]) -> Path:
+    """`path.resolve()` for many files at a time: one `realpath` per folder (cached in `folders`,
+    which the caller keeps across calls) and one `lstat` per file (a symlinked file is resolved in full)."""
+    parent = path.parent
+    real = folders.get(parent)
+    if real is None:
+        real = folders[parent] = parent.resolve()
+    if path.name in ("", ".", "..") or os.path.islink(path):
+        return path.resolve()
+    return real / path.name
+
+
+def source_matches(src: SourceConfig, root: Path) -> bool:
+    """Whether a source's paths match at least one input (`expand_source` is not empty), found
+    without listing, resolving and sorting every file of a large folder."""
+    for pattern in src.paths:
+        p = Path(pattern)
+        full = p if p.is_absolute() else root / p
+        if src.format == "hf" or (full.is_dir() and (full / "dataset_info.json").exists()):
+            return True
+        if full.is_dir():
+            if any(q.is_file() for q in full.rglob("*")):
+                return True
+            continue
+        found = (Path(m) for m in glob.iglob(str(full))) if not any("**" in part for part in full.parts) else glob_paths(full)
+        if any(m.is_file() or (m / "dataset_info.json").exists() for m in found):
+            return True
+    return False
 
 
 def glob_paths(full: Path) -> list[Path]:
@@ -270,7 +302,7 @@ def check_inputs(cfg: PipelineBase, path: Path) -> None:
     root = config_root(path)
     lines = line_index(path.read_text(encoding="utf-8")) if path.exists() else {}
     for i, src in enumerate(cfg.sources):
-        if not expand_source(src, root):
+        if not source_matches(src, root):
             line = lines.get(("sources", i, "paths"))
             where = f"{path}:{line}" if line else str(path)
             looked = [str(Path(p) if Path(p).is_absolute() else root / p) for p in src.paths]

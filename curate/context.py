@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curate.config import SourceConfig, expand_source
+from curate.config import SourceConfig, expand_source, resolved
 from curate.io.formats import detect_format, get_reader
 from curate.io.input_keys import relative_name, source_root, task_key
+from curate.io.packs import Pack, pack_units
 from curate.layout import RunLayout
 from curate.signals.base import SignalContext
 
@@ -32,16 +36,27 @@ class InputFile:
     parts: int = 1
     rel: str = ""  # path relative to the source's glob root (curate.io.input_keys)
 
+    fmt: str | None = field(default=None, repr=False, compare=False)  # `auto` resolved once (see `format`)
+
     @property
     def format(self) -> str:
         """The source's format, `auto` resolved for this file (an error names the file when no reader claims it)."""
-        return detect_format(self.path) if self.source.format == "auto" else self.source.format
+        if self.source.format != "auto":
+            return self.source.format
+        if self.fmt is None:
+            self.fmt = detect_format(self.path)
+        return self.fmt
 
     @functools.cached_property
     def key(self) -> str:
         """Stable name of this task's outputs: `<source>/<relative path as one name>` (+ `@pKK` for a part);
         it does not change when other files are added or removed. (Cached: asked for per file by every stage.)"""
         return task_key(self.source.name, self.rel or self.path.name, self.part, self.parts)
+
+    @property
+    def members(self) -> tuple["InputFile", ...]:
+        """The input files of this annotated unit: itself (a pack lists several: `Pack`)."""
+        return (self,)
 
 
 def parts_for(path: Path, fmt: str, split_mb: float) -> int:
@@ -56,9 +71,15 @@ def parts_for(path: Path, fmt: str, split_mb: float) -> int:
         except Exception:
             return 1
     reader = get_reader(fmt)
-    if not reader.splittable or not path.is_file() or split_mb <= 0:
+    if not reader.splittable or split_mb <= 0:
         return 1
-    want = math.ceil(path.stat().st_size / (split_mb * 1e6))
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 1
+    if not stat.S_ISREG(st.st_mode):
+        return 1
+    want = math.ceil(st.st_size / (split_mb * 1e6))
     return max(1, min(MAX_PARTS, want, reader.max_parts(path) if want > 1 else 1))
 
 
@@ -74,6 +95,8 @@ class RunContext:
     _inputs: list[InputFile] | None = field(default=None, repr=False)
     _display: dict = field(default_factory=dict, repr=False)  # input path -> how it is shown (resolving costs syscalls)
     _root: Path | None = field(default=None, repr=False)
+    _units: list | None = field(default=None, repr=False)
+    _folders: dict = field(default_factory=dict, repr=False)  # input folder -> resolved (curate.config.resolved)
 
     @property
     def seed(self) -> int:
@@ -93,12 +116,25 @@ class RunContext:
             for src in self.cfg.sources:
                 base = source_root(src.paths, self.root, src.format)
                 for i, p in enumerate(expand_source(src, self.root)):
-                    n = parts_for(p, src.format, split)
-                    self._inputs += [InputFile(src, i, p, part, n, relative_name(p, base)) for part in range(n)]
+                    fmt = src.format
+                    if fmt == "auto":
+                        with contextlib.suppress(Exception):  # an unknown extension fails when the format is asked (check_formats)
+                            fmt = detect_format(p)
+                    n = parts_for(p, fmt, split)
+                    rel = relative_name(p, base)
+                    self._inputs += [InputFile(src, i, p, part, n, rel, None if fmt == "auto" else fmt) for part in range(n)]
         return self._inputs
 
     def signal_context(self) -> SignalContext:
         return SignalContext(root=self.root, seed=self.seed)
+
+    def units(self) -> list[InputFile | Pack]:
+        """What the annotate stage writes one annotated file for, in input order: an input file (or a
+        part of a split one) on its own, or a `Pack` of consecutive small files of one source
+        (`curate.io.packs`). Later stages work per unit; stats and quarantine stay per input file."""
+        if self._units is None:
+            self._units = pack_units(self.inputs())
+        return self._units
 
     @property
     def layout(self) -> RunLayout:
@@ -111,27 +147,28 @@ class RunContext:
             if self._root is None:
                 self._root = self.root.resolve()
             try:
-                shown = str(path.resolve().relative_to(self._root))
+                shown = str(resolved(path, self._folders).relative_to(self._root))
             except ValueError:
                 shown = str(path)
             self._display[path] = shown
         return shown
 
-    def annotated_path(self, f: InputFile) -> Path:
+    def annotated_path(self, f: InputFile | Pack) -> Path:
         return self.layout.annotated(f.key)
 
-    def quarantine_path(self, f: InputFile) -> Path:
+    def quarantine_path(self, f: InputFile | Pack) -> Path:
         return self.layout.quarantine(f.key)
 
-    def selected_path(self, f: InputFile) -> Path:
+    def selected_path(self, f: InputFile | Pack) -> Path:
         return self.layout.selected(f.key)
 
-    def annotated_files(self) -> list[tuple[InputFile, Path]]:
-        return [(f, self.annotated_path(f)) for f in self.inputs() if self.annotated_path(f).exists()]
+    def annotated_files(self) -> list[tuple[InputFile | Pack, Path]]:
+        """Every annotated unit whose file exists, with that file, in input order."""
+        return [(f, self.annotated_path(f)) for f in self.units() if self.annotated_path(f).exists()]
 
-    def selected_inputs(self, source: str) -> list[tuple[InputFile, Path]]:
-        return [(f, self.selected_path(f)) for f in self.inputs() if f.source.name == source and self.selected_path(f).exists()]
+    def selected_inputs(self, source: str) -> list[tuple[InputFile | Pack, Path]]:
+        return [(f, self.selected_path(f)) for f in self.units() if f.source.name == source and self.selected_path(f).exists()]
 
     def selected_files(self, source: str) -> list[Path]:
         """Kept documents of one source (Parquet, columns id, text, source, role, ...), in task order."""
-        return [self.selected_path(f) for f in self.inputs() if f.source.name == source and self.selected_path(f).exists()]
+        return [p for _, p in self.selected_inputs(source)]

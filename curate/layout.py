@@ -6,7 +6,8 @@
       stats.json, timings.json            per-stage stats (curate.stats shape); wall times and task reuse
       manifest.json                       seed, config, config_dir, tokenizer, mixture, shards with sha256
       report.md, *.svg, report.html       the run reports (docs/report.md)
-      annotated/<source>/<input>[@pKK].parquet   one per annotate task (<input>: curate.io.input_keys)
+      annotated/<source>/<unit>.parquet   one per annotated unit: <input>[@pKK] (curate.io.input_keys), or
+                                          <first input>@u<N> for a pack of N small files (curate.io.packs)
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
       adapt/<task>/columns/<same key>.parquet  learned columns (same rows as annotated/), models + card in adapt/<task>/
@@ -90,6 +91,13 @@ class RunLayout:
     def markers_dir(self) -> Path:
         return self.root / "_markers"
 
+    @property
+    def column_check(self) -> Path:
+        """The columns the configured signals make, kept by the pre-run check with the fingerprint of
+        the signals (config, seed, content of their files), so a rerun need not load every model to
+        learn them again."""
+        return self.markers_dir / "columns.json"
+
     def marker(self, stage: str, task_id: str) -> Path:
         """`_markers/<stage>/<task id>.json`; a `/` in the id (`<source>/<input>`) is a folder, so two
         ids never share a marker (ids are made of safe names: curate.io.input_keys)."""
@@ -98,7 +106,7 @@ class RunLayout:
             raise ValueError(f"unsafe task id {task_id!r}")
         return self.markers_dir.joinpath(stage, *parts[:-1], parts[-1] + ".json")
 
-    # ---- per-task outputs (key = `<source>/<input>[@pKK]`, curate.io.input_keys) ----
+    # ---- per-unit outputs (key = `<source>/<input>[@pKK]`, curate.io.input_keys, or a pack's `...@u<N>`) ----
     @property
     def annotated_dir(self) -> Path:
         return self.root / "annotated"

@@ -195,8 +195,10 @@ mix:
 @pytest.fixture
 def small_files(tmp_path, monkeypatch):
     """Many small files (1-4 documents; some with a malformed or invalid-UTF-8 line, one empty, one
-    with nothing but bad lines, one compressed) beside a larger file."""
+    with nothing but bad lines, one compressed) beside a larger file. Each file is its own annotated
+    unit here (pack units, one annotated file per many small files, are tested in test_packs.py)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CURATE_PACK_FILES", "0")
     docs = make_docs(260, 4, "s")
     fin = tmp_path / "in" / "fin"
     k = 0

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pyarrow.parquet as pq
 import pytest
 
@@ -204,3 +205,36 @@ def test_a_small_run_with_tokenize_starts_no_worker_pool(corpus, monkeypatch):
                                    "tokenizer: {vocab_size: 300, sample_bytes: 100000, val_fraction: 0.1}\n")
     r = run_pipeline(corpus / "p.yaml", out=corpus / "tok", progress=False)
     assert r.stats["tokenize"]["total"]["tokens"] > 0 and not started
+
+
+def test_the_pre_run_column_check_is_kept_until_a_signal_changes(corpus, monkeypatch):
+    """The pre-run check learns the annotated columns by loading every signal; a rerun whose signals
+    (config, seed, files) are unchanged takes them from RUN/_markers/columns.json, and a rule naming a
+    missing column still fails before anything runs."""
+    import curate.stages.annotate as annotate
+
+    built = []
+    real = annotate.build_signals
+    monkeypatch.setattr(annotate, "build_signals", lambda *a, **k: built.append(1) or real(*a, **k))
+    monkeypatch.chdir(corpus)
+    lexicon = corpus / "words.txt"
+    lexicon.write_text("line\nshort\n")
+    text = PIPELINE.replace("  langid: null\n", "  langid: null\n  keywords: [{name: w, lexicon: words.txt}]\n")
+    (corpus / "p.yaml").write_text(text)
+    run_pipeline(corpus / "p.yaml", out=corpus / "r", workers=1, progress=False)
+    first = len(built)
+    assert first >= 1 and (corpus / "r" / "_markers" / "columns.json").is_file()
+    run_pipeline(corpus / "p.yaml", out=corpus / "r", workers=1, progress=False)  # nothing changed: no model loaded
+    assert len(built) == first
+    lexicon.write_text("line\nshort\nnew\n")  # a signal's file changed: checked afresh
+    run_pipeline(corpus / "p.yaml", out=corpus / "r", workers=1, progress=False)
+    assert len(built) > first
+    seen = len(built)
+    (corpus / "p.yaml").write_text(text.replace('keep: "line > 3"', 'keep: "line > 3 and nope > 3"'))
+    with pytest.raises(ConfigError, match="nope"):  # checked against the kept columns
+        run_pipeline(corpus / "p.yaml", out=corpus / "r", workers=1, progress=False)
+    assert len(built) == seen
+    (corpus / "p.yaml").write_text(text)
+    (corpus / "r" / "_markers" / "columns.json").write_text("{not json")  # unreadable: signals loaded, file rewritten
+    run_pipeline(corpus / "p.yaml", out=corpus / "r", workers=1, progress=False)
+    assert len(built) > seen and orjson.loads((corpus / "r" / "_markers" / "columns.json").read_bytes())["columns"]

@@ -26,6 +26,7 @@ from curate.exec.base import Task, marker_fingerprint
 from curate.fingerprint import content_hash, digest, files_fingerprint, named_files
 from curate.io.atomic import atomic_path, write_if_changed, write_json
 from curate.sampling import doc_keys, unit_hash
+from curate.stages import unit_stats
 from curate.stages.base import Stage
 
 STAGE = "decontam"
@@ -54,7 +55,7 @@ def _match_batch(batch: pa.RecordBatch, idx: EvalIndex | None, held: EvalIndex |
 
 def decontam_file(*, annotated: str, index: str | None, out: str, source: str, file: str, key: str, min_matches: int, batch_size: int,
                   drops: str | None, action: str, heldout_index: str | None = None, held_from: int = 0, seed: int = 0,
-                  val_fraction: float = 0.0) -> dict:
+                  val_fraction: float = 0.0, members: list[str] | None = None) -> dict:
     idx = EvalIndex.load(Path(index)) if index else None
     held = EvalIndex.load(Path(heldout_index)) if heldout_index else None
     pf = pq.ParquetFile(annotated)
@@ -62,11 +63,16 @@ def decontam_file(*, annotated: str, index: str | None, out: str, source: str, f
     row0 = 0
     docs = 0
     matched = 0
+    matched_rows: list[np.ndarray] = []  # per row, its n-gram matches (a pack unit's stats split them by member)
+    files: list = []  # a pack unit's `file` column
     for batch in pf.iter_batches(batch_size=batch_size, columns=["id", "text", "source", "file", "line"]):
         m = _match_batch(batch, idx, held, held_from, seed, val_fraction)
         hit = np.flatnonzero(m.counts >= min_matches)
         docs += batch.num_rows
         matched += int(m.counts.sum())
+        if members:
+            matched_rows.append(np.asarray(m.counts, np.int64))
+            files.append(batch.column("file"))
         if hit.size:
             keep = np.isin(m.pair_doc, hit)
             pd, pi = m.pair_doc[keep], m.pair_item[keep]
@@ -94,6 +100,10 @@ def decontam_file(*, annotated: str, index: str | None, out: str, source: str, f
     dup_rows = np.zeros(0, np.int64)
     if drops and Path(drops).exists():
         dup_rows = pq.read_table(drops, columns=["file", "row"], filters=[("file", "==", key)]).column("row").to_numpy()
+    if members:  # a pack unit: the same counts per member file (members are contiguous row spans)
+        counts = np.concatenate(matched_rows) if matched_rows else np.zeros(0, np.int64)
+        spans = unit_stats.spans_of(members, pa.chunked_array(files, pa.string()))
+        return {"members": unit_stats.decontam_rows(source, spans, table.column("row").to_numpy(), dup_rows, action, counts), "docs_in": docs}
     alive_hits = int((~np.isin(table.column("row").to_numpy(), dup_rows)).sum()) if table.num_rows else 0
     docs_in = docs - int(np.unique(dup_rows).size)
     dropped = alive_hits if action == "drop" else 0
@@ -146,11 +156,12 @@ class DecontamStage(Stage):
         tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size,
                       fingerprint=digest(base_fp, marker_fingerprint(ctx.run_dir, "annotate", f.key)), kwargs=dict(
             annotated=str(path), index=str(lay.decontam_index) if index is not None else None, out=str(lay.decontam_hits(f.key)),
-            source=f.source.name, file=ctx.display(f.path), key=f.key, min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size,
+            source=f.source.name, file=ctx.display(f.path) if len(f.members) == 1 else None, key=f.key,
+            members=unit_stats.member_files(ctx, f), min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size,
             drops=str(lay.drops) if lay.drops.exists() and _drop_duplicates(ctx) else None, action=cfg.action,
             heldout_index=str(lay.decontam_heldout_index) if held is not None else None, held_from=held_from,
             seed=ctx.seed, val_fraction=val_fraction)) for f, path in annotated]
-        results = ctx.executor.map(STAGE, tasks, desc="decontam")
+        results = [r for res in ctx.executor.map(STAGE, tasks, desc="decontam") for r in res.get("members", [res])]
         return summarize(ctx, cfg, items, skipped, [f for f, _ in annotated], results)
 
     def fingerprint(self) -> dict:

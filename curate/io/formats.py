@@ -44,7 +44,7 @@ class Reader:
         return 1 << 30 if self.splittable else 1
 
     def detect(self, path: Path) -> bool:
-        return not path.is_dir() and path.name.lower().endswith(self.suffixes)
+        return path.name.lower().endswith(self.suffixes) and not path.is_dir()
 
     def read(self, path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -24,7 +24,7 @@ import orjson
 import yaml
 
 from curate import __version__
-from curate.config import PipelineBase, config_root, expand_source, load_config
+from curate.config import PipelineBase, config_root, expand_source, load_config, resolved
 from curate.context import RunContext
 from curate.errors import ConfigError, CurateError, disk_full_error
 from curate.exec import EXECUTORS, make_executor
@@ -33,7 +33,7 @@ from curate.io.rundir import check_out_dir, clear_run_dir, mark_run_dir
 from curate.io.runlock import RunLock
 from curate.layout import RunLayout
 from curate.stages.base import STAGES, load_stage
-from curate.validate import check_before_run
+from curate.validate import check_before_run, remember_columns
 
 
 @dataclass
@@ -68,11 +68,12 @@ def prepare_run_dir(cfg: PipelineBase, run_dir: Path, fresh: bool, lock: RunLock
 
 
 def prune_orphans(ctx: RunContext) -> int:
-    """Outputs and markers of per-input tasks whose input is no longer in the config (removed or
-    renamed files): deleted, so no later reader meets them. Returns how many files went."""
-    keys = {f.key for f in ctx.inputs()}
+    """Outputs and markers of per-unit tasks whose unit is no longer in the config (removed or
+    renamed files, files now packed or no longer packed: curate.io.packs): deleted, so no later
+    reader meets them. Returns how many files went."""
+    keys = {f.key for f in ctx.units()}
     n = 0
-    for folder, suffix in (("annotated", ".parquet"), ("quarantine", ".jsonl"), ("selected", ".parquet"),
+    for folder, suffix in (("annotated", ".parquet"), ("quarantine", ".jsonl"), ("selected", ".parquet"), ("decisions", ".parquet"),
                            ("_markers/annotate", ".json"), ("_markers/select", ".json"), ("_markers/tokenize", ".json"),
                            ("_markers/annotate", ".failed.txt"), ("_markers/select", ".failed.txt")):
         base = ctx.run_dir / folder
@@ -89,10 +90,11 @@ def prune_orphans(ctx: RunContext) -> int:
     return n
 
 
-def check_out_not_in_inputs(cfg: PipelineBase, root: Path, run_dir: Path) -> None:
+def check_out_not_in_inputs(cfg: PipelineBase, root: Path, run_dir: Path, files: dict[str, list[Path]] | None = None) -> None:
     """Refuse a run directory that holds an input, or that lies inside an input folder (where a
     later run's glob or folder walk would read its outputs back as inputs). Checked before the run
-    directory is created, so a refused run leaves nothing behind in the input folder."""
+    directory is created, so a refused run leaves nothing behind in the input folder. `files`: each
+    source's input files when the caller has listed them already."""
     run = run_dir.resolve()
     for src in cfg.sources:
         for pattern in src.paths:
@@ -106,9 +108,11 @@ def check_out_not_in_inputs(cfg: PipelineBase, root: Path, run_dir: Path) -> Non
             if walks or len(full.parts) - fixed > len(run.relative_to(base).parts):
                 raise ConfigError(f"the run directory {run_dir} lies inside the input folder {base} of source `{src.name}`",
                                   where=f"sources[{src.name}].paths", fix="write the run outside every input folder (--out)")
-        for f in expand_source(src, root):
-            p = f.resolve()
-            if p == run or run in p.parents:
+        folders: dict[Path, Path] = {}
+        inside = str(run).rstrip(os.sep) + os.sep
+        for f in (files[src.name] if files is not None else expand_source(src, root)):
+            p = resolved(f, folders)
+            if p == run or str(p).startswith(inside):
                 raise ConfigError(f"input file {f} lies inside the run directory {run_dir}", where=f"sources[{src.name}]",
                                   fix="write the run elsewhere (--out) so outputs are never read back as inputs")
 
@@ -150,18 +154,24 @@ def _run_pipeline(
     # --out is a command-line path (from the current directory), `out:` in the YAML is from the YAML's
     # folder, and the default runs/<name> is in the current directory
     run_dir = Path(out).absolute() if out else (root / cfg.out if cfg.out else Path.cwd() / "runs" / cfg.name)
-    check_out_not_in_inputs(cfg, root, run_dir)
-    check_out_dir(run_dir)  # before anything is created: never write into (or clear) a folder of user files
     strict = cfg.strict if strict is None else strict
+    probe = RunContext(cfg=cfg, run_dir=run_dir, root=root, executor=None, config_path=config_path, strict=strict)  # type: ignore[arg-type]
+    listed: dict[str, list[Path]] = {s.name: [] for s in cfg.sources}
+    for f in probe.inputs():
+        if f.part == 0:
+            listed[f.source.name].append(f.path)
+    check_out_not_in_inputs(cfg, root, run_dir, listed)
+    check_out_dir(run_dir)  # before anything is created: never write into (or clear) a folder of user files
     EXECUTORS.get(executor)  # an unknown executor fails before anything is written
     for name in stages or ():
         STAGES.get(name)  # so does an unknown stage
     stage_list = stages or cfg.stage_list()
-    probe = RunContext(cfg=cfg, run_dir=run_dir, root=root, executor=None, config_path=config_path, strict=strict)  # type: ignore[arg-type]
-    check_before_run(cfg, probe.inputs(), root, config_path, stage_list)  # nothing is written before this passes
+    columns = RunLayout(run_dir).column_check
+    check_before_run(cfg, probe.inputs(), root, config_path, stage_list, cache=None if fresh else columns)  # nothing is written before this passes
     lock = RunLock(run_dir).acquire()
     try:
         prepare_run_dir(cfg, run_dir, fresh, lock)
+        remember_columns(columns)
         # with --workers left to curate, a small stage before any pool runs in this process (no workers to start)
         inline = SMALL_STAGE_BYTES if workers is None else 0
         workers = workers or min(os.cpu_count() or 1, 4)

@@ -1,7 +1,10 @@
 """Annotate: per input file, in parallel — read, compute every configured signal, write Parquet.
 
 Signals are columns; selection is done later over the stored columns (annotate once, select many
-times). One task per input file (small files' tasks run in packs: `annotate_files`); its stats (docs, bytes, quarantine reasons as drops) live in its marker,
+times). One task per annotated unit: an input file (or a part of a large one), or a pack of small
+files (`curate.io.packs`: one annotated file, `annotate_unit`); small units' tasks run several per
+worker call (`annotate_files`). Its stats (docs, bytes, quarantine reasons as drops; per member
+file for a pack) live in its marker,
 with a fingerprint of the reading (input file identity and reader settings) and one per signal
 (its config and the content of the files it loads). When only signals changed (one added, one
 removed, a lexicon edited), a rerun keeps the stored columns of the unchanged signals and computes
@@ -10,7 +13,6 @@ just the changed ones from the stored text, without reading the input again.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 from pathlib import Path
@@ -22,9 +24,10 @@ import pyarrow.parquet as pq
 
 from curate import stats
 from curate.context import InputFile, RunContext
+from curate.io.packs import Pack
 from curate.exec.base import Task, marker_path, pack_tasks, read_marker
 from curate.fingerprint import digest, files_fingerprint, input_identity, named_files
-from curate.io.atomic import atomic_path, deferred_renames
+from curate.io.atomic import atomic_path
 from curate.io.quarantine import Quarantine
 from curate.io.formats import Reader, get_reader
 from curate.io.readers import ReadSpec, read_documents
@@ -144,108 +147,6 @@ def annotate_file(*, path: str, display: str, reader: Reader, spec: dict, signal
                      _signals={sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid, _ in signals})
 
 
-class _Output:
-    """One member of an annotate pack: its reading, quarantine, counts and Parquet writer."""
-
-    def __init__(self, m: dict):
-        self.m = m
-        self.spec = ReadSpec(**m["spec"])
-        self.q = Quarantine(m["display"], strict=m["strict"])
-        self.docs = 0
-        self.text_bytes = 0
-        self.writer: pq.ParquetWriter | None = None
-        self.tmp: Path | None = None
-        self.casc: Cascade | None = None
-
-    def write(self, table: pa.Table) -> None:
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
-        self.writer.write_table(table)
-
-    def close(self, empty: pa.Table) -> None:
-        if self.writer is None:  # empty (or wholly quarantined) input: an empty file that still has every signal column
-            pq.write_table(empty, self.tmp)
-        else:
-            self.writer.close()
-
-
-def annotate_files(*, members: list[dict], signals: list, root: str, seed: int, signal_fps: dict | None = None,
-                   cascade: dict | None = None, **_) -> dict:
-    """A pack of small annotate tasks in one worker call (`pack_tasks`): each member's input is read
-    as `annotate_file` reads it, but the signals run on tables gathered across members up to
-    `batch_size` rows (the per-call cost of every signal is paid once per batch, not once per file),
-    and each member's rows go back to its own Parquet file, in the tables its reader made. Signals
-    are row-wise, so every file is the bytes `annotate_file` writes. Under the cascade each member
-    keeps its own `Cascade` (its skipped counts are per file) and its tables are not gathered.
-    Returns {member id: result}."""
-    plan = signals
-    sctx = SignalContext(root=Path(root), seed=seed)
-    signal_fps = signal_fps or {}
-    results: dict[str, dict] = {}
-    outs = []
-    for m in members:
-        if m.get("previous") is not None and Path(m["out"]).exists():
-            results[m["task_id"]] = _update_columns(m["out"], plan, sctx, signal_fps, m["previous"])
-        else:
-            outs.append(_Output(m))
-    signals = build_signals(plan, sctx)
-    schemas = signal_schemas(signals) if cascade else {}
-    for o in outs:
-        o.casc = Cascade(cascade["rules"], seed, set(cascade["keep_all"]), o.m["display"]) if cascade else None
-    owners: dict[str, list[str]] = {}
-    batch_size = max(o.spec.batch_size for o in outs) if outs and not cascade else 1  # cascade: one table at a time
-    pending: list[tuple[_Output, pa.Table]] = []
-    with deferred_renames(), contextlib.ExitStack() as stack:
-        for o in outs:
-            o.tmp = stack.enter_context(atomic_path(o.m["out"]))
-
-        def flush() -> None:
-            if not pending:
-                return
-            tables = [t for _, t in pending]
-            if cascade:
-                (o, table), = pending
-                done = o.casc.run(table, signals, schemas, owners)
-            else:
-                done = annotate_table(pa.concat_tables(tables).combine_chunks() if len(tables) > 1 else tables[0], signals, owners)
-            at = 0
-            for o, t in pending:
-                o.write(done.slice(at, t.num_rows))
-                at += t.num_rows
-            pending.clear()
-
-        rows = 0
-        for o in outs:
-            for table in read_documents(Path(o.m["path"]), o.m["reader"], o.spec, o.q):
-                o.docs += table.num_rows
-                o.text_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
-                pending.append((o, table))
-                rows += table.num_rows
-                if rows >= batch_size:
-                    flush()
-                    rows = 0
-        flush()
-        from curate import schema as S
-
-        empty = None
-        for o in outs:
-            if o.writer is None and o.casc is not None:
-                o.close(o.casc.run(S.BASE_SCHEMA.empty_table(), signals, schemas, owners))
-                continue
-            if o.writer is None and empty is None:
-                empty = annotate_table(S.BASE_SCHEMA.empty_table(), signals, owners)
-            o.close(empty)
-        for o in outs:
-            o.q.write(Path(o.m["quarantine"]))
-    for o in outs:
-        extra = {"cascade_skipped": dict(sorted(o.casc.skipped.items()))} if o.casc else {}
-        results[o.m["task_id"]] = stats.row(o.spec.source, o.m["display"], docs_in=o.docs + o.q.count, docs_out=o.docs, bytes=o.text_bytes,
-                                            drops=o.q.reasons, _reader=o.m["reader_fp"], **extra,
-                                            _signals={sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])}
-                                                      for sid, _ in signals})
-    return results
-
-
 def _update_columns(out: str, plan: list, sctx: SignalContext, signal_fps: dict, previous: dict) -> dict:
     """Rewrite an annotated file keeping the columns of signals whose fingerprint is unchanged and
     computing the others from its stored text (row group by row group, the batches it was written in)."""
@@ -292,12 +193,15 @@ def _assemble(stored: pa.Table, base: list[str], wanted: list[str], keep: set[st
     return table
 
 
-def reader_fingerprint(ctx: RunContext, f: InputFile) -> str:
+def reader_fingerprint(ctx: RunContext, f: InputFile, identity: list | None = None) -> str:
+    """What decides how a file is read: the source's reading settings, the batch size, which part, and
+    the file's identity (`input_identity`: size and mtime; given when the caller has it)."""
     src = f.source
     # a part of a split file is a contiguous range (`ranges`), no longer every n-th block: older parts are redone
     split = ("ranges",) if f.parts > 1 else ()
     return digest("read", src.name, src.role, src.format, src.text_field, src.id_field, src.max_doc_bytes,
-                  ctx.cfg.annotate.batch_size, f.rel, f.part, f.parts, input_identity(f.path), *split)
+                  ctx.cfg.annotate.batch_size, f.rel, f.part, f.parts,
+                  identity if identity is not None else input_identity(f.path), *split)
 
 
 def cascade_plan(cfg) -> dict | None:
@@ -316,8 +220,10 @@ def cascade_plan(cfg) -> dict | None:
     return {"rules": [r.model_dump(mode="json") for r in cfg.select.rules], "keep_all": sorted(keep_all)}
 
 
-def make_task(ctx: RunContext, f: InputFile, plan: list | None = None, signal_fps: dict[str, str] | None = None,
+def make_task(ctx: RunContext, f: InputFile | Pack, plan: list | None = None, signal_fps: dict[str, str] | None = None,
               cascade: dict | None = None) -> Task:
+    if isinstance(f, Pack):
+        return make_unit_task(ctx, f, plan, signal_fps, cascade)
     src = f.source
     plan = plan if plan is not None else signal_plan(ctx.cfg.annotate)
     signal_fps = signal_fps if signal_fps is not None else signal_fingerprints(plan, ctx.root, ctx.seed)
@@ -343,6 +249,33 @@ def make_task(ctx: RunContext, f: InputFile, plan: list | None = None, signal_fp
     )
 
 
+def make_unit_task(ctx: RunContext, unit: Pack, plan: list, signal_fps: dict[str, str], cascade: dict | None) -> Task:
+    """The task of a pack unit: its members read as `make_task` reads each of them, into one annotated
+    file; its fingerprint covers every member's reading, so a changed member redoes its unit."""
+    import os
+
+    from curate.stages.annotate_pack import annotate_unit
+
+    members, fps, size = [], [], 0
+    batch_size = ctx.cfg.annotate.batch_size
+    for f in unit.members:  # (per file: one stat, one lstat; the members are plain files, curate.io.packs)
+        src = f.source
+        st = os.stat(f.path)
+        size += st.st_size
+        display = ctx.display(f.path)
+        spec = dict(source=src.name, role=src.role, text_field=src.text_field, id_field=src.id_field, max_doc_bytes=src.max_doc_bytes,
+                    batch_size=batch_size, display=display, part=0, parts=1, rel=f.rel)
+        members.append(dict(path=str(f.path), display=display, reader=get_reader(f.format), spec=spec, strict=ctx.strict))
+        fps.append(reader_fingerprint(ctx, f, [st.st_size, st.st_mtime_ns]))
+    rfp = digest("unit", fps)
+    fp = digest("annotate", rfp, [[sid, signal_fps[sid]] for sid in signal_fps], *([cascade] if cascade else []))
+    prev = read_marker(ctx.run_dir, STAGE, unit.key)
+    previous = prev if prev is not None and prev.get("_reader") == rfp and "_signals" in prev and not cascade else None
+    return Task(id=unit.key, fn=annotate_unit, weight=max(size, 1), fingerprint=fp,
+                kwargs=dict(members=members, out=str(ctx.annotated_path(unit)), quarantine=str(ctx.quarantine_path(unit)), signals=plan,
+                            root=str(ctx.root), seed=ctx.seed, reader_fp=rfp, signal_fps=signal_fps, previous=previous, cascade=cascade))
+
+
 class AnnotateStage(Stage):
     """Every input file (or part of a large one) through every registered, configured signal."""
 
@@ -350,17 +283,20 @@ class AnnotateStage(Stage):
         ctx = self.ctx
         plan = signal_plan(ctx.cfg.annotate)
         signal_fps = signal_fingerprints(plan, ctx.root, ctx.seed)
-        for f in ctx.inputs():  # a marker without its output (deleted by hand, or by an old curate's clean-up) is not done
+        from curate.stages.annotate_pack import annotate_files, member_rows
+
+        for f in ctx.units():  # a marker without its output (deleted by hand, or by an old curate's clean-up) is not done
             if not ctx.annotated_path(f).exists():
                 marker_path(ctx.run_dir, STAGE, f.key).unlink(missing_ok=True)
         cascade = cascade_plan(ctx.cfg)
-        tasks = [make_task(ctx, f, plan, signal_fps, cascade) for f in ctx.inputs()]
-        # small files are annotated in packs (one worker call, signals over batches gathered across files)
+        tasks = [make_task(ctx, f, plan, signal_fps, cascade) for f in ctx.units()]
+        # small files' tasks (those not in a pack unit) run several per worker call (signals over batches gathered across files)
         pack = functools.partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_BYTES, fn=annotate_files,
                                  kwargs=dict(signals=plan, root=str(ctx.root), seed=ctx.seed, signal_fps=signal_fps, cascade=cascade))
-        results = ctx.executor.map(STAGE, tasks, desc="annotate", pack=pack)
-        # the bookkeeping fields (`_reader`, `_signals`) stay in the markers, not in stats.json
-        out = stats.stage_stats([{k: v for k, v in r.items() if not k.startswith("_")} for r in results],
+        results = ctx.executor.map(STAGE, tasks, desc="annotate",
+                                   pack=lambda todo: [t for t in todo if "members" in t.kwargs] + pack([t for t in todo if "members" not in t.kwargs]))
+        # the bookkeeping fields (`_reader`, `_signals`) stay in the markers, not in stats.json; stats per input file
+        out = stats.stage_stats([{k: v for k, v in r.items() if not k.startswith("_")} for res in results for r in member_rows(res)],
                                 sources=[s.name for s in ctx.cfg.sources])
         for name, rep in repeated_ids(ctx).items():
             out["sources"][name]["repeated_ids"] = rep

@@ -26,6 +26,7 @@ from curate.io.atomic import atomic_path
 from curate.pii.engine import apply_to_table as apply_pii
 from curate.sampling import doc_keys, unit_hash
 from curate.adapt.stage import sidecars_for
+from curate.stages import unit_stats
 from curate.stages.base import Stage
 
 STAGE = "select"
@@ -196,9 +197,12 @@ def route(table: pa.Table, alive: np.ndarray, routes: list[dict], where: str) ->
 
 def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, cutoffs: dict, seed: int, drops: str | None,
                 contaminated: str | None = None, decisions: str | None = None, sidecars: list[str] = (),
-                routes: list[dict] | None = None, reader: str = "") -> dict:
+                routes: list[dict] | None = None, reader: str = "", members: list[str] | None = None) -> dict:
+    """One annotated unit's rules -> its selected and decisions files. `members` (a pack unit's files,
+    in order) makes the stats per member file (`curate.stages.unit_stats`)."""
     scfg = SelectConfig.model_validate(cfg)
     table = read_annotated(annotated, sidecars)
+    spans = unit_stats.spans_of(members, table.column("file")) if members else None
     alive, reasons, why = decide(table, scfg, cutoffs, seed, load_dup_reasons(drops if scfg.drop_duplicates else None, key, contaminated),
                                  where=annotated)
     if routes:  # after every rule: a routed source's kept documents take the first matching route's role
@@ -211,7 +215,16 @@ def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, c
         alive = routed
     kept = table.filter(pa.array(alive))
     pii: dict[str, int] = {}
-    if scfg.pii is not None:  # after every rule: the text written to selected/ (and so to tokenize) is redacted
+    per_member = None
+    if scfg.pii is not None and spans is not None:  # PII items are counted per member file
+        kept, keep, per_member = unit_stats.pii_by_member(kept, alive, spans, partial(apply_pii, cfg=scfg.pii))
+        if not keep.all():
+            reasons["pii"] += int((~keep).sum())
+            kept = kept.filter(pa.array(keep))
+            why = with_reason(why, np.flatnonzero(alive)[~keep], "pii")
+            alive = alive.copy()
+            alive[np.flatnonzero(alive)[~keep]] = False
+    elif scfg.pii is not None:  # after every rule: the text written to selected/ (and so to tokenize) is redacted
         kept, keep, pii = apply_pii(kept, scfg.pii)
         if not keep.all():
             reasons["pii"] += int((~keep).sum())
@@ -228,6 +241,9 @@ def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, c
     # `_kept` (which documents were kept, with which role, and how their text was rewritten: the reading,
     # the kept rows, the routes, the PII settings) keys the tokenize fingerprint
     kept_fp = digest("kept", reader, np.packbits(alive).tobytes().hex(), cfg.get("pii"), routes)
+    if spans is not None:
+        rows = unit_stats.select_rows(source, spans, why, kept, alive, per_member)
+        return {"members": rows, "docs_in": table.num_rows, "_kept": kept_fp}
     return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons,
                      roles=dict(sorted(roles_kept.items())), **extra, _kept=kept_fp)
 
@@ -299,10 +315,11 @@ class SelectStage(Stage):
                                           source=f.source.name, key=f.key,
                                           cfg=scfg, cutoffs=cutoffs, seed=ctx.seed, drops=drops,
                                           contaminated=_contaminated(ctx, f.key), sidecars=sides, routes=routes,
-                                          reader=marker.get("_reader", ""))))
+                                          reader=marker.get("_reader", ""), members=unit_stats.member_files(ctx, f))))
         # small files' tasks run in packs (one worker call each); markers and outputs stay per file
         results = ctx.executor.map(STAGE, tasks, desc="select", pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_BYTES))
         # per input file (parts of a split file added up), as annotate reports them, so that
         # `lines = kept + dropped + quarantined` can be checked file by file; bookkeeping (`_kept`) stays in the markers
-        rows = [{**{k: v for k, v in r.items() if not k.startswith("_")}, "file": ctx.display(f.path)} for (f, _), r in zip(annotated, results)]
+        rows = [{**{k: v for k, v in r.items() if not k.startswith("_")}, "file": ctx.display(f.path)} if "members" not in r else m
+                for (f, _), r in zip(annotated, results) for m in r.get("members", [r])]
         return stats.stage_stats(rows, sources=[s.name for s in ctx.cfg.sources], cutoffs=cutoffs)
