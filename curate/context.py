@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,9 +71,15 @@ def parts_for(path: Path, fmt: str, split_mb: float) -> int:
         except Exception:
             return 1
     reader = get_reader(fmt)
-    if not reader.splittable or not path.is_file() or split_mb <= 0:
+    if not reader.splittable or split_mb <= 0:
         return 1
-    want = math.ceil(path.stat().st_size / (split_mb * 1e6))
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 1
+    if not stat.S_ISREG(st.st_mode):
+        return 1
+    want = math.ceil(st.st_size / (split_mb * 1e6))
     return max(1, min(MAX_PARTS, want, reader.max_parts(path) if want > 1 else 1))
 
 

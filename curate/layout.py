@@ -98,6 +98,11 @@ class RunLayout:
         learn them again."""
         return self.markers_dir / "columns.json"
 
+    @property
+    def repeated_ids(self) -> Path:
+        """Per source, ids given to more than one document, with the annotated files they were counted in."""
+        return self.markers_dir / "repeated_ids.json"
+
     def marker(self, stage: str, task_id: str) -> Path:
         """`_markers/<stage>/<task id>.json`; a `/` in the id (`<source>/<input>`) is a folder, so two
         ids never share a marker (ids are made of safe names: curate.io.input_keys)."""

@@ -360,6 +360,15 @@ def test_repeated_given_ids_are_counted_in_a_warning(tmp_path):
     assert "source lic: 1 ids are given to more than one document (6 documents)" in proc.stdout
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())["stages"]["annotate"]["sources"]["lic"]
     assert stats["repeated_ids"] == {"ids": 1, "docs": 6}
+    # a resume counts from RUN/_markers/repeated_ids.json; a changed input is counted again
+    cache = tmp_path / "run" / "_markers" / "repeated_ids.json"
+    kept = cache.stat().st_mtime_ns
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet")
+    assert proc.returncode == 0 and "(6 documents)" in proc.stdout and cache.stat().st_mtime_ns == kept
+    recs[7]["id"] = "copyright"
+    (tmp_path / "in" / "a.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
+    proc = _cli(tmp_path, "run", "p.yaml", "--out", "run", "--quiet")
+    assert proc.returncode == 0 and "1 ids are given to more than one document (7 documents)" in proc.stdout
 # ---- select expressions: min()/max() work, bad calls and huge literals are clear errors naming the rule
 
 

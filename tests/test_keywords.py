@@ -335,3 +335,12 @@ def test_both_automaton_kinds_equal_the_reference_on_multibyte_neighbours(monkey
     ref = _reference_columns(texts, sig.lexicon)
     assert got["distinct"] == ref["distinct"] and got["hits"] == pytest.approx(ref["hits"])
     assert sum(ref["distinct"]) >= 8
+
+
+def test_signal_pickles_and_rebuilds_its_automaton(tmp_path):
+    import pickle
+
+    sig = signal(tmp_path, "interest rate\nbank\n")
+    copy = pickle.loads(pickle.dumps(sig))
+    texts = ["Interest rate at the bank; bank-run", "", None]
+    assert run(copy, texts) == run(sig, texts) and run(sig, texts)["distinct"][0] == 2

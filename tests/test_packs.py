@@ -5,6 +5,7 @@ that keeps one unit per input file."""
 from __future__ import annotations
 
 import gzip
+import shutil
 from pathlib import Path
 
 import orjson
@@ -157,17 +158,48 @@ def test_a_changed_member_redoes_its_unit(many_small, monkeypatch):
     member.write_bytes(member.read_bytes() + orjson.dumps({"id": "late", "text": make_docs(1, 9, "x")[0]["text"]}) + b"\n")
     changed = run(many_small, "r", monkeypatch, True, workers=1, stages=["annotate", "select"])
     assert changed.reuse["annotate"]["changed"] == 1 and changed.reuse["annotate"]["reused"] == units - 1
-    fresh = run(many_small, "fresh", monkeypatch, False, workers=1, stages=["annotate", "select"])
-    for stage in ("annotate", "select"):
-        assert file_stats(changed.stats, stage) == file_stats(fresh.stats, stage), stage
-    assert per_source(changed.run_dir, "selected") == per_source(fresh.run_dir, "selected")
+    selected_before = per_source(changed.run_dir, "selected")
     # select needs no annotate marker to split a pack's stats per file (an ablation arm has only the annotated files)
-    import shutil
-
     shutil.rmtree(changed.run_dir / "_markers" / "annotate")
     reselect = run(many_small, "r", monkeypatch, True, workers=1, stages=["select"])
-    assert file_stats(reselect.stats, "select") == file_stats(fresh.stats, "select")
-    # switching packs off prunes the pack units' outputs: only per-file outputs remain
+    # packs off (one unit per file, everything redone): the same rows and per-file stats, and the pack
+    # units' outputs are pruned
     off = run(many_small, "r", monkeypatch, False, workers=1, stages=["annotate", "select"])
     assert not list((off.run_dir / "annotated").rglob("*@u*")) and not list((off.run_dir / "decisions").rglob("*@u*"))
-    assert per_source(off.run_dir, "selected") == per_source(fresh.run_dir, "selected")
+    for stage in ("annotate", "select"):
+        assert file_stats(changed.stats, stage) == file_stats(off.stats, stage), stage
+    assert file_stats(reselect.stats, "select") == file_stats(off.stats, "select")
+    assert "in/fin/d1/f040.jsonl" in file_stats(off.stats, "annotate")
+    assert file_stats(changed.stats, "annotate")["in/fin/d1/f040.jsonl"]["docs_out"] == 2  # (1 + 40 % 4) + the one added
+    assert per_source(off.run_dir, "selected") == selected_before
+
+
+def test_packs_under_the_cascade(many_small, monkeypatch):
+    """The opt-in cascade runs each member's tables alone (its skipped counts are per file); a pack
+    writes them all to one file."""
+    text = (many_small / "p.yaml").read_text()
+    text = text.replace("annotate:\n", "annotate:\n  cascade: true\n")
+    (many_small / "p.yaml").write_text(text)
+    packed = run(many_small, "packed", monkeypatch, True, workers=1, stages=["annotate", "select"])
+    alone = run(many_small, "alone", monkeypatch, False, workers=1, stages=["annotate", "select"])
+    assert packed.reuse["annotate"]["tasks"] < alone.reuse["annotate"]["tasks"]
+    for sub in ("annotated", "selected"):
+        assert per_source(packed.run_dir, sub) == per_source(alone.run_dir, sub), sub
+    assert packed.stats["annotate"]["files"] == alone.stats["annotate"]["files"]  # cascade_skipped per file included
+    assert packed.stats["annotate"]["total"]["cascade_skipped"] and packed.stats["select"]["files"] == alone.stats["select"]["files"]
+
+
+def test_a_signal_added_updates_the_packs_in_place(many_small, monkeypatch):
+    """A changed signal set rewrites a pack's annotated file from its stored text (members' rows and
+    stats kept), as it does for one input file."""
+    text = (many_small / "p.yaml").read_text()
+    (many_small / "p.yaml").write_text(text.replace("  pii: {}\n", "", 1))
+    first = run(many_small, "r", monkeypatch, True, workers=1, stages=["annotate"])
+    (many_small / "p.yaml").write_text(text)
+    updated = run(many_small, "r", monkeypatch, True, workers=1, stages=["annotate", "select"])
+    assert updated.reuse["annotate"]["changed"] == first.reuse["annotate"]["tasks"]
+    alone = run(many_small, "alone", monkeypatch, False, workers=1, stages=["annotate", "select"])
+    for sub in ("annotated", "selected"):
+        assert per_source(updated.run_dir, sub) == per_source(alone.run_dir, sub), sub
+    for stage in ("annotate", "select"):
+        assert updated.stats[stage]["files"] == alone.stats[stage]["files"], stage

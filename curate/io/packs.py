@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +61,7 @@ def _size(f) -> int | None:
         st = os.stat(f.path)
     except OSError:
         return None
-    return st.st_size if st.st_size <= SMALL_BYTES and not os.path.isdir(f.path) else None
+    return st.st_size if st.st_size <= SMALL_BYTES and stat.S_ISREG(st.st_mode) else None
 
 
 def pack_units(inputs: list) -> list:

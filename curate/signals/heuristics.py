@@ -20,7 +20,17 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.signals.base import Signal, SignalContext, register_signal
-from curate.signals.text_bytes import Segments, docs_with_byte, interleaved, segment, spans, symbol_counts
+from curate.signals.text_bytes import (
+    Buffer,
+    Segments,
+    Spans,
+    docs_with_byte,
+    interleaved,
+    segment,
+    spans,
+    string_parts,
+    symbol_counts,
+)
 from curate.signals.text_stats import PUNCTUATION, Words, per_doc_max, per_doc_sum, ratio, text_array
 
 # Gopher's stop-word rule: a real English document contains at least two of these.
@@ -136,27 +146,36 @@ def ngram_char_stats(
     if not sizes or len(words) == 0:
         return top, dup, total
 
+    n0 = sizes[0]
+    if len(words) < n0:
+        return top, dup, total
     charcum = np.concatenate(([0], np.cumsum(words.length)))
     word_hash = _mix64(np.arange(int(words.ids.max()) + 1))[words.ids]  # = _mix64(words.ids), mixed once per id
     doc = words.doc
     doc_end = np.cumsum(np.bincount(doc, minlength=n_docs))[doc]  # one past the doc's last word
 
-    pos = np.arange(len(words), dtype=np.int64)  # start positions still in play (ascending)
-    h = doc.astype(np.uint64) * _K * _K + word_hash  # unigram keys; the doc index keeps documents apart
-    for n in range(1, sizes[-1] + 1):
-        if n > 1:  # extend each (n-1)-gram by the next word, if the document has one
+    # keys of the smallest size at every position, as shifted vectors; the doc index keeps documents
+    # apart, and only the n-grams lying inside one document stay
+    h = doc.astype(np.uint64) * _K * _K + word_hash
+    for k in range(1, n0):
+        h = h[:-1] * _K + word_hash[k:]
+    pos = np.flatnonzero(doc[: len(h)] == doc[n0 - 1 :])  # start positions still in play (ascending)
+    h = h[pos]
+    for n in range(n0, sizes[-1] + 1):
+        if n > n0:  # extend each (n-1)-gram by the next word, if the document has one
             fits = pos + n <= doc_end[pos]
             pos, h = pos[fits], h[fits]
             h = h * _K + word_hash[pos + n - 1]
-        if n < sizes[0] or len(pos) == 0:
-            continue
+        if len(pos) == 0:
+            break
         order, run_start, run_len = _sorted_runs(h)
         repeated_runs = np.flatnonzero(run_len >= 2)
         if not len(repeated_runs):
             pos, h = pos[:0], h[:0]
             continue
-        in_repeat = np.repeat(run_len >= 2, run_len)
-        keep = np.sort(order[in_repeat])  # positions whose n-gram repeats, ascending
+        in_repeat = np.zeros(len(h), dtype=bool)
+        in_repeat[order[np.repeat(run_len >= 2, run_len)]] = True
+        keep = np.flatnonzero(in_repeat)  # positions whose n-gram repeats, ascending
         if n in dup:
             dup[n] = _covered_chars(pos[keep], n, charcum, doc, n_docs)
         if n in top:
@@ -235,6 +254,22 @@ def _in_set(codes: np.ndarray, chars: str) -> np.ndarray:
     return np.isin(codes, np.array([ord(c) for c in chars], dtype=np.int64))
 
 
+def _has_letter(values: pa.Array) -> np.ndarray:
+    """True for each string holding a letter (`\\pL`): ASCII strings are tested on their bytes, the
+    others with Arrow's regex."""
+    out = np.zeros(len(values), dtype=bool)
+    if not len(values):
+        return out
+    offsets, data = string_parts(values)
+    letters = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum((np.bitwise_or(data, np.uint8(32)) - np.uint8(97)) < 26, out=letters[1:])
+    out[:] = letters[offsets[1:]] != letters[offsets[:-1]]
+    rest = np.flatnonzero(~np.asarray(pc.string_is_ascii(values), dtype=bool))
+    if len(rest):
+        out[rest] = np.asarray(pc.match_substring_regex(values.take(pa.array(rest)), r"\pL"), dtype=bool)
+    return out
+
+
 class _Words:
     """Per-token figures of a batch, through its distinct tokens (a batch has ~10x fewer)."""
 
@@ -245,7 +280,7 @@ class _Words:
         norm = pc.utf8_lower(pc.utf8_trim(vocab, PUNCTUATION))
         norm_len = np.asarray(pc.utf8_length(norm), dtype=np.int64)
         norm_ids = np.asarray(pc.dictionary_encode(norm).indices, dtype=np.int64)
-        self.alpha = np.asarray(pc.match_substring_regex(vocab, r"\pL"), dtype=bool)[index]
+        self.alpha = _has_letter(vocab)[index]
         self.stop = np.asarray(pc.fill_null(pc.index_in(norm, value_set=stop_words), -1), dtype=np.int64)[index]
         keep = norm_len[index] > 0
         kept = index[keep]
@@ -265,6 +300,7 @@ class HeuristicsSignal(Signal):
         self.cfg = cfg
         self._stop_words = pa.array(cfg.stop_words, pa.string())
         self._policy = "|".join(C4_POLICY_PHRASES)
+        self._marker = "javascript|" + self._policy  # any phrase a line is searched for
 
     def columns(self, table: pa.Table) -> dict[str, pa.Array]:
         texts = text_array(table)
@@ -282,7 +318,8 @@ class HeuristicsSignal(Signal):
         hashes, ellipses = hash_count.astype(np.float64), ellipsis_count.astype(np.float64)
         is_stop = tok.stop >= 0
         n_stop = max(len(self.cfg.stop_words), 1)
-        stop_pairs = np.unique(seg.doc[is_stop] * n_stop + tok.stop[is_stop])
+        stop_seen = np.zeros(n * n_stop, dtype=bool)  # (document, stop word) pairs present
+        stop_seen[seg.doc[is_stop] * n_stop + tok.stop[is_stop]] = True
 
         out["word_count"] = pa.array(word_count, pa.int64())
         out["char_count"] = pa.array(np.asarray(pc.utf8_length(texts), dtype=np.int64), pa.int64())
@@ -294,7 +331,7 @@ class HeuristicsSignal(Signal):
         out["symbol_to_word_ratio"] = pa.array(ratio(hashes + ellipses, word_count))
         out["alpha_word_fraction"] = pa.array(ratio(_segment_sum(tok.alpha, seg.bounds), word_count))
         out["stop_word_count"] = pa.array(_segment_sum(is_stop, seg.bounds), pa.int64())
-        out["stop_word_distinct"] = pa.array(per_doc_sum(stop_pairs // n_stop, n), pa.int64())
+        out["stop_word_distinct"] = pa.array(stop_seen.reshape(n, n_stop).sum(axis=1, dtype=np.int64), pa.int64())
 
         # lines (split on \n, trimmed, blank lines dropped)
         lines = spans(seg, seg.line_starts())
@@ -306,8 +343,17 @@ class HeuristicsSignal(Signal):
         def line_fraction(mask: np.ndarray) -> pa.Array:
             return pa.array(ratio(per_doc_sum(lines.doc[mask], n), line_count))
 
+        # a line can only hold a phrase that its document holds: one pass over the documents, then
+        # only the lines of the (few) documents holding one are searched
+        marked = np.asarray(pc.match_substring_regex(texts, self._marker, ignore_case=True), dtype=bool)
+        cand = np.flatnonzero(marked[lines.doc])
+        cand_view = interleaved(buf, Spans(lines.start[cand], lines.end[cand], lines.doc[cand]))
+
         def line_matches(fn, *args, **kw) -> np.ndarray:
-            return np.asarray(fn(line_view, *args, **kw), dtype=bool)[0::2]
+            found = np.zeros(len(lines), dtype=bool)
+            if len(cand):
+                found[cand] = np.asarray(fn(cand_view, *args, **kw), dtype=bool)[0::2]
+            return found
 
         first_char = buf.code_point_at(lines.start)
         last_at = buf.last_char_start(lines.end)
@@ -316,7 +362,7 @@ class HeuristicsSignal(Signal):
         dots = (lines.end - lines.start >= 3) & (d[lines.end - 1] == 46) & (d[lines.end - 2] == 46) & (d[np.maximum(lines.end - 3, 0)] == 46)
         js = line_matches(pc.match_substring, "javascript", ignore_case=True)
         policy = line_matches(pc.match_substring_regex, self._policy, ignore_case=True)
-        repeated = _first_occurrence_mask(lines.doc, _piece_ids(line_view))
+        repeated = _repeated_pieces(buf, lines)
         out["line_count"] = pa.array(line_count, pa.int64())
         out["max_line_length"] = pa.array(per_doc_max(lines.doc, line_len, n), pa.int64())
         out["bullet_line_fraction"] = line_fraction(_in_set(first_char, BULLETS))
@@ -336,7 +382,7 @@ class HeuristicsSignal(Signal):
         paras = spans(seg, seg.paragraph_starts())
         para_len = buf.code_points_before(paras.end) - buf.code_points_before(paras.start)
         para_count = per_doc_sum(paras.doc, n)
-        para_rep = _first_occurrence_mask(paras.doc, _piece_ids(interleaved(buf, paras)))
+        para_rep = _repeated_pieces(buf, paras)
         out["duplicate_paragraph_fraction"] = pa.array(ratio(per_doc_sum(paras.doc[para_rep], n), para_count))
         out["duplicate_paragraph_char_fraction"] = pa.array(
             ratio(
@@ -361,6 +407,24 @@ class HeuristicsSignal(Signal):
         out["has_lorem_ipsum"] = pc.match_substring(texts, "lorem ipsum", ignore_case=True)
         out["has_curly_bracket"] = pa.array(docs_with_byte(buf, ord("{")), pa.bool_())
         return out
+
+
+def _repeated_pieces(buf: Buffer, pieces: Spans) -> np.ndarray:
+    """True for each piece (line, paragraph) equal to an earlier piece of its document.
+
+    Only pieces sharing their document and byte length with another piece can be equal, and only
+    those are hashed as strings (most lines of a document differ in length).
+    """
+    repeated = np.zeros(len(pieces), dtype=bool)
+    if len(pieces) < 2:
+        return repeated
+    key = (pieces.doc.astype(np.uint64) << np.uint64(40)) | (pieces.end - pieces.start).astype(np.uint64)
+    _, count = group_counts(key)
+    cand = np.flatnonzero(count >= 2)
+    if len(cand):
+        same = Spans(pieces.start[cand], pieces.end[cand], pieces.doc[cand])
+        repeated[cand] = _first_occurrence_mask(same.doc, _piece_ids(interleaved(buf, same)))
+    return repeated
 
 
 def _piece_ids(view: pa.Array) -> np.ndarray:

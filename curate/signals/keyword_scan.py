@@ -103,7 +103,8 @@ class ScanText:
         return memoryview(self.data[: len(self.data) - _PAD])
 
     def _buffer(self) -> Buffer:
-        return Buffer(self.data, np.array([0, len(self.data) - _PAD]), not bool(self.data.max(initial=0) >= 0x80), _NONE)
+        ascii_ = not bool(self.data.max(initial=0) >= 0x80)
+        return Buffer(self.data, np.array([0, len(self.data) - _PAD]), ascii_, _NONE)
 
     def code_before(self, pos: np.ndarray) -> np.ndarray:
         """The code point that ends just before each byte position (a character start, >= 1)."""

@@ -174,6 +174,18 @@ def prepare(table: pa.Table, *, case_sensitive: bool, nfc: bool) -> ScanText:
     return scans[(case_sensitive, nfc)]
 
 
+def _automaton(terms: list[str]):
+    """The automaton reporting every (overlapping) occurrence of every term in UTF-8 bytes."""
+    # imported here: loading a pipeline config lists this signal without building automata
+    import ahocorasick_rs
+
+    # a DFA scans fastest; past this size its build time and memory grow, so the library picks
+    impl = ahocorasick_rs.Implementation.DFA if len(terms) <= _DFA_MAX_TERMS else None
+    return ahocorasick_rs.BytesAhoCorasick(
+        [t.encode("utf-8") for t in terms], matchkind=ahocorasick_rs.MATCHKIND_STANDARD, implementation=impl
+    )
+
+
 @register_signal("keywords", config=KeywordConfig, many=True)
 class KeywordSignal(Signal):
     """Adds kw_<name>_hits (weighted), kw_<name>_per_1k (per 1,000 words) and kw_<name>_distinct."""
@@ -195,14 +207,14 @@ class KeywordSignal(Signal):
         terms = self.lexicon.terms
         self._left_edge = np.array([is_spaced_word_char(t[0]) for t in terms], dtype=bool)
         self._right_edge = np.array([is_spaced_word_char(t[-1]) for t in terms], dtype=bool)
-        # imported here: loading a pipeline config lists this signal without building automata
-        import ahocorasick_rs
+        self._automaton = _automaton(terms)
 
-        # a DFA scans fastest; past this size its build time and memory grow, so the library picks
-        impl = ahocorasick_rs.Implementation.DFA if len(terms) <= _DFA_MAX_TERMS else None
-        self._automaton = ahocorasick_rs.BytesAhoCorasick(
-            [t.encode("utf-8") for t in terms], matchkind=ahocorasick_rs.MATCHKIND_STANDARD, implementation=impl
-        )
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_automaton"}  # the automaton does not pickle
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._automaton = _automaton(self.lexicon.terms)
 
     def _boundary_ok(self, scan: ScanText, term: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """True where the characters around each match (bytes [start, end)) do not continue a word

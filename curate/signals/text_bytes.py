@@ -88,19 +88,25 @@ class Buffer:
         return pos
 
 
-def flat_buffer(texts: pa.Array) -> Buffer:
-    """The bytes of a (large_)string array without nulls, as one numpy buffer."""
-    n = len(texts)
-    bufs = texts.buffers()
-    wide = pa.types.is_large_string(texts.type)
-    raw = np.frombuffer(bufs[1], dtype=np.int64 if wide else np.int32)[texts.offset : texts.offset + n + 1]
+def string_parts(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of a (large_)string array without nulls: int64 offsets starting at 0 and a
+    uint8 view (no copy) of the strings' bytes back to back."""
+    n = len(values)
+    bufs = values.buffers()
+    wide = pa.types.is_large_string(values.type)
+    raw = np.frombuffer(bufs[1], dtype=np.int64 if wide else np.int32)[values.offset : values.offset + n + 1]
     offsets = raw.astype(np.int64)
     start, stop = int(offsets[0]), int(offsets[-1])
-    data = np.zeros(stop - start + _PAD, dtype=np.uint8)
-    if stop > start:
-        data[: stop - start] = np.frombuffer(bufs[2], dtype=np.uint8)[start:stop]
-    offsets -= start
-    body = data[: stop - start]
+    data = np.frombuffer(bufs[2], dtype=np.uint8)[start:stop] if stop > start else np.zeros(0, dtype=np.uint8)
+    return offsets - start, data
+
+
+def flat_buffer(texts: pa.Array) -> Buffer:
+    """The bytes of a (large_)string array without nulls, as one numpy buffer."""
+    offsets, body = string_parts(texts)
+    data = np.zeros(len(body) + _PAD, dtype=np.uint8)
+    data[: len(body)] = body
+    body = data[: len(body)]
     non_ascii = bool(len(body)) and int(body.max()) >= 0x80
     cont = np.flatnonzero((body & 0xC0) == 0x80) if non_ascii else np.zeros(0, dtype=np.int64)
     return Buffer(data, offsets, not non_ascii, cont)
@@ -172,10 +178,9 @@ class Segments:
         """True for each token that begins a line (a `\\n` since the document's previous token)."""
         first = self.doc_first()
         if len(self.starts) > 1:
-            newlines = np.flatnonzero(self.buf.data[: self.buf.size] == 10)
-            if len(newlines):
-                k = np.searchsorted(newlines, self.starts)
-                first[1:] |= k[1:] != k[:-1]
+            # a newline is never inside a token: the token after each newline begins a line
+            after = np.searchsorted(self.starts, np.flatnonzero(self.buf.data[: self.buf.size] == 10))
+            first[after[after < len(first)]] = True
         return first
 
     def paragraph_starts(self) -> np.ndarray:

@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 from curate import stats
 from curate.context import InputFile, RunContext
 from curate.io.packs import Pack
-from curate.exec.base import Task, marker_path, pack_tasks, read_marker
+from curate.exec.base import Task, marker_fingerprint, marker_path, pack_tasks, read_marker
 from curate.fingerprint import digest, files_fingerprint, input_identity, named_files
-from curate.io.atomic import atomic_path
+from curate.io.atomic import atomic_path, read_json, write_json
 from curate.io.quarantine import Quarantine
 from curate.io.formats import Reader, get_reader
 from curate.io.readers import ReadSpec, read_documents
@@ -306,10 +306,22 @@ class AnnotateStage(Stage):
 
 
 def repeated_ids(ctx: RunContext) -> dict[str, dict[str, int]]:
-    """Per source, ids that more than one document carries: {"ids": how many such ids, "docs": documents carrying them}."""
+    """Per source, ids that more than one document carries: {"ids": how many such ids, "docs": documents carrying them}.
+    Kept in `RUN/_markers/repeated_ids.json` with the fingerprints of the tasks that wrote the annotated
+    files, so a resume that rewrote none of them does not read every id again."""
     by_source: dict[str, list] = {}
+    made_by = []  # each annotated file and the fingerprint of the task that wrote it
     for f, path in ctx.annotated_files():
         by_source.setdefault(f.source.name, []).append(path)
+        made_by.append([f.source.name, f.key, marker_fingerprint(ctx.run_dir, STAGE, f.key)])
+    key = digest("repeated_ids", made_by)
+    cache = ctx.layout.repeated_ids
+    try:
+        kept = read_json(cache) if cache.is_file() else {}
+    except (OSError, ValueError):
+        kept = {}
+    if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("sources"), dict):
+        return kept["sources"]
     out = {}
     for name, paths in by_source.items():
         ids = pa.chunked_array([pq.ParquetFile(p).read(columns=["id"]).column("id") for p in paths], pa.string())
@@ -319,4 +331,5 @@ def repeated_ids(ctx: RunContext) -> dict[str, dict[str, int]]:
         many = pc.filter(counts, pc.greater(counts, 1))
         if len(many):
             out[name] = {"ids": len(many), "docs": int(pc.sum(many).as_py())}
+    write_json(cache, {"key": key, "sources": out}, durable=False)
     return out
