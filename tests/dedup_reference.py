@@ -91,7 +91,7 @@ def cluster(*, edges: list[str], files: list[dict], drops: str, clusters: str, p
                    schema=DROPS_SCHEMA).filter(pa.array(drop))
     out = out.take(pc.sort_indices(out, sort_keys=[("source", "ascending"), ("id", "ascending"), ("file", "ascending"), ("row", "ascending")]))
     with atomic_path(drops) as tmp:
-        pq.write_table(out, tmp, compression="zstd")
+        pq.write_table(out, tmp, compression="zstd", row_group_size=128 * 1024)  # drops.parquet's row groups
     sizes = np.diff(np.append(np.flatnonzero(first), cl.size))
     hist_sizes, hist_counts = np.unique(sizes, return_counts=True)
     by_source: dict[str, dict[str, int]] = {}

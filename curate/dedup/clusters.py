@@ -38,7 +38,7 @@ EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
 MEMBER_ROW_BYTES = 700  # memory one clustered document costs in 3c (its strings, sort order, copies; ~670 B measured)
 KEEP_TARGET_MB = 64  # memory of one keep-policy task at most, whatever the budget (Q shows in no output)
-DROPS_ROW_GROUP = 1024 * 1024  # rows per row group of drops.parquet (pyarrow's write_table default)
+DROPS_ROW_GROUP = 131_072  # rows per row group of drops.parquet: what the merge holds of it at once (~50 MB), whatever the drops
 INDEX_ROW_GROUP = 16_384  # rows per row group of drops_by_file.parquet: the unit a per-file reader reads
 MERGE_ROWS = 131_072  # rows the merge holds from all runs together (each run gets a share)
 _BATCH = 65_536
@@ -85,12 +85,31 @@ def union_find(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
 # 3a
 
 
-def cluster_roots(*, edges: list[str], out: str) -> dict:
-    """Union-find over every edge file; writes `nodes.npy` (sorted document keys) and `roots.npy`."""
+def cluster_roots(*, edges: list[str], out: str, local: bool = False) -> dict:
+    """Union-find over every edge file; writes `nodes.npy` (sorted document keys) and `roots.npy`.
+    `local` (exact duplicates only): no component spans two pass-2 partitions (a document's one hash
+    puts it in one), so each edge file is solved alone and only the node and root arrays are global."""
     gone = [p for p in edges if not Path(p).exists()]
     if gone:
         raise CurateError(f"{len(gone)} edge files of dedup pass 2 are missing", where=gone[0],
                           fix="delete RUN/dedup and RUN/_markers/dedup_*, then rerun")
+    groups = [[p] for p in edges] if local else [edges]
+    solved = [_roots(g) for g in groups]
+    nodes = np.concatenate([n for n, _ in solved]) if solved else np.zeros(0, np.uint64)
+    root = np.concatenate([r for _, r in solved]) if solved else np.zeros(0, np.uint64)
+    del solved
+    if len(groups) > 1:  # disjoint node sets, each sorted: one global order
+        order = np.argsort(nodes, kind="stable")
+        nodes, root = nodes[order], root[order]
+        del order
+    for name, arr in (("nodes.npy", nodes), ("roots.npy", root)):
+        with atomic_path(Path(out) / name) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, arr)
+    return {"nodes": int(nodes.size)}
+
+
+def _roots(edges: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted nodes, the root of each) of the components these edge files make."""
     tabs = [pq.read_table(p, schema=EDGE_SCHEMA) for p in edges]
     a = np.concatenate([t.column("a").to_numpy() for t in tabs]) if tabs else np.zeros(0, np.uint64)
     b = np.concatenate([t.column("b").to_numpy() for t in tabs]) if tabs else np.zeros(0, np.uint64)
@@ -101,12 +120,7 @@ def cluster_roots(*, edges: list[str], out: str) -> dict:
     del a
     ib = np.searchsorted(nodes, b).astype(small)
     del b
-    root = nodes[union_find(ia, ib, nodes.size)]
-    del ia, ib
-    for name, arr in (("nodes.npy", nodes), ("roots.npy", root)):
-        with atomic_path(Path(out) / name) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, arr)
-    return {"nodes": int(nodes.size)}
+    return nodes, nodes[union_find(ia, ib, nodes.size)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ from curate.signals.minhash import EMPTY, HASH_COLUMN, MINHASH_COLUMN, splitmix6
 
 EXACT_BAND = 255  # the band number of exact-hash rows (LSH bands are 0..254)
 FANOUT = 8  # a bucket member is compared with at most the first FANOUT members of its bucket
-ROW_BYTES = 64  # memory one bucket row costs in pass 2 (17 B data + sort order, copies, group ids)
+PAIR_TARGET_MB = 128  # memory of one pass-2 task at most, whatever the budget (more partitions change no drop)
+ROW_BYTES = 128  # memory one bucket row costs in pass 2 (17 B data + sort order, copies, group ids; ~125 B measured)
 _BATCH = 65_536  # rows read from Parquet at a time
 _PAIR_CHUNK = 65_536  # candidate pairs verified at once
 
@@ -45,11 +46,12 @@ BUCKET_SCHEMA = pa.schema([("band", pa.uint8()), ("key", pa.uint64()), ("doc", p
 
 
 def num_partitions(cfg: DedupConfig, docs: int, bands: int) -> int:
-    """Partitions so that one partition's rows fit `max_memory_mb` (or as configured)."""
+    """Partitions so that one partition's rows fit `max_memory_mb` and at most `PAIR_TARGET_MB` (or as configured):
+    memory stays flat as the corpus grows, and the partitions are tasks the workers share."""
     if cfg.num_partitions:
         return cfg.num_partitions
     rows = docs * (bands + 1)
-    return max(1, min(9999, math.ceil(rows * ROW_BYTES / (cfg.max_memory_mb * 2**20))))
+    return max(1, min(9999, math.ceil(rows * ROW_BYTES / (min(cfg.max_memory_mb, PAIR_TARGET_MB) * 2**20))))
 
 
 def _band_seeds(seed: int, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:

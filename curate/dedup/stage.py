@@ -118,7 +118,7 @@ class DedupStage(Stage):
         # the keep policy per partition, one merge into drops.parquet (see curate/dedup/clusters.py)
         with_hash = cfg.exact or _all_have_hash(files)
         (roots,) = ctx.executor.map(STAGE_ROOTS, [
-            Task(id=roots_id, fn=cluster_roots, kwargs=dict(edges=edges, out=str(work / "roots")), fingerprint=fp,
+            Task(id=roots_id, fn=cluster_roots, kwargs=dict(edges=edges, out=str(work / "roots"), local=not cfg.near), fingerprint=fp,
                  isolate=True)], desc="dedup: union-find")
         cparts = cluster_partitions(cfg, roots["nodes"])
         members = work / f"members-q{cparts:04d}"
