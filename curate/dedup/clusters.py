@@ -40,6 +40,7 @@ MEMBER_ROW_BYTES = 700  # memory one clustered document costs in 3c (its strings
 KEEP_TARGET_MB = 64  # memory of one keep-policy task at most, whatever the budget (Q shows in no output)
 DROPS_ROW_GROUP = 131_072  # rows per row group of drops.parquet: what the merge holds of it at once (~50 MB), whatever the drops
 INDEX_ROW_GROUP = 16_384  # rows per row group of drops_by_file.parquet: the unit a per-file reader reads
+RUN_ROW_GROUP = 4_096  # rows per row group of a keep task's sorted runs: a merge reader decodes one group at a time
 MERGE_ROWS = 131_072  # rows the merge holds from all runs together (each run gets a share)
 _BATCH = 65_536
 EDGE_SCHEMA = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
@@ -206,10 +207,10 @@ def keep_partition(*, part_dir: str, by_id: str, by_file: str, prefer_roles: lis
                    schema=DROPS_SCHEMA).filter(pa.array(drop))
     del m
     with atomic_path(by_id) as tmp:
-        pq.write_table(out.take(pc.sort_indices(out, sort_keys=BY_ID)), tmp, compression="none")
+        pq.write_table(out.take(pc.sort_indices(out, sort_keys=BY_ID)), tmp, compression="none", row_group_size=RUN_ROW_GROUP)
     with atomic_path(by_file) as tmp:
         idx = out.select(["file", "row", "reason"])
-        pq.write_table(idx.take(pc.sort_indices(idx, sort_keys=BY_FILE)), tmp, compression="none")
+        pq.write_table(idx.take(pc.sort_indices(idx, sort_keys=BY_FILE)), tmp, compression="none", row_group_size=RUN_ROW_GROUP)
     sizes = np.diff(np.append(np.flatnonzero(first), cl.size))
     hist_sizes, hist_counts = np.unique(sizes, return_counts=True)
     by_source: dict[str, dict[str, int]] = {}
