@@ -92,17 +92,7 @@ def annotate_files(*, members: list[dict], signals: list, root: str, seed: int, 
                 at += t.num_rows
             pending.clear()
 
-        rows = 0
-        for o in outs:
-            for table in read_documents(Path(o.m["path"]), o.m["reader"], o.spec, o.q):
-                o.docs += table.num_rows
-                o.text_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
-                pending.append((o, table))
-                rows += table.num_rows
-                if rows >= batch_size:
-                    flush()
-                    rows = 0
-        flush()
+        _read_members(outs, pending, batch_size, flush)
         from curate import schema as S
 
         empty = None
@@ -164,17 +154,7 @@ def annotate_unit(*, members: list[dict], out: str, quarantine: str, signals: li
                 emit(annotate_table(pa.concat_tables(tables).combine_chunks() if len(tables) > 1 else tables[0], signals, owners))
             pending.clear()
 
-        rows = 0
-        for o in outs:
-            for table in read_documents(Path(o.m["path"]), o.m["reader"], o.spec, o.q):
-                o.docs += table.num_rows
-                o.text_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
-                pending.append((o, table))
-                rows += table.num_rows
-                if rows >= batch_size:
-                    flush()
-                    rows = 0
-        flush()
+        _read_members(outs, pending, batch_size, flush)
         from curate import schema as S
 
         for o in outs:  # every member's cascade sees the empty table too (as its own file would), so owners are alike
@@ -199,6 +179,22 @@ def annotate_unit(*, members: list[dict], out: str, quarantine: str, signals: li
                                   drops=o.q.reasons, **extra))
     return {"members": rows_out, "docs_in": sum(r["docs_in"] for r in rows_out), "_reader": reader_fp,
             "_signals": {sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid, _ in signals}}
+
+
+def _read_members(outs: list[_Output], pending: list, batch_size: int, flush) -> None:
+    """Read every member in order into `pending` (member, table), calling `flush` whenever a batch's
+    worth of rows is gathered, and once at the end."""
+    rows = 0
+    for o in outs:
+        for table in read_documents(Path(o.m["path"]), o.m["reader"], o.spec, o.q):
+            o.docs += table.num_rows
+            o.text_bytes += int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
+            pending.append((o, table))
+            rows += table.num_rows
+            if rows >= batch_size:
+                flush()
+                rows = 0
+    flush()
 
 
 def member_rows(result: dict) -> list[dict]:
