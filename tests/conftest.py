@@ -1,4 +1,4 @@
-"""Shared fixtures: small corpora the tests write themselves (no network, no ../shared)."""
+"""Shared fixtures: small corpora the tests write themselves (no network, no data from outside the repository)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Megatron .bin/.idx: the layout is read back by an independent reader written here from the
-format description in DESIGN.md (struct.unpack only), plus error cases."""
+Megatron-LM indexed-dataset (MMIDIDX) layout (struct.unpack only), plus error cases."""
 
 from __future__ import annotations
 

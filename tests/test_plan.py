@@ -1,6 +1,6 @@
 """Golden tests for `curate plan`: published figures reproduced, hand-computed data needs, CLI output.
 
-Expected values come from the papers (via REFERENCES.md) or are computed by hand in the comments,
+Expected values come from the published papers (Chinchilla, BloombergGPT) or are computed by hand in the comments,
 never by calling the code under test a second way.
 """
 
