@@ -22,11 +22,10 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from tree_rss import TreeSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = 9
@@ -81,30 +80,13 @@ def measure(cmd: list[str], env: dict) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak = {"tree": 0, "driver": 0, "worker": 0}
-    done = threading.Event()
 
-    def sample() -> None:
-        root = psutil.Process(proc.pid)
-        while not done.is_set():
-            try:
-                procs = [root] + root.children(recursive=True)
-            except psutil.NoSuchProcess:
-                break
-            rss = []
-            for p in procs:
-                try:
-                    rss.append(p.memory_info().rss)
-                except psutil.NoSuchProcess:
-                    rss.append(0)
-            peak["tree"], peak["driver"] = max(peak["tree"], sum(rss)), max(peak["driver"], rss[0])
-            peak["worker"] = max([peak["worker"]] + rss[1:])
-            done.wait(0.1)
+    def sample(rss: list[int]) -> None:
+        peak["tree"], peak["driver"] = max(peak["tree"], sum(rss)), max(peak["driver"], rss[0])
+        peak["worker"] = max([peak["worker"]] + rss[1:])
 
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
-    out, err = proc.communicate()
-    done.set()
-    th.join()
+    with TreeSampler(proc.pid, sample, every=0.1):
+        out, err = proc.communicate()
     if proc.returncode:
         sys.exit(f"dedup failed:\n{err.decode()[-3000:]}")
     return {**json.loads(out.decode().strip().splitlines()[-1]), "wall_s": round(time.perf_counter() - t0, 1),

@@ -32,17 +32,16 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-import psutil
 
 import orjson
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import vs_datatrove as vs  # noqa: E402  (measure(), curate_cmd(), curate_env())
+from tree_rss import TreeSampler  # noqa: E402
 
 
 def load_corpus(corpora: Path) -> tuple[dict[str, list[dict]], int]:
@@ -116,32 +115,15 @@ def measure(cmd: list[str], log: Path, env: dict, cwd: Path, run_dir: Path) -> d
     with open(log, "wb") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        done = threading.Event()
 
-        def sample() -> None:
-            root = psutil.Process(proc.pid)
-            while not done.is_set():
-                try:
-                    procs = [root] + root.children(recursive=True)
-                except psutil.NoSuchProcess:
-                    break
-                rss = []
-                for p in procs:
-                    try:
-                        rss.append(p.memory_info().rss)
-                    except psutil.NoSuchProcess:
-                        rss.append(0)
-                ph = per_phase.setdefault(phase_of(run_dir, log), {"driver": 0, "tree": 0})
-                ph["driver"], ph["tree"] = max(ph["driver"], rss[0]), max(ph["tree"], sum(rss))
-                peak["tree"], peak["driver"] = max(peak["tree"], sum(rss)), max(peak["driver"], rss[0])
-                done.wait(0.2)
+        def sample(rss: list[int]) -> None:
+            ph = per_phase.setdefault(phase_of(run_dir, log), {"driver": 0, "tree": 0})
+            ph["driver"], ph["tree"] = max(ph["driver"], rss[0]), max(ph["tree"], sum(rss))
+            peak["tree"], peak["driver"] = max(peak["tree"], sum(rss)), max(peak["driver"], rss[0])
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        done.set()
-        sampler.join()
+        with TreeSampler(proc.pid, sample):
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{' '.join(cmd)} failed (exit {code}); see {log}:\n{log.read_text()[-3000:]}")

@@ -35,12 +35,12 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-import psutil
 import yaml
+
+from tree_rss import TreeSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 CURATE_PY = ROOT / ".venv" / "bin" / "python"  # --curate-python overrides
@@ -150,32 +150,15 @@ def measure(cmd: list[str], log: Path, env: dict | None = None) -> dict:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
         peak = {"tree": 0, "single": 0}
-        done = threading.Event()
 
-        def sample() -> None:
-            root = psutil.Process(proc.pid)
-            while not done.is_set():
-                try:
-                    procs = [root] + root.children(recursive=True)
-                except psutil.NoSuchProcess:
-                    break
-                rss = []
-                for p in procs:
-                    try:
-                        rss.append(p.memory_info().rss)
-                    except psutil.NoSuchProcess:
-                        pass
-                peak["tree"] = max(peak["tree"], sum(rss))
-                peak["single"] = max(peak["single"], max(rss, default=0))
-                done.wait(0.2)
+        def sample(rss: list[int]) -> None:
+            peak["tree"] = max(peak["tree"], sum(rss))
+            peak["single"] = max(peak["single"], max(rss, default=0))
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        done.set()
-        sampler.join()
+        with TreeSampler(proc.pid, sample):
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - t0
+            proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {log}:\n{log.read_text()[-3000:]}")
     return {"wall_s": wall, "peak_tree_MB": peak["tree"] / 2**20,
