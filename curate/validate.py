@@ -9,7 +9,7 @@ from pathlib import Path
 
 from curate.config import PipelineBase as PipelineConfig
 from curate.fingerprint import digest
-from curate.io.atomic import read_json, write_json
+from curate.io.atomic import read_json_dict, write_json
 from curate.errors import ConfigError
 
 
@@ -20,47 +20,39 @@ def check_formats(cfg: PipelineConfig, inputs: list) -> None:
             f.format  # noqa: B018 - detected once per file (raises InputError naming the file)
 
 
-def predicted_columns(cfg: PipelineConfig, root: Path, cache: Path | None = None) -> list[str]:
-    """The columns annotated files will hold: the base columns plus what each configured signal makes
-    (found by running the signals on an empty table, as annotate does for an empty input). With
-    `cache` (a run's `_markers/columns.json`), signals whose config, seed and files are unchanged since
-    it was written are not loaded again; the caller stores the answer with `remember_columns`."""
+def signal_columns(cfg: PipelineConfig, root: Path, cache: Path | None = None) -> dict:
+    """{"key": the configured signals' fingerprint (config, seed, content of their files), "columns": the
+    base columns plus what each signal makes}, found by running the signals on an empty table, as
+    annotate does for an empty input; taken from `cache` (a run's `_markers/columns.json`, written by
+    `remember_columns`) when its key is the same, without loading any model."""
     from curate import schema as S
     from curate.signals.base import SignalContext
     from curate.stages.annotate import annotate_table, build_signals, signal_fingerprints, signal_plan
 
     plan = signal_plan(cfg.annotate)
     key = digest("columns", signal_fingerprints(plan, root, cfg.seed))
-    cached = _read_cache(cache)
+    cached = read_json_dict(cache) if cache is not None else {}
     if cached.get("key") == key and isinstance(cached.get("columns"), list):
-        cols = list(cached["columns"])
-    else:
-        signals = build_signals(plan, SignalContext(root=root, seed=cfg.seed))
-        cols = annotate_table(S.BASE_SCHEMA.empty_table(), signals).column_names
-    _LAST[0] = {"key": key, "columns": list(cols)}
-    adapt = getattr(cfg, "adapt", None)  # the adapt stage's learned columns, joined to annotated rows by select
-    for task in (adapt.tasks if adapt is not None else []):
-        cols += [f"{task.name}_score", f"{task.name}_dsir"]
-    return cols
+        return {"key": key, "columns": list(cached["columns"])}
+    signals = build_signals(plan, SignalContext(root=root, seed=cfg.seed))
+    return {"key": key, "columns": annotate_table(S.BASE_SCHEMA.empty_table(), signals).column_names}
 
 
-_LAST: list[dict] = [{}]  # the last check's signal columns and key, for remember_columns
+def adapt_columns(cfg: PipelineConfig) -> list[str]:
+    """The adapt stage's learned columns, joined to annotated rows by select."""
+    adapt = getattr(cfg, "adapt", None)
+    return [f"{task.name}_{kind}" for task in (adapt.tasks if adapt is not None else []) for kind in ("score", "dsir")]
 
 
-def _read_cache(cache: Path | None) -> dict:
-    if cache is None or not cache.is_file():
-        return {}
-    try:
-        data = read_json(cache)
-    except (OSError, ValueError):  # unreadable: the signals are loaded and the file written again
-        return {}
-    return data if isinstance(data, dict) else {}
+def predicted_columns(cfg: PipelineConfig, root: Path, cache: Path | None = None) -> list[str]:
+    """The columns select will see: what annotate makes plus the adapt stage's columns."""
+    return signal_columns(cfg, root, cache)["columns"] + adapt_columns(cfg)
 
 
-def remember_columns(cache: Path) -> None:
-    """Store the last pre-run check's signal columns (called once the run directory is prepared)."""
-    if _LAST[0] and _read_cache(cache) != _LAST[0]:
-        write_json(cache, _LAST[0], durable=False)
+def remember_columns(cache: Path, record: dict | None) -> None:
+    """Store a pre-run check's `signal_columns` (once the run directory is prepared; not when unchanged)."""
+    if record and read_json_dict(cache) != record:
+        write_json(cache, record, durable=False)
 
 
 def check_rules(cfg: PipelineConfig, columns: list[str], config_path: Path | None = None) -> None:
@@ -85,7 +77,12 @@ def check_rules(cfg: PipelineConfig, columns: list[str], config_path: Path | Non
 
 
 def check_before_run(cfg: PipelineConfig, inputs: list, root: Path, config_path: Path | None, stages: list[str],
-                     cache: Path | None = None) -> None:
+                     cache: Path | None = None) -> dict | None:
+    """Raise on an unknown input format or a rule that cannot compile; returns the `signal_columns`
+    the rules were checked against (None when no stage run needs them), for `remember_columns`."""
     check_formats(cfg, inputs)
-    if "annotate" in stages or "select" in stages:
-        check_rules(cfg, predicted_columns(cfg, root, cache), config_path)
+    if "annotate" not in stages and "select" not in stages:
+        return None
+    record = signal_columns(cfg, root, cache)
+    check_rules(cfg, record["columns"] + adapt_columns(cfg), config_path)
+    return record

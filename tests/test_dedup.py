@@ -13,7 +13,8 @@ import pytest
 import curate.dedup.stage as stage
 from curate.config import PipelineConfig
 from curate.context import RunContext
-from curate.dedup.engine import DedupConfig, group_pairs, num_partitions, union_find
+from curate.dedup.clusters import union_find
+from curate.dedup.engine import DedupConfig, group_pairs, num_partitions
 from curate.errors import CurateError
 from curate.exec.base import TaskFailed
 from curate.exec.local import LocalExecutor

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.dedup.clusters import DROPS_SCHEMA, EDGE_SCHEMA, EXACT, NEAR, union_find  # noqa: F401  (part of the engine's public names)
+from curate.dedup.clusters import EDGE_SCHEMA
 from curate.dedup.config import DedupConfig, candidate_probability  # noqa: F401  (part of the engine's public names)
 from curate.io.atomic import atomic_path
 from curate.signals.minhash import EMPTY, HASH_COLUMN, MINHASH_COLUMN, splitmix64

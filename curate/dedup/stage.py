@@ -29,8 +29,8 @@ from curate.signals.minhash import HASH_COLUMN, MINHASH_COLUMN, DedupKeysConfig,
 
 STAGE_KEYS, STAGE_PAIRS, STAGE_CLUSTERS = "dedup_keys", "dedup_pairs", "dedup_clusters"
 STAGE_ROOTS, STAGE_MEMBERS, STAGE_KEEP = "dedup_roots", "dedup_members", "dedup_keep"
-LENGTH_COLUMNS = ("char_count",)
-PACK_FILES = 256  # annotated files per pack of pass-1 tasks at most (its tasks weigh 1 each)  # preferred stored length; otherwise the text's length is computed
+LENGTH_COLUMNS = ("char_count",)  # preferred stored length; otherwise the text's length is computed
+PACK_FILES = 256  # annotated files per pack of pass-1 tasks at most (its tasks weigh 1 each)
 
 
 def _check_inputs(ctx: RunContext, cfg: DedupConfig, files: list) -> tuple[list[dict], int, str | None, dict[str, int]]:

@@ -151,6 +151,15 @@ def read_json(path: str | os.PathLike):
     return orjson.loads(Path(path).read_bytes())
 
 
+def read_json_dict(path: str | os.PathLike) -> dict:
+    """A JSON object kept to save work (a cache): {} when the file is missing, unreadable or not an object."""
+    try:
+        data = read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def remove_stale_tmp(root: str | os.PathLike, *, lock=None) -> int:
     """Delete temp files a killed run left under `root` (only names `tmp_path` makes); returns how many.
 

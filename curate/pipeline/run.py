@@ -167,11 +167,11 @@ def _run_pipeline(
         STAGES.get(name)  # so does an unknown stage
     stage_list = stages or cfg.stage_list()
     columns = RunLayout(run_dir).column_check
-    check_before_run(cfg, probe.inputs(), root, config_path, stage_list, cache=None if fresh else columns)  # nothing is written before this passes
+    checked = check_before_run(cfg, probe.inputs(), root, config_path, stage_list, cache=None if fresh else columns)  # nothing is written before this passes
     lock = RunLock(run_dir).acquire()
     try:
         prepare_run_dir(cfg, run_dir, fresh, lock)
-        remember_columns(columns)
+        remember_columns(columns, checked)
         # with --workers left to curate, a small stage before any pool runs in this process (no workers to start)
         inline = SMALL_STAGE_BYTES if workers is None else 0
         workers = workers or min(os.cpu_count() or 1, 4)

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from curate.layout import RunLayout
 from curate.report.facts import run_config
+from curate.signals.minhash import splitmix64
 from curate.stages.sections import SelectConfig
 from curate.stages.select import scope_mask
 
@@ -70,12 +71,9 @@ class RunView:
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser over uint64 (vectorised)."""
-    x = x.astype(np.uint64)
+    """The splitmix64 finaliser (`curate.signals.minhash.splitmix64`) on a uint64 copy of `x`."""
     with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+        return splitmix64(np.array(x, dtype=np.uint64))
 
 
 def row_keys(seed: int, task: np.ndarray, row: np.ndarray, salt: str) -> np.ndarray:

@@ -27,7 +27,7 @@ from curate.context import InputFile, RunContext
 from curate.io.packs import Pack
 from curate.exec.base import Task, marker_fingerprint, marker_path, pack_tasks, read_marker
 from curate.fingerprint import digest, files_fingerprint, input_identity, named_files
-from curate.io.atomic import atomic_path, read_json, write_json
+from curate.io.atomic import atomic_path, read_json_dict, write_json
 from curate.io.quarantine import Quarantine
 from curate.io.formats import Reader, get_reader
 from curate.io.readers import ReadSpec, read_documents
@@ -144,7 +144,13 @@ def annotate_file(*, path: str, display: str, reader: Reader, spec: dict, signal
     extra = {"cascade_skipped": dict(sorted(casc.skipped.items()))} if casc else {}  # per signal: documents it was not computed for
     return stats.row(rspec.source, display, docs_in=docs + q.count, docs_out=docs, bytes=text_bytes, drops=q.reasons,
                      _reader=reader_fp, **extra,
-                     _signals={sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid, _ in signals})
+                     _signals=signals_record([sid for sid, _ in signals], signal_fps, owners))
+
+
+def signals_record(sids: list[str], signal_fps: dict, owners: dict[str, list[str]]) -> dict:
+    """A marker's `_signals`: per signal, the fingerprint it ran with and the columns it made (what a
+    rerun with other signals keeps or recomputes)."""
+    return {sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid in sids}
 
 
 def _update_columns(out: str, plan: list, sctx: SignalContext, signal_fps: dict, previous: dict) -> dict:
@@ -174,7 +180,7 @@ def _update_columns(out: str, plan: list, sctx: SignalContext, signal_fps: dict,
     owners.update({sid: list(sig.columns(empty)) for sid, sig in fresh})
     result = {k: v for k, v in previous.items() if not k.startswith("_")}
     result["_reader"] = previous.get("_reader", "")
-    result["_signals"] = {sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid in wanted}
+    result["_signals"] = signals_record(wanted, signal_fps, owners)
     return result
 
 
@@ -315,12 +321,8 @@ def repeated_ids(ctx: RunContext) -> dict[str, dict[str, int]]:
         by_source.setdefault(f.source.name, []).append(path)
         made_by.append([f.source.name, f.key, marker_fingerprint(ctx.run_dir, STAGE, f.key)])
     key = digest("repeated_ids", made_by)
-    cache = ctx.layout.repeated_ids
-    try:
-        kept = read_json(cache) if cache.is_file() else {}
-    except (OSError, ValueError):
-        kept = {}
-    if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("sources"), dict):
+    kept = read_json_dict(ctx.layout.repeated_ids)
+    if kept.get("key") == key and isinstance(kept.get("sources"), dict):
         return kept["sources"]
     out = {}
     for name, paths in by_source.items():
@@ -331,5 +333,5 @@ def repeated_ids(ctx: RunContext) -> dict[str, dict[str, int]]:
         many = pc.filter(counts, pc.greater(counts, 1))
         if len(many):
             out[name] = {"ids": len(many), "docs": int(pc.sum(many).as_py())}
-    write_json(cache, {"key": key, "sources": out}, durable=False)
+    write_json(ctx.layout.repeated_ids, {"key": key, "sources": out}, durable=False)
     return out

@@ -18,7 +18,7 @@ from curate.io.atomic import atomic_path, deferred_renames, write_bytes
 from curate.io.quarantine import Quarantine
 from curate.io.readers import ReadSpec, read_documents
 from curate.signals.base import SignalContext
-from curate.stages.annotate import _update_columns, annotate_table, build_signals, signal_schemas
+from curate.stages.annotate import _update_columns, annotate_table, build_signals, signal_schemas, signals_record
 from curate.stages.cascade import Cascade
 
 
@@ -109,8 +109,7 @@ def annotate_files(*, members: list[dict], signals: list, root: str, seed: int, 
         extra = {"cascade_skipped": dict(sorted(o.casc.skipped.items()))} if o.casc else {}
         results[o.m["task_id"]] = stats.row(o.spec.source, o.m["display"], docs_in=o.docs + o.q.count, docs_out=o.docs, bytes=o.text_bytes,
                                             drops=o.q.reasons, _reader=o.m["reader_fp"], **extra,
-                                            _signals={sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])}
-                                                      for sid, _ in signals})
+                                            _signals=signals_record([sid for sid, _ in signals], signal_fps, owners))
     return results
 
 
@@ -178,7 +177,7 @@ def annotate_unit(*, members: list[dict], out: str, quarantine: str, signals: li
         rows_out.append(stats.row(o.spec.source, o.m["display"], docs_in=o.docs + o.q.count, docs_out=o.docs, bytes=o.text_bytes,
                                   drops=o.q.reasons, **extra))
     return {"members": rows_out, "docs_in": sum(r["docs_in"] for r in rows_out), "_reader": reader_fp,
-            "_signals": {sid: {"fingerprint": signal_fps.get(sid, ""), "columns": owners.get(sid, [])} for sid, _ in signals}}
+            "_signals": signals_record([sid for sid, _ in signals], signal_fps, owners)}
 
 
 def _read_members(outs: list[_Output], pending: list, batch_size: int, flush) -> None:

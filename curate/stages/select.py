@@ -214,36 +214,34 @@ def select_file(*, annotated: str, out: str, source: str, key: str, cfg: dict, c
         table = table.set_column(table.column_names.index("role"), "role", roles)
         alive = routed
     kept = table.filter(pa.array(alive))
+    # `_kept` (which documents were kept, with which role, and how their text was rewritten: the reading,
+    # the kept rows, the routes, the PII settings) keys the tokenize fingerprint
+    kept_fp = digest("kept", reader, np.packbits(alive).tobytes().hex(), cfg.get("pii"), routes)
     pii: dict[str, int] = {}
     per_member = None
-    if scfg.pii is not None and spans is not None:  # PII items are counted per member file
-        kept, keep, per_member = unit_stats.pii_by_member(kept, alive, spans, partial(apply_pii, cfg=scfg.pii))
+    if scfg.pii is not None:  # after every rule: the text written to selected/ (and so to tokenize) is redacted
+        if spans is None:
+            kept, keep, pii = apply_pii(kept, scfg.pii)
+        else:  # a pack unit: PII items are counted per member file
+            kept, keep, per_member = unit_stats.pii_by_member(kept, alive, spans, partial(apply_pii, cfg=scfg.pii))
         if not keep.all():
-            reasons["pii"] += int((~keep).sum())
+            gone = np.flatnonzero(alive)[~keep]
+            reasons["pii"] += int(gone.size)
             kept = kept.filter(pa.array(keep))
-            why = with_reason(why, np.flatnonzero(alive)[~keep], "pii")
+            why = with_reason(why, gone, "pii")
             alive = alive.copy()
-            alive[np.flatnonzero(alive)[~keep]] = False
-    elif scfg.pii is not None:  # after every rule: the text written to selected/ (and so to tokenize) is redacted
-        kept, keep, pii = apply_pii(kept, scfg.pii)
-        if not keep.all():
-            reasons["pii"] += int((~keep).sum())
-            kept = kept.filter(pa.array(keep))
-            why = with_reason(why, np.flatnonzero(alive)[~keep], "pii")
+            alive[gone] = False
     if decisions:
         with atomic_path(decisions) as tmp:
             pq.write_table(decisions_table(table, scfg, why), tmp, compression="zstd")
     with atomic_path(out) as tmp:
         pq.write_table(kept, tmp, compression="zstd")
-    text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
-    extra = {"pii": pii} if scfg.pii is not None else {}  # items found per type (redacted, or in dropped documents)
-    roles_kept = {r["values"]: int(r["counts"]) for r in pc.value_counts(kept.column("role")).to_pylist()} if kept.num_rows else {}
-    # `_kept` (which documents were kept, with which role, and how their text was rewritten: the reading,
-    # the kept rows, the routes, the PII settings) keys the tokenize fingerprint
-    kept_fp = digest("kept", reader, np.packbits(alive).tobytes().hex(), cfg.get("pii"), routes)
     if spans is not None:
         rows = unit_stats.select_rows(source, spans, why, kept, alive, per_member)
         return {"members": rows, "docs_in": table.num_rows, "_kept": kept_fp}
+    text_bytes = int(pc.sum(pc.binary_length(kept.column("text"))).as_py() or 0)
+    extra = {"pii": pii} if scfg.pii is not None else {}  # items found per type (redacted, or in dropped documents)
+    roles_kept = {r["values"]: int(r["counts"]) for r in pc.value_counts(kept.column("role")).to_pylist()} if kept.num_rows else {}
     return stats.row(source, key, docs_in=table.num_rows, docs_out=kept.num_rows, bytes=text_bytes, drops=reasons,
                      roles=dict(sorted(roles_kept.items())), **extra, _kept=kept_fp)
 
@@ -320,6 +318,10 @@ class SelectStage(Stage):
         results = ctx.executor.map(STAGE, tasks, desc="select", pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_BYTES))
         # per input file (parts of a split file added up), as annotate reports them, so that
         # `lines = kept + dropped + quarantined` can be checked file by file; bookkeeping (`_kept`) stays in the markers
-        rows = [{**{k: v for k, v in r.items() if not k.startswith("_")}, "file": ctx.display(f.path)} if "members" not in r else m
-                for (f, _), r in zip(annotated, results) for m in r.get("members", [r])]
+        rows = []
+        for (f, _), r in zip(annotated, results):
+            if "members" in r:  # a pack unit: one row per member file already
+                rows += r["members"]
+            else:
+                rows.append({**{k: v for k, v in r.items() if not k.startswith("_")}, "file": ctx.display(f.path)})
         return stats.stage_stats(rows, sources=[s.name for s in ctx.cfg.sources], cutoffs=cutoffs)
