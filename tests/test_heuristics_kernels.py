@@ -131,3 +131,20 @@ def test_byte_whitespace_is_arrow_whitespace_for_every_code_point():
     byte_split = np.diff(seg.bounds) > 1
     assert np.array_equal(arrow_split, byte_split)
     assert sorted(chr(c) for c in np.asarray(cps)[byte_split]) == sorted(WHITESPACE)
+
+
+def test_token_vocabulary_gives_equal_ids_to_equal_tokens_only():
+    # tokens around the 8- and 16-byte key widths, sharing their first 8 or 16 bytes, multi-byte
+    # characters across the word edge, NUL bytes (taken as strings), and a long token
+    rng = np.random.default_rng(5)
+    pieces = ["abcdefgh", "abcdefghi", "abcdefghij", "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefgh\u00e9",
+              "abcdefg\u00e9", "\u00e9\u00e9\u00e9\u00e9", "\u00e9\u00e9\u00e9\u00e9\u00e9", "a\x00b", "a\x00", "\x00",
+              "x" * 40, "x" * 41, "The", "the", "a", "ab", "\U0001F600" * 4, "\U0001F600" * 5]
+    docs = [" ".join(rng.choice(pieces, size=int(rng.integers(0, 30)))) for _ in range(60)] + ["", "abcdefgh"]
+    texts = pa.array(docs, pa.large_string())
+    seg = segment(texts)
+    ids, vocab = seg.token_vocabulary()
+    tokens = [t for d in docs for t in d.split(" ") if t]
+    assert vocab.take(pa.array(ids)).to_pylist() == tokens
+    assert len(set(vocab.to_pylist())) == len(vocab)  # one entry per distinct token
+    _assert_same(docs)

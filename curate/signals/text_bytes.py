@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # (lead byte, second byte range, third byte range) of the non-ASCII whitespace code points
 _WS3 = (
@@ -37,7 +38,9 @@ _WS3 = (
     (0xE2, (0x81, 0x81), (0x9F, 0x9F)),  # U+205F
     (0xE3, (0x80, 0x80), (0x80, 0x80)),  # U+3000
 )
-_PAD = 4  # zero bytes after the buffer so that reading a few bytes past any position is safe
+_PAD = 8  # zero bytes after the buffer so that reading a few bytes past any position is safe
+# masks keeping the first k bytes of a little-endian 64-bit word, k = 0..8
+_FIRST_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -161,18 +164,58 @@ class Segments:
         first[b] = True
         return first
 
-    def token_array(self) -> pa.Array:
-        """The tokens as one string array (their bytes copied together)."""
-        values = self.buf.data[: self.buf.size][self.non_space]
+    def token_vocabulary(self) -> tuple[np.ndarray, pa.Array]:
+        """(ids, vocab): an int64 id per token, equal ids <=> equal tokens, and `vocab[id]` the token.
+
+        A token of up to 16 bytes without a NUL byte is keyed by its bytes read as two little-endian
+        64-bit words, the bytes past its end zeroed (no byte of such a token is zero, so the words
+        also tell its length). A token of up to 8 bytes (most of them) is keyed by its first word, a
+        longer one by the ids of its two words. The keys go through Arrow's integer hashing, much
+        cheaper than hashing strings; only tokens over 16 bytes (or holding NUL) are copied out and
+        hashed as strings.
+        """
+        buf = self.buf
         lengths = self.ends - self.starts
-        wide = len(values) >= 2**31 - 1
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64 if wide else np.int32)
-        np.cumsum(lengths, out=offsets[1:])
-        return pa.Array.from_buffers(
-            pa.large_string() if wide else pa.string(),
-            len(lengths),
-            [None, pa.py_buffer(offsets), pa.py_buffer(values)],
-        )
+        data = buf.data if len(buf.data) >= buf.size + 8 else np.r_[buf.data, np.zeros(8, np.uint8)]
+        words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # 8 bytes at each byte
+        first = words[self.starts] & _FIRST_BYTES[np.minimum(lengths, 8)]
+        kind = (lengths > 8).view(np.int8) + (lengths > 16)  # 0: one word, 1: two words, 2: a string
+        nul = np.flatnonzero(data[: buf.size] == 0)
+        if len(nul):  # a NUL byte is never whitespace, so it lies in the last token starting before it
+            kind[np.searchsorted(self.starts, nul, side="right") - 1] = 2
+        keys = np.where(kind == 0, first, np.uint64(0))  # 0 is no one-word token's key (its first byte is not 0)
+        encoded = _encode(keys)
+        ids = np.asarray(encoded.indices, dtype=np.int64)
+        parts = [_word_strings(np.asarray(encoded.dictionary)[:, None])]
+        offset = len(encoded.dictionary)
+        two = np.flatnonzero(kind == 1)
+        if len(two):
+            first_part = _encode(first[two])
+            second_part = _encode(words[self.starts[two] + 8] & _FIRST_BYTES[lengths[two] - 8])
+            pairs = _encode(
+                (np.asarray(first_part.indices).astype(np.uint64) << np.uint64(32))
+                | np.asarray(second_part.indices).astype(np.uint64)
+            )
+            ids[two] = offset + np.asarray(pairs.indices, dtype=np.int64)
+            pair_keys = np.asarray(pairs.dictionary)
+            table = np.empty((len(pair_keys), 2), dtype=np.uint64)
+            table[:, 0] = np.asarray(first_part.dictionary)[pair_keys >> np.uint64(32)]
+            table[:, 1] = np.asarray(second_part.dictionary)[pair_keys & np.uint64(0xFFFFFFFF)]
+            parts.append(_word_strings(table))
+            offset += len(pair_keys)
+        rest = np.flatnonzero(kind == 2)
+        if len(rest):
+            rest_encoded = pc.dictionary_encode(self.token_strings(rest))
+            ids[rest] = offset + np.asarray(rest_encoded.indices, dtype=np.int64)
+            parts.append(rest_encoded.dictionary.cast(pa.string()))
+        return ids, pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
+
+    def token_strings(self, which: np.ndarray) -> pa.Array:
+        """The tokens at the (ascending) indices `which` as one string array (bytes copied)."""
+        starts, lengths = self.starts[which], self.ends[which] - self.starts[which]
+        heads = np.cumsum(lengths) - lengths
+        at = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - heads, lengths)
+        return _string_array(lengths, self.buf.data[at])
 
     def line_starts(self) -> np.ndarray:
         """True for each token that begins a line (a `\\n` since the document's previous token)."""
@@ -197,6 +240,28 @@ class Segments:
         nxt = np.searchsorted(self.starts, a[linked])  # the token after the break (maybe next document's)
         first[nxt[nxt < len(self.starts)]] = True
         return first
+
+
+def _string_array(lengths: np.ndarray, values: np.ndarray) -> pa.Array:
+    """A string array from each string's byte length and all their bytes back to back."""
+    wide = len(values) >= 2**31 - 1
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64 if wide else np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.large_string() if wide else pa.string(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(values)]
+    )
+
+
+def _encode(keys: np.ndarray) -> pa.DictionaryArray:
+    """Arrow dictionary encoding of uint64 keys (indices in order of first appearance)."""
+    return pc.dictionary_encode(pa.array(keys, pa.uint64()))
+
+
+def _word_strings(table: np.ndarray) -> pa.Array:
+    """Strings from rows of little-endian uint64 words holding their bytes, zero bytes left out."""
+    raw = table.astype("<u8", copy=False).view(np.uint8).reshape(len(table), 8 * table.shape[1])
+    present = raw != 0
+    return _string_array(np.count_nonzero(present, axis=1), raw[present])
 
 
 def count_per_doc(buf: Buffer, positions: np.ndarray) -> np.ndarray:
