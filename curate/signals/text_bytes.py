@@ -24,6 +24,7 @@ odd entries the gaps between them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -217,27 +218,32 @@ class Segments:
         at = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - heads, lengths)
         return _string_array(lengths, self.buf.data[at])
 
+    @cached_property
+    def newlines(self) -> tuple[np.ndarray, np.ndarray]:
+        """Byte positions of the `\\n`s, and for each the index of the first token after it (a newline
+        is never inside a token)."""
+        at = np.flatnonzero(self.buf.data[: self.buf.size] == 10)
+        return at, np.searchsorted(self.starts, at)
+
     def line_starts(self) -> np.ndarray:
         """True for each token that begins a line (a `\\n` since the document's previous token)."""
         first = self.doc_first()
         if len(self.starts) > 1:
-            # a newline is never inside a token: the token after each newline begins a line
-            after = np.searchsorted(self.starts, np.flatnonzero(self.buf.data[: self.buf.size] == 10))
+            after = self.newlines[1]  # the token after each newline begins a line
             first[after[after < len(first)]] = True
         return first
 
     def paragraph_starts(self) -> np.ndarray:
         """True for each token that begins a paragraph (a paragraph break since the previous token)."""
         first = self.doc_first()
-        newlines = np.flatnonzero(self.buf.data[: self.buf.size] == 10)
+        newlines, after = self.newlines
         if len(newlines) < 2 or not len(self.starts):
             return first
-        a, b = newlines[:-1], newlines[1:]
         # linked: no token, no breaker and no document start between two consecutive newlines
-        linked = np.searchsorted(self.starts, a) == np.searchsorted(self.starts, b)
-        barriers = np.union1d(self.breakers, self.buf.offsets[1:-1])
-        linked &= np.searchsorted(barriers, a, side="right") == np.searchsorted(barriers, b, side="right")
-        nxt = np.searchsorted(self.starts, a[linked])  # the token after the break (maybe next document's)
+        linked = after[:-1] == after[1:]
+        barriers = np.searchsorted(np.union1d(self.breakers, self.buf.offsets[1:-1]), newlines, side="right")
+        linked &= barriers[:-1] == barriers[1:]
+        nxt = after[:-1][linked]  # the token after the break (maybe next document's)
         first[nxt[nxt < len(self.starts)]] = True
         return first
 
@@ -280,7 +286,9 @@ def symbol_counts(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
         # runs of consecutive dots, cut at document starts; a run of k dots holds k // 3 of `...`
         new_run = np.ones(len(dots), dtype=bool)
         new_run[1:] = dots[1:] != dots[:-1] + 1
-        new_run |= np.isin(dots, buf.offsets[1:-1], assume_unique=False)
+        doc_start = np.zeros(buf.size + 1, dtype=bool)
+        doc_start[buf.offsets[1:-1]] = True
+        new_run |= doc_start[dots]
         heads = np.flatnonzero(new_run)
         runs = np.diff(np.r_[heads, len(dots)]) // 3
         full = runs > 0
