@@ -148,3 +148,14 @@ def test_token_vocabulary_gives_equal_ids_to_equal_tokens_only():
     assert vocab.take(pa.array(ids)).to_pylist() == tokens
     assert len(set(vocab.to_pylist())) == len(vocab)  # one entry per distinct token
     _assert_same(docs)
+
+
+def test_phrase_clues_find_every_case_folded_phrase():
+    # RE2's case folding matches LONG S for s and KELVIN SIGN for k: those spellings must still reach
+    # the regex; the columns are compared with the reference, which searches every document
+    docs = ["Terms of u\u017fe", "TERM\u017f OF USE here", "privacy Policy.", "xprivacy policy", "(cookies)",
+            "we u\u017fe coo\u212aies", "coo\u212aie policy", "COOKIE\u00a0POLICY", "use of Cookies!", "Lorem ip\u017fum",
+            "LOREM IPSUM", "xlorem ipsumx", "lorem  ipsum", "JAVA\u017fCRIPT", "java script", "terms\nof use",
+            "terms of user", "the term of use", "privacy\u3000policy", "cookies policy", ""]
+    _assert_same(docs)
+    _assert_same([" ".join(docs)])

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.signals.base import Signal, SignalContext, register_signal
 from curate.signals.ngrams import group_counts, ngram_char_stats, sorted_runs
+from curate.signals.phrase_clues import LOREM_CLUES, MARKER_CLUES, all_clues, clue_bits, search_docs
 from curate.signals.text_bytes import (
     Buffer,
     Segments,
@@ -100,16 +101,16 @@ def _in_set(codes: np.ndarray, chars: str) -> np.ndarray:
 
 
 def _has_letter(values: pa.Array) -> np.ndarray:
-    """True for each string holding a letter (`\\pL`): ASCII strings are tested on their bytes, the
-    others with Arrow's regex."""
+    """True for each string holding a letter (`\\pL`): ASCII letters are found on the bytes, and only
+    the non-ASCII strings without one go through Arrow's regex."""
     out = np.zeros(len(values), dtype=bool)
     if not len(values):
         return out
     offsets, data = string_parts(values)
-    letters = np.zeros(len(data) + 1, dtype=np.int64)
+    letters = np.zeros(len(data) + 1, dtype=np.int32 if len(data) < 2**31 else np.int64)
     np.cumsum((np.bitwise_or(data, np.uint8(32)) - np.uint8(97)) < 26, out=letters[1:])
     out[:] = letters[offsets[1:]] != letters[offsets[:-1]]
-    rest = np.flatnonzero(~np.asarray(pc.string_is_ascii(values), dtype=bool))
+    rest = np.flatnonzero(~out & ~np.asarray(pc.string_is_ascii(values), dtype=bool))
     if len(rest):
         out[rest] = np.asarray(pc.match_substring_regex(values.take(pa.array(rest)), r"\pL"), dtype=bool)
     return out
@@ -120,6 +121,7 @@ class _Words:
 
     def __init__(self, seg: Segments, stop_words: pa.Array):
         index, vocab = seg.token_vocabulary()
+        self.index, self.vocab = index, vocab
         norm = pc.utf8_lower(pc.utf8_trim(vocab, PUNCTUATION))
         norm_len = np.asarray(pc.utf8_length(norm), dtype=np.int64)
         norm_ids = np.asarray(pc.dictionary_encode(norm).indices, dtype=np.int64)
@@ -144,6 +146,7 @@ class HeuristicsSignal(Signal):
         self._stop_words = pa.array(cfg.stop_words, pa.string())
         self._policy = "|".join(C4_POLICY_PHRASES)
         self._marker = "javascript|" + self._policy  # any phrase a line is searched for
+        self._clues = all_clues()
 
     def columns(self, table: pa.Table) -> dict[str, pa.Array]:
         texts = text_array(table)
@@ -188,7 +191,8 @@ class HeuristicsSignal(Signal):
 
         # a line can only hold a phrase that its document holds: one pass over the documents, then
         # only the lines of the (few) documents holding one are searched
-        marked = np.asarray(pc.match_substring_regex(texts, self._marker, ignore_case=True), dtype=bool)
+        clues = clue_bits(tok.vocab, tok.index, seg.bounds, self._clues)
+        marked = search_docs(texts, self._marker, MARKER_CLUES, clues, self._clues)
         cand = np.flatnonzero(marked[lines.doc])
         cand_view = interleaved(buf, Spans(lines.start[cand], lines.end[cand], lines.doc[cand]))
 
@@ -248,7 +252,7 @@ class HeuristicsSignal(Signal):
             out[f"duplicate_{size}gram_char_fraction"] = pa.array(ratio(chars, total))
 
         # boilerplate markers (C4)
-        out["has_lorem_ipsum"] = pc.match_substring(texts, "lorem ipsum", ignore_case=True)
+        out["has_lorem_ipsum"] = pa.array(search_docs(texts, "lorem ipsum", LOREM_CLUES, clues, self._clues), pa.bool_())
         out["has_curly_bracket"] = pa.array(docs_with_byte(buf, ord("{")), pa.bool_())
         return out
 
