@@ -24,6 +24,7 @@ from curate.signals.text_bytes import (
     Buffer,
     Segments,
     Spans,
+    char_counts,
     docs_with_byte,
     interleaved,
     segment,
@@ -181,8 +182,7 @@ class HeuristicsSignal(Signal):
 
         # lines (split on \n, trimmed, blank lines dropped)
         lines = spans(seg, seg.line_starts())
-        line_view = interleaved(buf, lines)
-        line_len = buf.code_points_before(lines.end) - buf.code_points_before(lines.start)
+        line_len = char_counts(buf, lines)
         line_count = per_doc_sum(lines.doc, n)
         line_chars = per_doc_sum(lines.doc, n, line_len.astype(np.float64))
 
@@ -227,7 +227,7 @@ class HeuristicsSignal(Signal):
 
         # paragraphs (separated by a blank line)
         paras = spans(seg, seg.paragraph_starts())
-        para_len = buf.code_points_before(paras.end) - buf.code_points_before(paras.start)
+        para_len = char_counts(buf, paras)
         para_count = per_doc_sum(paras.doc, n)
         para_rep = _repeated_pieces(buf, paras)
         out["duplicate_paragraph_fraction"] = pa.array(ratio(per_doc_sum(paras.doc[para_rep], n), para_count))

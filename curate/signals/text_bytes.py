@@ -51,17 +51,10 @@ class Buffer:
     data: np.ndarray  # uint8, len = offsets[-1] + _PAD
     offsets: np.ndarray  # int64, n_docs + 1, offsets[0] == 0
     ascii: bool  # no byte >= 0x80
-    cont: np.ndarray  # sorted positions of UTF-8 continuation bytes (empty for ASCII)
 
     @property
     def size(self) -> int:
         return int(self.offsets[-1])
-
-    def code_points_before(self, pos: np.ndarray) -> np.ndarray:
-        """How many characters start before each byte position (a position on a character start)."""
-        if self.ascii:
-            return pos
-        return pos - np.searchsorted(self.cont, pos)
 
     def code_point_at(self, pos: np.ndarray) -> np.ndarray:
         """The code point starting at each byte position."""
@@ -111,9 +104,7 @@ def flat_buffer(texts: pa.Array) -> Buffer:
     data = np.zeros(len(body) + _PAD, dtype=np.uint8)
     data[: len(body)] = body
     body = data[: len(body)]
-    non_ascii = bool(len(body)) and int(body.max()) >= 0x80
-    cont = np.flatnonzero((body & 0xC0) == 0x80) if non_ascii else np.zeros(0, dtype=np.int64)
-    return Buffer(data, offsets, not non_ascii, cont)
+    return Buffer(data, offsets, not (len(body) and int(body.max()) >= 0x80))
 
 
 def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
@@ -122,10 +113,13 @@ def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
     U+0085), which interrupt a paragraph break."""
     d = buf.data[: buf.size]
     ws = ((d - np.uint8(9)) < 5) | ((d - np.uint8(28)) < 5)  # 9-13, 28-32 (uint8 wraps below)
-    breakers = np.flatnonzero((d == 11) | ((d - np.uint8(28)) < 4))
+    breaking = (d == 11) | ((d - np.uint8(28)) < 4)
     if buf.ascii:
-        return ws, breakers
-    lead = np.flatnonzero((d == 0xC2) | ((d - np.uint8(0xE1)) < 3))
+        return ws, np.flatnonzero(breaking)
+    # one pass finds the ASCII breakers and the lead bytes of the non-ASCII whitespace candidates
+    special = np.flatnonzero(breaking | (d == 0xC2) | ((d - np.uint8(0xE1)) < 3))
+    ascii_special = d[special] < 0x80
+    breakers, lead = special[ascii_special], special[~ascii_special]
     if len(lead):
         b0, b1, b2 = d[lead], buf.data[lead + 1], buf.data[lead + 2]
         two = (b0 == 0xC2) & ((b1 == 0x85) | (b1 == 0xA0))
@@ -151,7 +145,6 @@ class Segments:
     ends: np.ndarray  # int64 one past each token's last byte
     doc: np.ndarray  # int64 document of each token (non-decreasing)
     bounds: np.ndarray  # int64 n_docs + 1: tokens of document i are bounds[i]:bounds[i + 1]
-    non_space: np.ndarray  # bool per byte: not whitespace
     breakers: np.ndarray  # see whitespace_masks
 
     @property
@@ -312,25 +305,18 @@ def segment(texts: pa.Array) -> Segments:
     buf = flat_buffer(texts)
     ws, breakers = whitespace_masks(buf)
     size = buf.size
-    non_space = ~ws
-    # token edges are where the non-space mask flips (taken as space before the first and after the
-    # last byte): starts and ends alternate
-    flips = np.flatnonzero(non_space[1:] != non_space[:-1]) + 1
-    if size and non_space[0]:
-        flips = np.r_[0, flips]
-    if size and non_space[-1]:
-        flips = np.r_[flips, size]
-    starts, ends = flips[0::2], flips[1::2]
-    # a document boundary inside a run of non-space bytes ends one token and starts another
-    inner = np.unique(buf.offsets[1:-1])
-    inner = inner[(inner > 0) & (inner < size)]
-    inner = inner[non_space[inner] & non_space[inner - 1]]
-    if len(inner):
-        starts = np.insert(starts, np.searchsorted(starts, inner), inner)
-        ends = np.insert(ends, np.searchsorted(ends, inner), inner)
+    # position p (0..size) starts a token when byte p is not whitespace and byte p - 1 is (or p
+    # starts a document), and ends one in the mirror case; the buffer is taken as padded with spaces
+    padded = np.zeros(size + 2, dtype=bool)
+    np.logical_not(ws, out=padded[1:-1])
+    before, at = padded[:-1], padded[1:]  # byte p - 1, byte p not whitespace
+    cut = np.zeros(size + 1, dtype=bool)  # document starts: a run of non-space bytes ends there too
+    cut[buf.offsets[1:-1]] = True
+    starts = np.flatnonzero(at & (~before | cut))
+    ends = np.flatnonzero(before & (~at | cut))
     bounds = np.searchsorted(starts, buf.offsets).astype(np.int64)
     doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(bounds))
-    return Segments(buf, starts, ends, doc, bounds, non_space, breakers)
+    return Segments(buf, starts, ends, doc, bounds, breakers)
 
 
 @dataclass(frozen=True)
@@ -366,3 +352,11 @@ def interleaved(buf: Buffer, pieces: Spans) -> pa.Array:
         2 * m - 1,
         [None, pa.py_buffer(offsets), pa.py_buffer(buf.data)],
     )
+
+
+def char_counts(buf: Buffer, pieces: Spans) -> np.ndarray:
+    """Characters (code points) of each piece (int64): its byte length for ASCII, else Arrow's
+    `utf8_length` of the pieces viewed in place."""
+    if buf.ascii or not len(pieces):
+        return pieces.end - pieces.start
+    return np.asarray(pc.utf8_length(interleaved(buf, pieces)), dtype=np.int64)[0::2]
