@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.signals.base import Signal, SignalContext, register_signal
 from curate.signals.ngrams import group_counts, ngram_char_stats, sorted_runs
-from curate.signals.phrase_clues import LOREM_CLUES, MARKER_CLUES, all_clues, clue_bits, search_docs
+from curate.signals.phrase_clues import (
+    LOREM_CLUES,
+    MARKER_CLUES,
+    all_clues,
+    clue_bits,
+    search_docs,
+)
 from curate.signals.text_bytes import (
     Buffer,
     Segments,
@@ -32,7 +38,14 @@ from curate.signals.text_bytes import (
     string_parts,
     symbol_counts,
 )
-from curate.signals.text_stats import PUNCTUATION, Words, per_doc_max, per_doc_sum, ratio, text_array
+from curate.signals.text_stats import (
+    PUNCTUATION,
+    Words,
+    per_doc_max,
+    per_doc_sum,
+    ratio,
+    text_array,
+)
 
 # Gopher's stop-word rule: a real English document contains at least two of these.
 GOPHER_STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
