@@ -14,14 +14,13 @@ documents printed are the ones report.html shows.
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import click
 import orjson
 
 from curate.errors import CurateError
 from curate.layout import RunLayout
-from curate.report.samples import DEDUP, QUARANTINE, Example, RuleSample, all_samples, find_id, load_view
+from curate.report.samples import DEDUP, Example, RuleSample, all_samples, find_id, load_view
 
 
 def _excerpt(text: str, chars: int) -> list[str]:

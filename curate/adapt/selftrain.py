@@ -20,7 +20,6 @@ give byte-identical models and scores.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -29,6 +29,7 @@ from curate.io.atomic import atomic_path, write_if_changed, write_json
 from curate.sampling import doc_keys, unit_hash
 from curate.stages import unit_stats
 from curate.stages.base import Stage
+from curate.io.parquet_stream import open_parquet_stream
 
 STAGE = "decontam"
 EXCERPT = 160
@@ -59,7 +60,7 @@ def decontam_file(*, annotated: str, index: str | None, out: str, source: str, f
                   val_fraction: float = 0.0, members: list[str] | None = None) -> dict:
     idx = EvalIndex.load(Path(index)) if index else None
     held = EvalIndex.load(Path(heldout_index)) if heldout_index else None
-    pf = pq.ParquetFile(annotated)
+    pf = open_parquet_stream(annotated)
     parts: list[pa.Table] = []
     row0 = 0
     docs = 0
@@ -182,7 +183,7 @@ def heldout_items(annotated: list, seed: int, val_fraction: float, batch_size: i
     superset of the held-out documents, since select has not run yet."""
     out = EvalItems([], [], [], [], [])
     for _, path in annotated:
-        for b in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=["id", "text", "source", "file", "line"]):
+        for b in open_parquet_stream(path).iter_batches(batch_size=batch_size, columns=["id", "text", "source", "file", "line"]):
             rows = np.flatnonzero(unit_hash(doc_keys(pa.Table.from_batches([b])), seed, "heldout") < val_fraction)
             if rows.size == 0:
                 continue

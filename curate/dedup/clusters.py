@@ -33,6 +33,7 @@ from curate.dedup.config import DedupConfig
 from curate.errors import CurateError
 from curate.io.atomic import atomic_path, write_json
 from curate.signals.minhash import HASH_COLUMN, splitmix64
+from curate.io.parquet_stream import open_parquet_stream
 
 EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
@@ -158,7 +159,7 @@ def gather_members(*, path: str, ordinal: int, key: str, roots: str, members: st
         if want.size:
             cols = ["id", "source", "role"] + ([length_column] if length_column else ["text"]) + ([HASH_COLUMN] if with_hash else [])
             start = 0
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH, columns=cols):
+            for batch in open_parquet_stream(path).iter_batches(batch_size=_BATCH, columns=cols):
                 s, e = np.searchsorted(rows, start), np.searchsorted(rows, start + batch.num_rows)
                 if s < e:
                     t = pa.Table.from_batches([batch]).take(pa.array(rows[s:e] - start))
@@ -231,7 +232,7 @@ def merge_runs(runs: list[str], sort_keys: list[tuple[str, str]], schema: pa.Sch
     groups hold `row_group` rows (the last fewer): what one sort of all rows written at once gives."""
     runs = [r for r in runs if Path(r).exists()]
     batch = max(1024, budget_rows // max(len(runs), 1))
-    readers = {i: pq.ParquetFile(r).iter_batches(batch_size=batch) for i, r in enumerate(runs)}
+    readers = {i: open_parquet_stream(r).iter_batches(batch_size=batch) for i, r in enumerate(runs)}
     pool = schema.empty_table().append_column("_run", pa.array([], pa.int32())).append_column("_last", pa.array([], pa.bool_()))
     need = set(readers)
     pending: list[pa.Table] = []

@@ -34,6 +34,7 @@ from curate.dedup.clusters import EDGE_SCHEMA
 from curate.dedup.config import DedupConfig, candidate_probability  # noqa: F401  (part of the engine's public names)
 from curate.io.atomic import atomic_path
 from curate.signals.minhash import EMPTY, HASH_COLUMN, MINHASH_COLUMN, splitmix64
+from curate.io.parquet_stream import open_parquet_stream
 
 EXACT_BAND = 255  # the band number of exact-hash rows (LSH bands are 0..254)
 FANOUT = 8  # a bucket member is compared with at most the first FANOUT members of its bucket
@@ -78,7 +79,7 @@ def band_keys(sig: np.ndarray, bands: int, rows: int, seed: int) -> np.ndarray:
 def bucket_file(*, path: str, ordinal: int, buckets: str, sigs: str, partitions: int, bands: int, rows: int,
                 exact: bool, near: bool, seed: int, empty_hash: int) -> dict:
     """Pass 1 for one annotated file: band/exact rows into partitions, signatures into sigs/<file>.npy."""
-    pf = pq.ParquetFile(path)
+    pf = open_parquet_stream(path)
     n = pf.metadata.num_rows
     cols = ([HASH_COLUMN] if exact else []) + ([MINHASH_COLUMN] if near else [])
     name = f"{ordinal:05d}.parquet"

@@ -31,6 +31,7 @@ from curate import __version__
 from curate.errors import CurateError
 from curate.io.atomic import read_json
 from curate.layout import RunLayout
+from curate.io.parquet_stream import open_parquet_stream
 
 Format = Literal["hf", "parquet", "jsonl"]
 What = Literal["selected", "mixed"]
@@ -70,7 +71,7 @@ def iter_selected(run: Path, cfg, batch_size: int = 4096) -> Iterator[pa.Table]:
         raise CurateError("the run has no selected documents", where=str(RunLayout(run).selected_dir), fix="run the select stage first (`curate run PIPELINE`)")
     schema = None
     for f in files:
-        pf = pq.ParquetFile(f)
+        pf = open_parquet_stream(f)
         cols = _columns(pf.schema_arrow)
         for b in pf.iter_batches(batch_size=batch_size, columns=cols):
             t = pa.Table.from_batches([b])

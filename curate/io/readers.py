@@ -15,7 +15,6 @@ from typing import Iterator
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import zstandard
 
 from curate import schema
@@ -24,6 +23,7 @@ from curate.io.compressed import CHUNK, COMPRESSED_SUFFIXES, count_records, misn
 from curate.io.formats import FunctionReader, Reader, detect_format, get_reader, register_reader
 from curate.io.quarantine import Quarantine
 from curate.io.ranges import RangeReader, jsonl_max_parts, line_range, parquet_max_parts, row_group_range
+from curate.io.parquet_stream import open_parquet_stream
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -169,7 +169,7 @@ def read_jsonl(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
 
 def read_parquet(path: Path, spec: ReadSpec, q: Quarantine) -> Iterator[pa.Table]:
     try:
-        pf = pq.ParquetFile(path)
+        pf = open_parquet_stream(path)
     except Exception as exc:
         q.add(0, "unreadable Parquet file", detail=f"{type(exc).__name__}: {exc}")
         return

@@ -25,6 +25,7 @@ from curate.report.view import RunView, load_view, row_keys, stream_rows  # noqa
 from curate.report.view import mix64 as _mix64
 from curate.stages.sections import RuleConfig
 from curate.stages.select import rule_columns, scope_mask
+from curate.io.parquet_stream import open_parquet_stream
 
 ID_COLUMNS = ("id", "source", "role", "file", "line")
 QUARANTINE = "quarantine"
@@ -284,7 +285,7 @@ def _twins_of(drops_path: Path, keys: set[tuple[str, int]]) -> dict[tuple[str, i
     if not keys:
         return out
     files = pa.array(sorted({f for f, _ in keys}), pa.string())
-    for batch in pq.ParquetFile(drops_path).iter_batches(batch_size=65_536, columns=["file", "row", "cluster", "cluster_source"]):
+    for batch in open_parquet_stream(drops_path).iter_batches(batch_size=65_536, columns=["file", "row", "cluster", "cluster_source"]):
         m = pc.is_in(batch.column("file"), value_set=files)
         if not pc.any(m).as_py():
             continue

@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 from curate import stats
 from curate.context import InputFile, RunContext
 from curate.io.packs import Pack
-from curate.exec.base import Task, marker_fingerprint, marker_path, pack_tasks, read_marker
+from curate.exec.base import Task, marker_path, pack_tasks, read_marker
 from curate.fingerprint import digest, files_fingerprint, input_identity, named_files
-from curate.io.atomic import atomic_path, read_json_dict, write_json
+from curate.io.atomic import atomic_path
 from curate.io.quarantine import Quarantine
 from curate.io.formats import Reader, get_reader
 from curate.io.readers import ReadSpec, read_documents
@@ -35,6 +35,7 @@ from curate.registry import ref_of
 from curate.signals.base import Signal, SignalContext
 from curate.stages.base import Stage
 from curate.stages.cascade import Cascade
+from curate.io.parquet_stream import open_parquet_stream
 
 STAGE = "annotate"
 log = logging.getLogger("curate.annotate")
@@ -162,7 +163,7 @@ def _update_columns(out: str, plan: list, sctx: SignalContext, signal_fps: dict,
     wanted = [p[0] for p in plan]
     keep = {sid for sid in wanted if sid in old and old[sid]["fingerprint"] == signal_fps.get(sid)}
     fresh = build_signals(plan, sctx, only=set(wanted) - keep)
-    pf = pq.ParquetFile(out)
+    pf = open_parquet_stream(out)
     base = list(S.BASE_SCHEMA.names)
     writer = None
     with atomic_path(out) as tmp:
@@ -290,6 +291,7 @@ class AnnotateStage(Stage):
         plan = signal_plan(ctx.cfg.annotate)
         signal_fps = signal_fingerprints(plan, ctx.root, ctx.seed)
         from curate.stages.annotate_pack import annotate_files, member_rows
+        from curate.stages.repeated_ids import repeated_ids
 
         for f in ctx.units():  # a marker without its output (deleted by hand, or by an old curate's clean-up) is not done
             if not ctx.annotated_path(f).exists():
@@ -310,28 +312,3 @@ class AnnotateStage(Stage):
                         "the held-out split and sampling are keyed by file and line instead", name, f"{rep['ids']:,}", f"{rep['docs']:,}")
         return out
 
-
-def repeated_ids(ctx: RunContext) -> dict[str, dict[str, int]]:
-    """Per source, ids that more than one document carries: {"ids": how many such ids, "docs": documents carrying them}.
-    Kept in `RUN/_markers/repeated_ids.json` with the fingerprints of the tasks that wrote the annotated
-    files, so a resume that rewrote none of them does not read every id again."""
-    by_source: dict[str, list] = {}
-    made_by = []  # each annotated file and the fingerprint of the task that wrote it
-    for f, path in ctx.annotated_files():
-        by_source.setdefault(f.source.name, []).append(path)
-        made_by.append([f.source.name, f.key, marker_fingerprint(ctx.run_dir, STAGE, f.key)])
-    key = digest("repeated_ids", made_by)
-    kept = read_json_dict(ctx.layout.repeated_ids)
-    if kept.get("key") == key and isinstance(kept.get("sources"), dict):
-        return kept["sources"]
-    out = {}
-    for name, paths in by_source.items():
-        ids = pa.chunked_array([pq.ParquetFile(p).read(columns=["id"]).column("id") for p in paths], pa.string())
-        if len(ids) < 2:
-            continue
-        counts = pc.value_counts(ids).field("counts")
-        many = pc.filter(counts, pc.greater(counts, 1))
-        if len(many):
-            out[name] = {"ids": len(many), "docs": int(pc.sum(many).as_py())}
-    write_json(ctx.layout.repeated_ids, {"key": key, "sources": out}, durable=False)
-    return out

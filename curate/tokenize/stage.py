@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from curate import stats
 from curate.context import RunContext
@@ -31,6 +30,7 @@ from curate.io.atomic import write_json
 from curate.shards.megatron import MegatronWriter, concat_datasets
 from curate.sampling import doc_keys, unit_hash
 from curate.tokenize.config import TokenizerConfig
+from curate.io.parquet_stream import open_parquet_stream
 from curate.tokenize.tokenizer import (IdMismatch, LoadedTokenizer, cached_tokenizer, flatten,
                                      load_tokenizer, sample_texts, threads_per_worker, train_tokenizer)
 
@@ -88,7 +88,7 @@ def tokenize_file(*, parquet: str, part: str, tokenizer: str, sha256: str, eos: 
 
 def _batches(parquet: str, batch_docs: int, role: str | None):
     cols = ["id", "text", "source", "file", "line"] + (["role"] if role is not None else [])
-    for batch in pq.ParquetFile(parquet).iter_batches(batch_size=batch_docs, columns=cols):
+    for batch in open_parquet_stream(parquet).iter_batches(batch_size=batch_docs, columns=cols):
         if role is not None:
             batch = batch.filter(pc.equal(batch.column("role"), role))
             if batch.num_rows == 0:

@@ -22,7 +22,6 @@ from typing import Iterable, Iterator
 
 import numpy as np
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import tokenizers
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
@@ -34,6 +33,7 @@ from curate.io.texts import read_tables
 from curate.tokenize.fastbpe import FastPathUnsupported, tiktoken_encoding
 from curate.shards.megatron import dtype_for_vocab
 from curate.sampling import unit_hash
+from curate.io.parquet_stream import open_parquet_stream
 
 log = logging.getLogger("curate.tokenizer")
 
@@ -89,7 +89,7 @@ def _read_texts(path: Path, text_field: str) -> Iterator[tuple[list[str], list[s
 
 def _text_bytes(path: Path, text_field: str) -> int:
     if path.name.endswith(".parquet"):
-        pf = pq.ParquetFile(path)
+        pf = open_parquet_stream(path)
         return int(sum(pc.sum(pc.binary_length(b.column(text_field))).as_py() or 0 for b in pf.iter_batches(columns=[text_field])))
     return sum(sum(len(t.encode("utf-8")) for t in texts) for _, texts in _read_texts(path, text_field))
 
