@@ -19,8 +19,8 @@ from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
+from curate.arrow_build import scalar
 from curate.errors import ConfigError
 
 _CMP = {
@@ -117,20 +117,26 @@ def compile_expr(expr: str, columns: Iterable[str] | None = None, where: str = "
             return pc.Expression._call(fn, args)
         if isinstance(node, ast.Name):
             if node.id in ("True", "False"):
-                return pc.scalar(node.id == "True")
+                return literal(node.id == "True")
             if cols is not None and node.id not in cols:
                 close = difflib.get_close_matches(node.id, cols, n=3)
                 hint = f"did you mean {', '.join(close)}?" if close else f"available: {', '.join(sorted(cols))}"
                 raise ConfigError(f"`{expr}` uses unknown column `{node.id}`", where=where, fix=hint)
             return pc.field(node.id)
         if isinstance(node, ast.Constant):
-            return pc.scalar(_literal(node, bad))
+            return literal(_literal(node, bad))
         bad(node, f"unsupported syntax `{ast.dump(node)[:40]}`")
 
     return conv(tree)
 
 
 _INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def literal(value: bool | int | float | str) -> pc.Expression:
+    """The expression of a literal, typed as `pc.scalar(value)` types it (`curate.arrow_build`: no
+    conversion of Python values, which would import pandas at start-up)."""
+    return pc.scalar(scalar(value))
 
 
 def _error_column(text: str, exc: SyntaxError) -> int:
@@ -158,6 +164,10 @@ def _literal(node, bad):
 
 
 def evaluate(table: pa.Table, expr: pc.Expression) -> pa.ChunkedArray | pa.Array:
-    """Boolean mask of `expr` over `table`; nulls count as False."""
+    """Boolean mask of `expr` over `table`; nulls count as False. (`pyarrow.dataset` is imported here,
+    not at start-up: importing it imports pandas, ~0.5 s that a run which evaluates no rule, such as a
+    no-op resume, need not pay.)"""
+    import pyarrow.dataset as ds
+
     mask = ds.dataset(table).to_table(columns={"m": expr}).column("m")
     return pc.fill_null(mask, False)

@@ -11,7 +11,7 @@
       quarantine/<same key>.jsonl         bad records with file, line and reason
       dedup/drops.parquet, drops_by_file.parquet, clusters.json, work-<fp>-pNNNN/   (work is removed after the stage)
       adapt/<task>/columns/<same key>.parquet  learned columns (same rows as annotated/), models + card in adapt/<task>/
-      decontam/index.npz, heldout_index.npz, items.parquet, hits/<same key>.parquet; decontam.json
+      decontam/index.npz, heldout_index.npz, items.parquet, index_key.json, hits/<same key>.parquet; decontam.json
       selected/<same key>.parquet         kept documents
       decisions/<same key>.parquet        per annotated row: the reason select dropped it (null: kept) and
                                           the values of the columns its rules read (the report's examples)
@@ -193,6 +193,11 @@ class RunLayout:
     @property
     def decontam_items(self) -> Path:
         return self.decontam_dir / "items.parquet"
+
+    @property
+    def decontam_index_key(self) -> Path:
+        """What the indexes and items.parquet were built from (a rerun with the same key reuses them)."""
+        return self.decontam_dir / "index_key.json"
 
     def decontam_hits(self, key: str) -> Path:
         """Contaminated rows of one annotated file (same key)."""

@@ -114,3 +114,12 @@ def test_config_rejects_unknown_keys():
     with pytest.raises(ValidationError):
         DedupKeysConfig.model_validate({"shingle": 5})
     assert DedupKeysConfig().shingle_size == 5
+
+
+@pytest.mark.parametrize("cfg", [{}, {"strip_punctuation": False}, {"lowercase": False, "unicode_nfkc": False}])
+def test_empty_hash_is_the_hash_of_wordless_documents(cfg):
+    sig = MinHashSignal(DedupKeysConfig(**cfg), SignalContext(seed=11))
+    got = sig.columns(pa.table({"text": ["", "   \n\t", "!!! ...", None]}))[mh.HASH_COLUMN].to_pylist()
+    want = sig.empty_hash()
+    assert got[0] == got[1] == want and (got[2] == want) == sig.cfg.strip_punctuation
+    assert got[3] == want

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from curate.config import RuleConfig, SelectConfig
@@ -116,3 +117,11 @@ def test_syntax_error_reports_its_real_column(text, col):
     msg = str(info.value)
     assert f"column {col}" in msg and "column 0" not in msg
     assert msg.splitlines()[2].index("^") - 4 == col - 1  # the caret sits under that column
+
+
+@pytest.mark.parametrize("value", [True, False, 0, -1, 2**63 - 1, -(2**63), 1.5, -0.0, float("inf"), "", "héllo", "a\x00b"])
+def test_literal_is_the_scalar_pyarrow_would_make(value):
+    from curate.expr import literal
+
+    assert literal(value).equals(pc.scalar(value))
+    assert str(literal(value)) == str(pc.scalar(value))

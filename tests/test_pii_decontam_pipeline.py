@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -94,14 +96,18 @@ def test_decontam_flag_keeps_documents(project):
 
 
 def test_a_resume_that_changed_nothing_rewrites_no_decontam_file_and_keeps_the_report(project):
-    """The index and items are rebuilt on a resume but left on disk when equal, so the report (which
-    fingerprints data files by size and mtime) is not drawn again."""
+    """The index and items are read back on a resume (`decontam/index_key.json`), not rebuilt, so
+    the report (which fingerprints data files by size and mtime) is not drawn again, and decontam.json
+    and the stats come out the same as from a fresh build."""
     r = run(project, "drop")
-    files = ["decontam/index.npz", "decontam/items.parquet", "report.md", "report.fingerprint"]
+    files = ["decontam/index.npz", "decontam/items.parquet", "decontam/index_key.json", "report.md", "report.fingerprint"]
     before = {f: (r.run_dir / f).stat().st_mtime_ns for f in files}
+    built = (r.run_dir / "decontam.json").read_bytes()
     again = run(project, "drop")
     assert all(c["reused"] == c["tasks"] for c in again.reuse.values())
     assert {f: (r.run_dir / f).stat().st_mtime_ns for f in files} == before
+    assert (r.run_dir / "decontam.json").read_bytes() == built and again.stats["decontam"] == r.stats["decontam"]
+    assert json.loads(built)["items_hit"], "the fixture must hit an item, so that excerpts are compared"
     # a changed evaluation set is written again
     quiz = project / "evals" / "quiz.jsonl"
     saved = quiz.read_bytes()

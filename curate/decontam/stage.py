@@ -25,7 +25,7 @@ from curate.decontam.engine import EvalIndex, EvalItems, Matches, match, read_ev
 from curate.errors import ConfigError
 from curate.exec.base import Task, marker_fingerprint
 from curate.fingerprint import content_hash, digest, files_fingerprint, named_files
-from curate.io.atomic import atomic_path, write_if_changed, write_json
+from curate.io.atomic import atomic_path, read_json_dict, write_if_changed, write_json
 from curate.sampling import doc_keys, unit_hash
 from curate.stages import unit_stats
 from curate.stages.base import Stage
@@ -126,27 +126,8 @@ class DecontamStage(Stage):
         cfg: DecontamConfig = self.section()
         lay.decontam_dir.mkdir(parents=True, exist_ok=True)
         annotated = ctx.annotated_files()
-        items = read_eval_sets(cfg.eval_sets, ctx.root) if cfg.eval_sets else EvalItems([], [], [], [], [])
-        index = EvalIndex.build(items.text, cfg.n, cfg.min_words) if items.text else None
-        if index is not None:
-            index.save(lay.decontam_index)
-        held_from, val_fraction, held = len(items.text), 0.0, None
-        if cfg.heldout:
-            val_fraction = _val_fraction(ctx)
-            held_items = heldout_items(annotated, ctx.seed, val_fraction, ctx.cfg.annotate.batch_size)
-            if held_items.text:
-                held = EvalIndex.build(held_items.text, cfg.n, cfg.min_words)
-                held.save(lay.decontam_heldout_index)
-                for a, b in zip(vars(items).values(), vars(held_items).values()):
-                    a.extend(b)
-        words = np.concatenate([x.item_words for x in (index, held) if x is not None]) if items.text else np.zeros(0, np.int64)
-        skipped = np.concatenate([x.skipped for x in (index, held) if x is not None]) if items.text else np.zeros(0, bool)
-        excerpt = [t[:EXCERPT] for t in items.text]
-        buf = pa.BufferOutputStream()
-        pq.write_table(pa.table({"set": pa.array(items.set_name, pa.string()), "id": pa.array(items.item_id, pa.string()),
-                                 "file": pa.array(items.file, pa.string()), "line": pa.array(items.line, pa.int64()),
-                                 "words": pa.array(words, pa.int64()), "excerpt": pa.array(excerpt, pa.string())}), buf)
-        write_if_changed(lay.decontam_items, buf.getvalue().to_pybytes())
+        val_fraction = _val_fraction(ctx) if cfg.heldout else 0.0
+        items, has_index, has_held, held_from, skipped = eval_indexes(ctx, cfg, annotated, val_fraction)
         # what decides a file's hits: the decontam section, the content of the evaluation sets it names,
         # the seed and held-out share (held-out matching reads every annotated file), the dedup drops it
         # skips, and the annotated file itself (its annotate task's fingerprint)
@@ -157,17 +138,60 @@ class DecontamStage(Stage):
                          [marker_fingerprint(ctx.run_dir, "annotate", f.key) for f, _ in annotated] if cfg.heldout else None)
         tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size,
                       fingerprint=digest(base_fp, marker_fingerprint(ctx.run_dir, "annotate", f.key)), kwargs=dict(
-            annotated=str(path), index=str(lay.decontam_index) if index is not None else None, out=str(lay.decontam_hits(f.key)),
+            annotated=str(path), index=str(lay.decontam_index) if has_index else None, out=str(lay.decontam_hits(f.key)),
             source=f.source.name, file=ctx.display(f.path) if len(f.members) == 1 else None, key=f.key,
             members=unit_stats.member_files(ctx, f), min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size,
             drops=str(lay.drops) if lay.drops.exists() and _drop_duplicates(ctx) else None, action=cfg.action,
-            heldout_index=str(lay.decontam_heldout_index) if held is not None else None, held_from=held_from,
+            heldout_index=str(lay.decontam_heldout_index) if has_held else None, held_from=held_from,
             seed=ctx.seed, val_fraction=val_fraction)) for f, path in annotated]
         results = [r for res in ctx.executor.map(STAGE, tasks, desc="decontam") for r in res.get("members", [res])]
         return summarize(ctx, cfg, items, skipped, [f for f, _ in annotated], results)
 
     def fingerprint(self) -> dict:
         return {**super().fingerprint(), "annotate": self.ctx.cfg.annotate.model_dump(mode="json")}
+
+
+def eval_indexes(ctx, cfg: DecontamConfig, annotated: list, val_fraction: float) -> tuple[EvalItems, bool, bool, int, np.ndarray]:
+    """The n-gram indexes of the evaluation items (and of the held-out documents), on disk: (items, is
+    there an index, is there a held-out index, how many items come before the held-out ones, which
+    items are too short to match). Built when what they are made of changed (`RUN/decontam/
+    index_key.json`: the decontam section, the evaluation files' content, the seed, the held-out share
+    and, with `heldout`, the annotate tasks); otherwise read back, the items from items.parquet (their
+    texts cut to the excerpt the report shows), so a resumed run does not rebuild them."""
+    lay = ctx.layout
+    dump = cfg.model_dump(mode="json")
+    key = digest("decontam-index", dump, files_fingerprint(named_files(dump, ctx.root)), ctx.seed, val_fraction, ctx.cfg.annotate.batch_size,
+                 [marker_fingerprint(ctx.run_dir, "annotate", f.key) for f, _ in annotated] if cfg.heldout else None)
+    kept = read_json_dict(lay.decontam_index_key)
+    paths = [lay.decontam_items] + [p for p, on in ((lay.decontam_index, kept.get("index")), (lay.decontam_heldout_index, kept.get("heldout"))) if on]
+    if kept.get("key") == key and all(p.exists() for p in paths):
+        t = pq.ParquetFile(lay.decontam_items).read()  # (pq.read_table would import pyarrow.dataset, and pandas with it)
+        items = EvalItems(*(t.column(c).to_pylist() for c in ("set", "id", "excerpt", "file", "line")))
+        skipped = [np.load(p)["skipped"] for p in paths[1:]]
+        return items, bool(kept["index"]), bool(kept["heldout"]), int(kept["held_from"]), np.concatenate(skipped) if skipped else np.zeros(0, bool)
+    items = read_eval_sets(cfg.eval_sets, ctx.root) if cfg.eval_sets else EvalItems([], [], [], [], [])
+    index = EvalIndex.build(items.text, cfg.n, cfg.min_words) if items.text else None
+    if index is not None:
+        index.save(lay.decontam_index)
+    held_from, held = len(items.text), None
+    if cfg.heldout:
+        held_items = heldout_items(annotated, ctx.seed, val_fraction, ctx.cfg.annotate.batch_size)
+        if held_items.text:
+            held = EvalIndex.build(held_items.text, cfg.n, cfg.min_words)
+            held.save(lay.decontam_heldout_index)
+            for a, b in zip(vars(items).values(), vars(held_items).values()):
+                a.extend(b)
+    built = [x for x in (index, held) if x is not None]
+    words = np.concatenate([x.item_words for x in built]) if built else np.zeros(0, np.int64)
+    skipped = np.concatenate([x.skipped for x in built]) if built else np.zeros(0, bool)
+    excerpt = [t[:EXCERPT] for t in items.text]
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.table({"set": pa.array(items.set_name, pa.string()), "id": pa.array(items.item_id, pa.string()),
+                             "file": pa.array(items.file, pa.string()), "line": pa.array(items.line, pa.int64()),
+                             "words": pa.array(words, pa.int64()), "excerpt": pa.array(excerpt, pa.string())}), buf)
+    write_if_changed(lay.decontam_items, buf.getvalue().to_pybytes())
+    write_json(lay.decontam_index_key, {"key": key, "index": index is not None, "heldout": held is not None, "held_from": held_from}, durable=False)
+    return items, index is not None, held is not None, held_from, skipped
 
 
 def _val_fraction(ctx) -> float:
@@ -206,7 +230,7 @@ def summarize(ctx, cfg: DecontamConfig, items, skipped: np.ndarray, files: list,
         p = ctx.layout.decontam_hits(f.key)
         if not p.exists():
             continue
-        t = pq.read_table(p)
+        t = pq.ParquetFile(p).read()
         if t.num_rows == 0:
             continue
         for rec in t.to_pylist():  # contaminated documents only: few, by construction

@@ -89,7 +89,7 @@ class DedupStage(Stage):
             if old != work and old.is_dir():
                 shutil.rmtree(old)
         keys_cfg = ctx.cfg.annotate.dedup_keys or DedupKeysConfig()
-        empty_hash = int(MinHashSignal(keys_cfg, ctx.signal_context()).columns(pa.table({"text": [""]}))[HASH_COLUMN][0].as_py())
+        empty_hash = MinHashSignal(keys_cfg, ctx.signal_context()).empty_hash()
 
         # pass 1: band keys and exact hashes -> partitions on disk (one task per annotated file)
         key_tasks = [

@@ -114,6 +114,11 @@ class MinHashSignal(Signal):
         minhash = pa.FixedSizeListArray.from_arrays(pa.array(sig.reshape(-1), type=pa.uint32()), self.cfg.num_perm)
         return {HASH_COLUMN: pa.array(hashes, type=pa.uint64()), MINHASH_COLUMN: minhash}
 
+    def empty_hash(self) -> int:
+        """`dedup_hash` of a document with no words (empty or all whitespace/punctuation): every
+        normalization leaves it empty, so it is the hash of no bytes."""
+        return xxhash.xxh3_64_intdigest(b"", self.hash_seed)
+
     def _exact_hashes(self, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """xxh3-64 of each normalized document: one native call per document (not per word)."""
         mv = memoryview(data)
