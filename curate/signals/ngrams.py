@@ -37,7 +37,9 @@ def sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     m = len(keys)
     bits = max(int(m - 1).bit_length(), 1)
     low = np.uint64((1 << bits) - 1)
-    packed = np.sort((keys & ~low) | np.arange(m, dtype=np.uint64))
+    packed = np.bitwise_and(keys, ~low)
+    np.bitwise_or(packed, np.arange(m, dtype=np.uint64), out=packed)
+    packed.sort()
     order = (packed & low).astype(np.int64)
     new_run = (packed[1:] ^ packed[:-1]) > low  # the high bits differ, so the keys do
     same = np.flatnonzero(~new_run)  # high bits equal: check that the whole keys are
@@ -75,7 +77,9 @@ def repeated_groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     m = len(keys)
     bits = max(int(m - 1).bit_length(), 1)
     low = np.uint64((1 << bits) - 1)
-    packed = np.sort((keys & ~low) | np.arange(m, dtype=np.uint64))
+    packed = np.bitwise_and(keys, ~low)
+    np.bitwise_or(packed, np.arange(m, dtype=np.uint64), out=packed)
+    packed.sort()
     at, heads, inner = equal_neighbours((packed[1:] ^ packed[:-1]) <= low)
     members = (packed[at] & low).astype(np.int64)
     if len(members):
@@ -92,12 +96,13 @@ def equal_neighbours(same: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """For a sorted sequence where `same[i]` says items i and i + 1 are equal: the items equal to a
     neighbour (ascending), where their runs start among them, and for each of them but the first
     whether it continues the run of the one before."""
-    after = np.zeros(len(same) + 1, dtype=bool)  # equal to the item before
-    after[1:] = same
-    member = after.copy()
-    member[:-1] |= same
+    if not len(same):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    member = np.empty(len(same) + 1, dtype=bool)  # equal to the item before or after
+    member[0], member[-1] = same[0], same[-1]
+    np.logical_or(same[:-1], same[1:], out=member[1:-1])
     at = np.flatnonzero(member)
-    continues = after[at]
+    continues = same[at - 1] & (at > 0)  # equal to the item before
     return at, np.flatnonzero(~continues), continues[1:]
 
 
@@ -126,14 +131,16 @@ def ngram_char_stats(
     n0 = sizes[0]
     if len(words) < n0:
         return top, dup, total
-    charcum = np.concatenate(([0], np.cumsum(words.length)))
+    charcum = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum(words.length, out=charcum[1:])
     word_hash = _mix64(np.arange(int(words.ids.max()) + 1))[words.ids]  # = _mix64(words.ids), mixed once per id
     doc = words.doc
     doc_after = np.r_[doc, np.full(sizes[-1], -1)]  # doc_after[i] = doc[i], -1 past the last word
 
     # keys of the smallest size at every position, as shifted vectors; the doc index keeps documents
     # apart, and only the n-grams lying inside one document stay
-    h = doc.astype(np.uint64) * _K2 + word_hash
+    h = doc.astype(np.int64, copy=False).view(np.uint64) * _K2  # doc >= 0: the view reads the same values
+    h += word_hash
     for k in range(1, n0):
         h = h[:-1] * _K + word_hash[k:]
     pos = np.flatnonzero(doc[: len(h)] == doc[n0 - 1 :])  # start positions still in play (ascending)
