@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from curate.signals.base import SignalContext
 from curate.signals.heuristics import HeuristicsConfig, HeuristicsSignal, group_counts
+from curate.signals.ngrams import repeated_groups
 
 approx = pytest.approx
 
@@ -242,3 +243,16 @@ def test_group_counts_equals_np_unique_on_both_paths():
         # same partition: equal keys <=> equal group ids
         pairs = set(zip(group.tolist(), inverse.tolist()))
         assert len(pairs) == len(set(group.tolist())) == len(set(inverse.tolist()))
+
+
+def test_repeated_groups_on_both_paths():
+    rng = np.random.default_rng(4)
+    fast = rng.integers(0, 2**63, size=3000, dtype=np.int64).astype(np.uint64)[rng.integers(0, 3000, size=6000)]
+    collide = np.array([5, 3, 5, 7, 7, 7, 2, 9], dtype=np.uint64)  # 5 and 7 share their high bits when packed
+    for keys in (fast, collide, fast[:1], fast[:0]):
+        members, heads = repeated_groups(keys)
+        expected = {}
+        for i, k in enumerate(keys.tolist()):
+            expected.setdefault(k, []).append(i)
+        groups = np.split(members, heads[1:]) if len(members) else []
+        assert sorted(g.tolist() for g in groups) == sorted(g for g in expected.values() if len(g) >= 2)

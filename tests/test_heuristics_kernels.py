@@ -12,7 +12,7 @@ import pytest
 
 from curate.signals.base import SignalContext
 from curate.signals.heuristics import HeuristicsConfig, HeuristicsSignal
-from curate.signals.text_bytes import segment
+from curate.signals.text_bytes import encode_pairs, encode_pairs_exactly, segment
 from reference_heuristics import ReferenceHeuristics
 
 WHITESPACE = [chr(c) for c in (9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
@@ -159,3 +159,14 @@ def test_phrase_clues_find_every_case_folded_phrase():
             "terms of user", "the term of use", "privacy\u3000policy", "cookies policy", ""]
     _assert_same(docs)
     _assert_same([" ".join(docs)])
+
+
+def test_pair_encodings_group_equal_pairs_only():
+    rng = np.random.default_rng(11)
+    w0 = rng.integers(0, 5, 3000).astype(np.uint64) * np.uint64(0x0101010101010101)
+    w1 = rng.integers(0, 7, 3000).astype(np.uint64) << np.uint64(8)
+    _, expected = np.unique(np.stack((w0, w1), axis=1), axis=0, return_inverse=True)
+    for encode in (encode_pairs, encode_pairs_exactly):
+        ids, table = encode(w0, w1)
+        assert np.array_equal(table[ids, 0], w0) and np.array_equal(table[ids, 1], w1)
+        assert len(table) == len(np.unique(expected))  # one id per distinct pair

@@ -184,19 +184,10 @@ class Segments:
         offset = len(encoded.dictionary)
         two = np.flatnonzero(kind == 1)
         if len(two):
-            first_part = _encode(first[two])
-            second_part = _encode(words[self.starts[two] + 8] & _FIRST_BYTES[lengths[two] - 8])
-            pairs = _encode(
-                (np.asarray(first_part.indices).astype(np.uint64) << np.uint64(32))
-                | np.asarray(second_part.indices).astype(np.uint64)
-            )
-            ids[two] = offset + np.asarray(pairs.indices, dtype=np.int64)
-            pair_keys = np.asarray(pairs.dictionary)
-            table = np.empty((len(pair_keys), 2), dtype=np.uint64)
-            table[:, 0] = np.asarray(first_part.dictionary)[pair_keys >> np.uint64(32)]
-            table[:, 1] = np.asarray(second_part.dictionary)[pair_keys & np.uint64(0xFFFFFFFF)]
+            pair_ids, table = encode_pairs(first[two], words[self.starts[two] + 8] & _FIRST_BYTES[lengths[two] - 8])
+            ids[two] = offset + pair_ids
             parts.append(_word_strings(table))
-            offset += len(pair_keys)
+            offset += len(table)
         rest = np.flatnonzero(kind == 2)
         if len(rest):
             rest_encoded = pc.dictionary_encode(self.token_strings(rest))
@@ -254,6 +245,40 @@ def _string_array(lengths: np.ndarray, values: np.ndarray) -> pa.Array:
 def _encode(keys: np.ndarray) -> pa.DictionaryArray:
     """Arrow dictionary encoding of uint64 keys (indices in order of first appearance)."""
     return pc.dictionary_encode(pa.array(keys, pa.uint64()))
+
+
+def encode_pairs(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of the uint64 pairs (w0[i], w1[i]), equal ids <=> equal pairs, and the distinct pairs as
+    rows (in id order). The pairs are mixed into one 64-bit key for Arrow's integer hashing and
+    every pair is then checked against the first pair given its id; should two different pairs share
+    a key, they are encoded exactly, each word first."""
+    key = w0 * np.uint64(0x9E3779B97F4A7C15)
+    key ^= key >> np.uint64(29)
+    key += w1
+    key *= np.uint64(0xBF58476D1CE4E5B9)
+    key ^= key >> np.uint64(32)
+    ids = np.asarray(_encode(key).indices, dtype=np.int64)
+    seen = np.maximum.accumulate(ids)  # ids are given in order of first appearance
+    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
+    table = np.stack((w0[first], w1[first]), axis=1)
+    if np.array_equal(table[ids, 0], w0) and np.array_equal(table[ids, 1], w1):
+        return ids, table
+    return encode_pairs_exactly(w0, w1)
+
+
+def encode_pairs_exactly(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`encode_pairs` without hashing: each word is encoded, then the pair of the two word ids."""
+    words0, words1 = _encode(w0), _encode(w1)
+    pairs = _encode((np.asarray(words0.indices).astype(np.uint64) << np.uint64(32)) | np.asarray(words1.indices).astype(np.uint64))
+    pair_keys = np.asarray(pairs.dictionary)
+    table = np.stack(
+        (
+            np.asarray(words0.dictionary)[pair_keys >> np.uint64(32)],
+            np.asarray(words1.dictionary)[pair_keys & np.uint64(0xFFFFFFFF)],
+        ),
+        axis=1,
+    )
+    return np.asarray(pairs.indices, dtype=np.int64), table
 
 
 def _word_strings(table: np.ndarray) -> pa.Array:
