@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.signals.base import Signal, SignalContext, register_signal
-from curate.signals.ngrams import group_counts, ngram_char_stats, sorted_runs
+from curate.signals.ngrams import ngram_char_stats, repeated_groups
 from curate.signals.phrase_clues import (
     LOREM_CLUES,
     MARKER_CLUES,
@@ -94,20 +94,11 @@ class HeuristicsConfig(BaseModel):
 
 def _segment_sum(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Sum of integer `values` over each slice bounds[i]:bounds[i + 1] (int64)."""
-    cum = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(values, out=cum[1:])
-    return cum[bounds[1:]] - cum[bounds[:-1]]
-
-
-def _first_occurrence_mask(doc: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """True for each piece equal (same id) to an earlier piece of the same document."""
-    if len(ids) == 0:
-        return np.zeros(0, dtype=bool)
-    keys = (doc.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64)
-    order, run_start, _ = sorted_runs(keys)
-    repeated = np.ones(len(keys), dtype=bool)
-    repeated[order[run_start]] = False  # the first (lowest index) piece of each group
-    return repeated
+    out = np.zeros(len(bounds) - 1, dtype=np.int64)
+    some = np.flatnonzero(bounds[1:] > bounds[:-1])  # reduceat needs non-empty slices
+    if len(some):
+        out[some] = np.add.reduceat(values, bounds[some], dtype=np.int64)
+    return out
 
 
 def _in_set(codes: np.ndarray, chars: str) -> np.ndarray:
@@ -280,11 +271,14 @@ def _repeated_pieces(buf: Buffer, pieces: Spans) -> np.ndarray:
     if len(pieces) < 2:
         return repeated
     key = (pieces.doc.astype(np.uint64) << np.uint64(40)) | (pieces.end - pieces.start).astype(np.uint64)
-    _, count = group_counts(key)
-    cand = np.flatnonzero(count >= 2)
+    cand = np.sort(repeated_groups(key)[0])
     if len(cand):
         same = Spans(pieces.start[cand], pieces.end[cand], pieces.doc[cand])
-        repeated[cand] = _first_occurrence_mask(same.doc, _piece_ids(interleaved(buf, same)))
+        ids = _piece_ids(interleaved(buf, same))
+        members, heads = repeated_groups((same.doc.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64))
+        later = np.ones(len(members), dtype=bool)
+        later[heads] = False  # the first (lowest index) piece of each group is not a repeat
+        repeated[cand[members[later]]] = True
     return repeated
 
 

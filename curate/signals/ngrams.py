@@ -26,53 +26,14 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices of `keys` grouped by equal key (ascending index inside a group), and each group's start
-    and length in that order.
-
-    The index is packed into the low bits of the key so that one SIMD `np.sort` does the work of a
-    stable `argsort`; if two different keys share their high bits, which the packing would confuse,
-    it falls back to the stable `argsort`.
-    """
-    m = len(keys)
-    bits = max(int(m - 1).bit_length(), 1)
-    low = np.uint64((1 << bits) - 1)
-    packed = np.bitwise_and(keys, ~low)
-    np.bitwise_or(packed, np.arange(m, dtype=np.uint64), out=packed)
-    packed.sort()
-    order = (packed & low).astype(np.int64)
-    new_run = (packed[1:] ^ packed[:-1]) > low  # the high bits differ, so the keys do
-    same = np.flatnonzero(~new_run)  # high bits equal: check that the whole keys are
-    if len(same) and np.any(keys[order[same]] != keys[order[same + 1]]):
-        order = np.argsort(keys, kind="stable")
-        ordered = keys[order]
-        new_run = ordered[1:] != ordered[:-1]
-    starts = np.flatnonzero(np.r_[True, new_run])
-    return order, starts, np.diff(np.r_[starts, m])
-
-
-def group_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each key, an id shared exactly by the equal keys, and how many keys are equal to it.
-
-    Same result as `np.unique(keys, return_inverse=True, return_counts=True)` (group ids in another
-    order), through `sorted_runs`.
-    """
-    m = len(keys)
-    order, starts, lengths = sorted_runs(keys)
-    group = np.empty(m, dtype=np.int64)
-    group[order] = np.repeat(np.arange(len(starts)), lengths)
-    count = np.empty(m, dtype=np.int64)
-    count[order] = np.repeat(lengths, lengths)
-    return group, count
-
-
 def repeated_groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(members, heads): the indices of the keys that occur at least twice, grouped by key (ascending
     index inside a group), and where each group starts in `members`.
 
-    One SIMD `np.sort` with the index packed into the low bits of the key (as in `sorted_runs`);
-    after it only the repeated keys, usually a small part, are looked at. If two different keys share
-    their high bits, which the packing would confuse, it falls back to a stable `argsort`.
+    One SIMD `np.sort` does the work of a stable `argsort`: the index is packed into the low bits of
+    the key, and after the sort only the repeated keys, usually a small part, are looked at. If two
+    different keys share their high bits, which the packing would confuse, it falls back to a stable
+    `argsort`.
     """
     m = len(keys)
     bits = max(int(m - 1).bit_length(), 1)

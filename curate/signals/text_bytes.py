@@ -107,19 +107,25 @@ def flat_buffer(texts: pa.Array) -> Buffer:
     return Buffer(data, offsets, not (len(body) and int(body.max()) >= 0x80))
 
 
-def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
-    """(whitespace, breakers): a bool per byte that is part of a whitespace character, and the
+def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(whitespace, breakers, controls): a bool per byte that is part of a whitespace character; the
     sorted positions of the whitespace characters outside `[\\s\\p{Z}]` (vertical tab, 28-31,
-    U+0085), which interrupt a paragraph break."""
+    U+0085), which interrupt a paragraph break; the sorted positions of the bytes below 32 (newlines,
+    tabs, NUL, ...).
+
+    The space is the only common whitespace byte: the other ASCII ones are control bytes, found in
+    one pass and sorted out there, as are the lead bytes that can begin a non-ASCII whitespace."""
     d = buf.data[: buf.size]
-    ws = ((d - np.uint8(9)) < 5) | ((d - np.uint8(28)) < 5)  # 9-13, 28-32 (uint8 wraps below)
-    breaking = (d == 11) | ((d - np.uint8(28)) < 4)
+    ws = d == 32
+    controls = np.flatnonzero(d < 32)
+    code = d[controls]
+    ws[controls[((code - np.uint8(9)) < 5) | (code >= 28)]] = True  # 9-13, 28-31 (uint8 wraps below 9)
+    breakers = controls[(code == 11) | (code >= 28)]
     if buf.ascii:
-        return ws, np.flatnonzero(breaking)
-    # one pass finds the ASCII breakers and the lead bytes of the non-ASCII whitespace candidates
-    special = np.flatnonzero(breaking | (d == 0xC2) | ((d - np.uint8(0xE1)) < 3))
-    ascii_special = d[special] < 0x80
-    breakers, lead = special[ascii_special], special[~ascii_special]
+        return ws, breakers, controls
+    lead = np.flatnonzero(d >= 0xC2)
+    b0 = d[lead]
+    lead = lead[(b0 == 0xC2) | ((b0 - np.uint8(0xE1)) < 3)]
     if len(lead):
         b0, b1, b2 = d[lead], buf.data[lead + 1], buf.data[lead + 2]
         two = (b0 == 0xC2) & ((b1 == 0x85) | (b1 == 0xA0))
@@ -133,7 +139,7 @@ def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
         nel = lead[two & (b1 == 0x85)]
         if len(nel):
             breakers = np.sort(np.concatenate((breakers, nel)))
-    return ws, breakers
+    return ws, breakers, controls
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,7 @@ class Segments:
     doc: np.ndarray  # int64 document of each token (non-decreasing)
     bounds: np.ndarray  # int64 n_docs + 1: tokens of document i are bounds[i]:bounds[i + 1]
     breakers: np.ndarray  # see whitespace_masks
+    controls: np.ndarray  # sorted positions of the bytes below 32
 
     @property
     def n_docs(self) -> int:
@@ -174,7 +181,7 @@ class Segments:
         words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # 8 bytes at each byte
         first = words[self.starts] & _FIRST_BYTES[np.minimum(lengths, 8)]
         kind = (lengths > 8).view(np.int8) + (lengths > 16)  # 0: one word, 1: two words, 2: a string
-        nul = np.flatnonzero(data[: buf.size] == 0)
+        nul = self.controls[data[self.controls] == 0]
         if len(nul):  # a NUL byte is never whitespace, so it lies in the last token starting before it
             kind[np.searchsorted(self.starts, nul, side="right") - 1] = 2
         keys = np.where(kind == 0, first, np.uint64(0))  # 0 is no one-word token's key (its first byte is not 0)
@@ -206,7 +213,7 @@ class Segments:
     def newlines(self) -> tuple[np.ndarray, np.ndarray]:
         """Byte positions of the `\\n`s, and for each the index of the first token after it (a newline
         is never inside a token)."""
-        at = np.flatnonzero(self.buf.data[: self.buf.size] == 10)
+        at = self.controls[self.buf.data[self.controls] == 10]
         return at, np.searchsorted(self.starts, at)
 
     def line_starts(self) -> np.ndarray:
@@ -328,7 +335,7 @@ def docs_with_byte(buf: Buffer, byte: int) -> np.ndarray:
 def segment(texts: pa.Array) -> Segments:
     """Tokens of every document of `texts` (a (large_)string array without nulls)."""
     buf = flat_buffer(texts)
-    ws, breakers = whitespace_masks(buf)
+    ws, breakers, controls = whitespace_masks(buf)
     size = buf.size
     # position p (0..size) starts a token when byte p is not whitespace and byte p - 1 is (or p
     # starts a document), and ends one in the mirror case; the buffer is taken as padded with spaces
@@ -341,7 +348,7 @@ def segment(texts: pa.Array) -> Segments:
     ends = np.flatnonzero(before & (~at | cut))
     bounds = np.searchsorted(starts, buf.offsets).astype(np.int64)
     doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(bounds))
-    return Segments(buf, starts, ends, doc, bounds, breakers)
+    return Segments(buf, starts, ends, doc, bounds, breakers, controls)
 
 
 @dataclass(frozen=True)
