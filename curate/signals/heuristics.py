@@ -122,19 +122,23 @@ def _has_letter(values: pa.Array) -> np.ndarray:
 
 
 class _Words:
-    """Per-token figures of a batch, through its distinct tokens (a batch has ~10x fewer)."""
+    """Per-token figures of a batch, through its distinct tokens (a batch has ~10x fewer) and their
+    distinct words (lower-cased, punctuation trimmed)."""
 
     def __init__(self, seg: Segments, stop_words: pa.Array):
         index, vocab = seg.token_vocabulary()
         self.index, self.vocab = index, vocab
-        norm = pc.utf8_lower(pc.utf8_trim(vocab, PUNCTUATION))
-        norm_len = np.asarray(pc.utf8_length(norm), dtype=np.int64)
-        norm_ids = np.asarray(pc.dictionary_encode(norm).indices, dtype=np.int64)
+        encoded = pc.dictionary_encode(pc.utf8_lower(pc.utf8_trim(vocab, PUNCTUATION)))
+        word_of = np.asarray(encoded.indices, dtype=np.int64)  # vocab entry -> word id
+        word_len = np.asarray(pc.utf8_length(encoded.dictionary), dtype=np.int64)
+        stop_of = np.asarray(pc.fill_null(pc.index_in(encoded.dictionary, value_set=stop_words), -1))
         self.alpha = _has_letter(vocab)[index]
-        self.stop = np.asarray(pc.fill_null(pc.index_in(norm, value_set=stop_words), -1), dtype=np.int64)[index]
-        keep = norm_len[index] > 0
-        kept = index[keep]
-        self.words = Words(seg.doc[keep], norm_ids[kept], norm_len[kept])
+        self.stop = stop_of.astype(np.int8 if len(stop_words) < 128 else np.int64)[word_of][index]
+        word_of[word_len[word_of] == 0] = -1  # a token of punctuation only is no word
+        token_word = word_of[index]
+        keep = token_word >= 0
+        ids = token_word[keep]
+        self.words = Words(seg.doc[keep], ids, word_len[ids])
 
 
 @register_signal("heuristics", config=HeuristicsConfig, default=True)
