@@ -179,23 +179,27 @@ class Segments:
         lengths = self.ends - self.starts
         data = buf.data if len(buf.data) >= buf.size + 8 else np.r_[buf.data, np.zeros(8, np.uint8)]
         words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # 8 bytes at each byte
-        first = words[self.starts] & _FIRST_BYTES[np.minimum(lengths, 8)]
-        kind = (lengths > 8).view(np.int8) + (lengths > 16)  # 0: one word, 1: two words, 2: a string
+        keys = words[self.starts]
+        keys &= _FIRST_BYTES[np.minimum(lengths, 8)]
+        longer = np.flatnonzero(lengths > 8)
+        as_string = lengths[longer] > 16
         nul = self.controls[data[self.controls] == 0]
         if len(nul):  # a NUL byte is never whitespace, so it lies in the last token starting before it
-            kind[np.searchsorted(self.starts, nul, side="right") - 1] = 2
-        keys = np.where(kind == 0, first, np.uint64(0))  # 0 is no one-word token's key (its first byte is not 0)
+            with_nul = np.unique(np.searchsorted(self.starts, nul, side="right") - 1)
+            longer = np.union1d(longer, with_nul)
+            as_string = (lengths[longer] > 16) | np.isin(longer, with_nul)
+        two, rest = longer[~as_string], longer[as_string]  # keyed by two words, hashed as strings
+        two_first = keys[two]
+        keys[longer] = 0  # 0 is no one-word token's key (its first byte is not 0)
         encoded = _encode(keys)
         ids = np.asarray(encoded.indices, dtype=np.int64)
         parts = [_word_strings(np.asarray(encoded.dictionary)[:, None])]
         offset = len(encoded.dictionary)
-        two = np.flatnonzero(kind == 1)
         if len(two):
-            pair_ids, table = encode_pairs(first[two], words[self.starts[two] + 8] & _FIRST_BYTES[lengths[two] - 8])
+            pair_ids, table = encode_pairs(two_first, words[self.starts[two] + 8] & _FIRST_BYTES[lengths[two] - 8])
             ids[two] = offset + pair_ids
             parts.append(_word_strings(table))
             offset += len(table)
-        rest = np.flatnonzero(kind == 2)
         if len(rest):
             rest_encoded = pc.dictionary_encode(self.token_strings(rest))
             ids[rest] = offset + np.asarray(rest_encoded.indices, dtype=np.int64)
