@@ -30,8 +30,9 @@ from curate.signals.text_bytes import (
     Buffer,
     Segments,
     Spans,
+    byte_positions,
     char_counts,
-    docs_with_byte,
+    count_per_doc,
     interleaved,
     segment,
     spans,
@@ -169,7 +170,8 @@ class HeuristicsSignal(Signal):
         words = tok.words
         word_count = np.diff(seg.bounds)
         # `#`, `...` and `…` hold no whitespace, so counting them in the text counts them in the tokens
-        hash_count, ellipsis_count = symbol_counts(buf)
+        marks = byte_positions(buf, b"#.{")
+        hash_count, ellipsis_count = symbol_counts(buf, marks[ord("#")], marks[ord(".")])
         hashes, ellipses = hash_count.astype(np.float64), ellipsis_count.astype(np.float64)
         is_stop = tok.stop >= 0
         n_stop = max(len(self.cfg.stop_words), 1)
@@ -261,7 +263,7 @@ class HeuristicsSignal(Signal):
 
         # boilerplate markers (C4)
         out["has_lorem_ipsum"] = pa.array(search_docs(texts, "lorem ipsum", LOREM_CLUES, clues, self._clues), pa.bool_())
-        out["has_curly_bracket"] = pa.array(docs_with_byte(buf, ord("{")), pa.bool_())
+        out["has_curly_bracket"] = pa.array(count_per_doc(buf, marks[ord("{")]) > 0, pa.bool_())
         return out
 
 

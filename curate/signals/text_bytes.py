@@ -304,36 +304,41 @@ def count_per_doc(buf: Buffer, positions: np.ndarray) -> np.ndarray:
     return np.diff(np.searchsorted(positions, buf.offsets)).astype(np.int64)
 
 
-def symbol_counts(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
-    """(`#` count, ellipsis count) per document, where the ellipsis count is the non-overlapping
-    occurrences of `...` plus those of `…`, as `count_substring` would give them."""
+def byte_positions(buf: Buffer, values: bytes) -> dict[int, np.ndarray]:
+    """The sorted positions of each of a few byte values, found in one pass over the buffer."""
     d = buf.data[: buf.size]
-    hashes = count_per_doc(buf, np.flatnonzero(d == 35))
-    dots = np.flatnonzero(d == 46)
+    hit = d == values[0]
+    for v in values[1:]:
+        hit |= d == v
+    at = np.flatnonzero(hit)
+    found = d[at]
+    return {v: at[found == v] for v in values}
+
+
+def symbol_counts(buf: Buffer, hashes_at: np.ndarray, dots_at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(`#` count, ellipsis count) per document, from the positions of `#` and `.`, where the
+    ellipsis count is the non-overlapping occurrences of `...` plus those of `…`, as
+    `count_substring` would give them."""
+    hashes = count_per_doc(buf, hashes_at)
+    dots = dots_at
     ellipses = np.zeros(len(buf.offsets) - 1, dtype=np.int64)
     if len(dots) >= 3:
         # runs of consecutive dots, cut at document starts; a run of k dots holds k // 3 of `...`
+        dot_doc = np.searchsorted(buf.offsets, dots, side="right") - 1
         new_run = np.ones(len(dots), dtype=bool)
-        new_run[1:] = dots[1:] != dots[:-1] + 1
-        doc_start = np.zeros(buf.size + 1, dtype=bool)
-        doc_start[buf.offsets[1:-1]] = True
-        new_run |= doc_start[dots]
+        new_run[1:] = (dots[1:] != dots[:-1] + 1) | (dot_doc[1:] != dot_doc[:-1])
         heads = np.flatnonzero(new_run)
         runs = np.diff(np.r_[heads, len(dots)]) // 3
         full = runs > 0
         if full.any():
-            run_doc = np.searchsorted(buf.offsets, dots[heads[full]], side="right") - 1
+            run_doc = dot_doc[heads[full]]
             ellipses += np.bincount(run_doc, weights=runs[full], minlength=len(ellipses)).astype(np.int64)
     if not buf.ascii:
+        d = buf.data[: buf.size]
         e2 = np.flatnonzero(d == 0xE2)
         hit = e2[(buf.data[e2 + 1] == 0x80) & (buf.data[e2 + 2] == 0xA6)]  # U+2026
         ellipses += count_per_doc(buf, hit)
     return hashes, ellipses
-
-
-def docs_with_byte(buf: Buffer, byte: int) -> np.ndarray:
-    """True for each document holding the (ASCII) byte."""
-    return count_per_doc(buf, np.flatnonzero(buf.data[: buf.size] == byte)) > 0
 
 
 def segment(texts: pa.Array) -> Segments:
