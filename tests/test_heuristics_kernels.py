@@ -170,3 +170,12 @@ def test_pair_encodings_group_equal_pairs_only():
         ids, table = encode(w0, w1)
         assert np.array_equal(table[ids, 0], w0) and np.array_equal(table[ids, 1], w1)
         assert len(table) == len(np.unique(expected))  # one id per distinct pair
+
+
+def test_ngrams_running_over_a_document_end_never_count():
+    # the bigram "y z" at the end of the first document and the start of the second would repeat
+    # "y z" inside the first; the trigrams "a a | a" and "a a | a a" over the end of "a a" are equal
+    _assert_same(["x y z y", "z w", "a a", "a a", "a a a"])
+    _assert_same(["x y z y", "z w", "a a", "a a", "a a a"], top_ngram_sizes=[3], dup_ngram_sizes=[4, 5])
+    cols = _new(["a a", "a a"], top_ngram_sizes=[3], dup_ngram_sizes=[4])
+    assert cols["top_3gram_char_fraction"].to_pylist() == [0.0, 0.0]

@@ -98,29 +98,47 @@ def ngram_char_stats(
     doc = words.doc
     doc_after = np.r_[doc, np.full(sizes[-1], -1)]  # doc_after[i] = doc[i], -1 past the last word
 
-    # keys of the smallest size at every position, as shifted vectors; the doc index keeps documents
-    # apart, and only the n-grams lying inside one document stay
+    # keys of the smallest size at every start position, as shifted vectors; the doc index keeps
+    # documents apart. Keys of n-grams running over a document end are taken out of the groups after
+    # the first sort (they can only meet an n-gram of the document they start in).
     h = doc.astype(np.int64, copy=False).view(np.uint64) * _K2  # doc >= 0: the view reads the same values
     h += word_hash
     for k in range(1, n0):
         h = h[:-1] * _K + word_hash[k:]
-    pos = np.flatnonzero(doc[: len(h)] == doc[n0 - 1 :])  # start positions still in play (ascending)
-    h = h[pos]
+    pos = None  # start positions still in play (ascending); None: all of them
     for n in range(n0, sizes[-1] + 1):
-        if n > n0:  # extend each (n-1)-gram by the next word, if the document has one
+        if pos is not None:  # extend each (n-1)-gram by the next word, if the document has one
             fits = doc_after[pos + (n - 1)] == doc[pos]
             pos, h = pos[fits], h[fits]
             h = h * _K + word_hash[pos + n - 1]
-        if len(pos) == 0:
-            break
+            if len(pos) == 0:
+                break
         members, heads = repeated_groups(h)
+        if pos is None:
+            members, heads = _inside_documents(members, heads, doc, doc_after, n)
         keep = np.sort(members)  # positions whose n-gram repeats, ascending
+        kept = keep if pos is None else pos[keep]
         if n in dup:
-            dup[n] = _covered_chars(pos[keep], n, charcum, doc, n_docs)
+            dup[n] = _covered_chars(kept, n, charcum, doc, n_docs)
         if n in top and len(members):
-            top[n] = _top_gram_chars(pos[members], heads, n, charcum, doc, n_docs)
-        pos, h = pos[keep], h[keep]
+            top[n] = _top_gram_chars(members if pos is None else pos[members], heads, n, charcum, doc, n_docs)
+        pos, h = kept, h[keep]
     return top, dup, total
+
+
+def _inside_documents(
+    members: np.ndarray, heads: np.ndarray, doc: np.ndarray, doc_after: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`repeated_groups` output less the n-grams starting at `members` that run over a document end,
+    and less the groups left with fewer than two members."""
+    inside = doc_after[members + (n - 1)] == doc[members]
+    if inside.all():
+        return members, heads
+    group = np.repeat(np.arange(len(heads)), np.diff(np.r_[heads, len(members)]))
+    left = np.add.reduceat(inside, heads, dtype=np.int64)
+    stay = inside & (left[group] >= 2)
+    group = group[stay]
+    return members[stay], np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
 
 
 def _covered_chars(starts: np.ndarray, n: int, charcum: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
