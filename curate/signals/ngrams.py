@@ -115,7 +115,7 @@ def ngram_char_stats(
                 break
         members, heads = repeated_groups(h)
         if pos is None:
-            members, heads = _inside_documents(members, heads, doc, doc_after, n)
+            members, heads = _inside_documents(members, heads, _crossing(doc, n_docs, n, len(h)))
         keep = np.sort(members)  # positions whose n-gram repeats, ascending
         kept = keep if pos is None else pos[keep]
         if n in dup:
@@ -126,19 +126,36 @@ def ngram_char_stats(
     return top, dup, total
 
 
-def _inside_documents(
-    members: np.ndarray, heads: np.ndarray, doc: np.ndarray, doc_after: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """`repeated_groups` output less the n-grams starting at `members` that run over a document end,
-    and less the groups left with fewer than two members."""
-    inside = doc_after[members + (n - 1)] == doc[members]
-    if inside.all():
+def _crossing(doc: np.ndarray, n_docs: int, n: int, starts: int) -> np.ndarray:
+    """For each of the first `starts` start positions, whether its n words run over a document end:
+    those starting at most n - 2 words before the last word of a document that is not the last."""
+    crossing = np.zeros(starts, dtype=bool)
+    last = np.searchsorted(doc, np.arange(n_docs), side="right") - 1  # last word of each document (or before)
+    for k in range(n - 1):
+        at = last - k
+        crossing[at[(at >= 0) & (at < starts)]] = True
+    return crossing
+
+
+def _inside_documents(members: np.ndarray, heads: np.ndarray, crossing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`repeated_groups` output less the members flagged in `crossing` (n-grams running over a
+    document end), and less the groups left with fewer than two members."""
+    over = np.flatnonzero(crossing[members])  # usually few or none
+    if not len(over):
         return members, heads
-    group = np.repeat(np.arange(len(heads)), np.diff(np.r_[heads, len(members)]))
-    left = np.add.reduceat(inside, heads, dtype=np.int64)
-    stay = inside & (left[group] >= 2)
-    group = group[stay]
-    return members[stay], np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if len(group) else group
+    sizes = np.diff(np.r_[heads, len(members)])
+    hit, removed = np.unique(np.searchsorted(heads, over, side="right") - 1, return_counts=True)
+    dead = hit[sizes[hit] - removed < 2]  # groups left with fewer than two members
+    stay = np.ones(len(members), dtype=bool)
+    stay[over] = False
+    if len(dead):
+        lengths = sizes[dead]
+        offsets = np.cumsum(lengths) - lengths
+        stay[np.repeat(heads[dead] - offsets, lengths) + np.arange(int(lengths.sum()))] = False
+    alive = np.ones(len(heads), dtype=bool)
+    alive[dead] = False
+    staying_before = np.cumsum(stay) - stay  # where each member lands once the others are gone
+    return members[stay], staying_before[heads[alive]]
 
 
 def _covered_chars(starts: np.ndarray, n: int, charcum: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
