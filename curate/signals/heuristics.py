@@ -7,7 +7,8 @@ The whole batch is processed at once: tokens, lines and paragraphs are byte rang
 one UTF-8 buffer found with numpy (`curate/signals/text_bytes.py`), string work (lower-casing,
 trimming punctuation, the letter test) runs once per distinct token, and per-document figures are
 numpy reductions over the flat pieces. Repeated n-grams are found with one sort of 64-bit n-gram
-hashes per size (`curate/signals/ngrams.py`).
+hashes per size (`curate/signals/ngrams.py`); the phrase regexes run only on the documents whose
+tokens hold the phrases' letters (`curate/signals/phrase_clues.py`).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from curate.signals.text_bytes import (
     Spans,
     byte_positions,
     char_counts,
+    copied_strings,
     count_per_doc,
-    interleaved,
     segment,
     spans,
     string_parts,
@@ -147,8 +148,9 @@ class HeuristicsSignal(Signal):
     """Adds the heuristic columns listed in docs/signals.md (plain names, no prefix).
 
     Tokens, lines and paragraphs come from one byte-level segmentation of the batch
-    (`curate/signals/text_bytes.py`); string work is done once per distinct token, and lines and
-    paragraphs reach Arrow's substring and hashing kernels as zero-copy views of the batch buffer.
+    (`curate/signals/text_bytes.py`); string work is done once per distinct token (tokens are told
+    apart by their bytes read as 64-bit words), and only the few lines and paragraphs that can match
+    (a phrase, an equal piece) are copied out for Arrow's substring and hashing kernels.
     """
 
     def __init__(self, cfg: HeuristicsConfig, ctx: SignalContext):
@@ -204,12 +206,12 @@ class HeuristicsSignal(Signal):
         clues = clue_bits(tok.vocab, tok.index, seg.bounds, self._clues)
         marked = search_docs(texts, self._marker, MARKER_CLUES, clues, self._clues)
         cand = np.flatnonzero(marked[lines.doc])
-        cand_view = interleaved(buf, Spans(lines.start[cand], lines.end[cand], lines.doc[cand]))
+        cand_lines = copied_strings(buf, lines.start[cand], lines.end[cand])
 
         def line_matches(fn, *args, **kw) -> np.ndarray:
             found = np.zeros(len(lines), dtype=bool)
             if len(cand):
-                found[cand] = np.asarray(fn(cand_view, *args, **kw), dtype=bool)[0::2]
+                found[cand] = np.asarray(fn(cand_lines, *args, **kw), dtype=bool)
             return found
 
         first_char = buf.code_point_at(lines.start)
@@ -271,7 +273,7 @@ def _repeated_pieces(buf: Buffer, pieces: Spans) -> np.ndarray:
     """True for each piece (line, paragraph) equal to an earlier piece of its document.
 
     Only pieces sharing their document and byte length with another piece can be equal, and only
-    those are hashed as strings (most lines of a document differ in length).
+    those are copied out and hashed as strings (most lines of a document differ in length).
     """
     repeated = np.zeros(len(pieces), dtype=bool)
     if len(pieces) < 2:
@@ -280,14 +282,9 @@ def _repeated_pieces(buf: Buffer, pieces: Spans) -> np.ndarray:
     cand = np.sort(repeated_groups(key)[0])
     if len(cand):
         same = Spans(pieces.start[cand], pieces.end[cand], pieces.doc[cand])
-        ids = _piece_ids(interleaved(buf, same))
+        ids = np.asarray(pc.dictionary_encode(copied_strings(buf, same.start, same.end)).indices, dtype=np.int64)
         members, heads = repeated_groups((same.doc.astype(np.uint64) << np.uint64(32)) | ids.astype(np.uint64))
         later = np.ones(len(members), dtype=bool)
         later[heads] = False  # the first (lowest index) piece of each group is not a repeat
         repeated[cand[members[later]]] = True
     return repeated
-
-
-def _piece_ids(view: pa.Array) -> np.ndarray:
-    """Ids of the pieces of an `interleaved` view: equal ids <=> equal strings."""
-    return np.asarray(pc.dictionary_encode(view).indices, dtype=np.int64)[0::2]

@@ -16,9 +16,10 @@ only the gaps between tokens need looking at:
   between them. Vertical tab, 28-31 and U+0085 are whitespace but not in that class, so they keep
   two newlines apart.
 
-Pieces are handed to Arrow string kernels (substring tests, dictionary encoding) without copying:
-`interleaved` builds one string array over the shared buffer whose even entries are the pieces and
-odd entries the gaps between them.
+Distinct tokens are found without hashing strings (`Segments.token_vocabulary`). Pieces reach
+Arrow string kernels either copied out (`copied_strings`, for the few a substring or hashing kernel
+must see) or in place (`interleaved`: one string array over the shared buffer whose even entries
+are the pieces and odd entries the gaps between them, for kernels as cheap as counting characters).
 """
 
 from __future__ import annotations
@@ -208,10 +209,7 @@ class Segments:
 
     def token_strings(self, which: np.ndarray) -> pa.Array:
         """The tokens at the (ascending) indices `which` as one string array (bytes copied)."""
-        starts, lengths = self.starts[which], self.ends[which] - self.starts[which]
-        heads = np.cumsum(lengths) - lengths
-        at = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - heads, lengths)
-        return _string_array(lengths, self.buf.data[at])
+        return copied_strings(self.buf, self.starts[which], self.ends[which])
 
     @cached_property
     def newlines(self) -> tuple[np.ndarray, np.ndarray]:
@@ -241,6 +239,14 @@ class Segments:
         nxt = after[:-1][linked]  # the token after the break (maybe next document's)
         first[nxt[nxt < len(self.starts)]] = True
         return first
+
+
+def copied_strings(buf: Buffer, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """The byte ranges [starts, ends) of the buffer as one string array (their bytes copied)."""
+    lengths = ends - starts
+    heads = np.cumsum(lengths) - lengths
+    at = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - heads, lengths)
+    return _string_array(lengths, buf.data[at])
 
 
 def _string_array(lengths: np.ndarray, values: np.ndarray) -> pa.Array:
