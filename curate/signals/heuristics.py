@@ -173,7 +173,7 @@ class HeuristicsSignal(Signal):
         word_count = np.diff(seg.bounds)
         # `#`, `...` and `…` hold no whitespace, so counting them in the text counts them in the tokens
         marks = byte_positions(buf, b"#.{")
-        hash_count, ellipsis_count = symbol_counts(buf, marks[ord("#")], marks[ord(".")])
+        hash_count, ellipsis_count = symbol_counts(buf, marks[ord("#")], marks[ord(".")], seg.leads)
         hashes, ellipses = hash_count.astype(np.float64), ellipsis_count.astype(np.float64)
         is_stop = tok.stop >= 0
         n_stop = max(len(self.cfg.stop_words), 1)

@@ -108,11 +108,12 @@ def flat_buffer(texts: pa.Array) -> Buffer:
     return Buffer(data, offsets, not (len(body) and int(body.max()) >= 0x80))
 
 
-def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(whitespace, breakers, controls): a bool per byte that is part of a whitespace character; the
-    sorted positions of the whitespace characters outside `[\\s\\p{Z}]` (vertical tab, 28-31,
-    U+0085), which interrupt a paragraph break; the sorted positions of the bytes below 32 (newlines,
-    tabs, NUL, ...).
+def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(whitespace, breakers, controls, leads): a bool per byte that is part of a whitespace
+    character; the sorted positions of the whitespace characters outside `[\\s\\p{Z}]` (vertical
+    tab, 28-31, U+0085), which interrupt a paragraph break; the sorted positions of the bytes below 32
+    (newlines, tabs, NUL, ...); those of the bytes from 0xC2 (the first bytes of the characters of 2
+    to 4 bytes).
 
     The space is the only common whitespace byte: the other ASCII ones are control bytes, found in
     one pass and sorted out there, as are the lead bytes that can begin a non-ASCII whitespace."""
@@ -123,10 +124,10 @@ def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ws[controls[((code - np.uint8(9)) < 5) | (code >= 28)]] = True  # 9-13, 28-31 (uint8 wraps below 9)
     breakers = controls[(code == 11) | (code >= 28)]
     if buf.ascii:
-        return ws, breakers, controls
-    lead = np.flatnonzero(d >= 0xC2)
-    b0 = d[lead]
-    lead = lead[(b0 == 0xC2) | ((b0 - np.uint8(0xE1)) < 3)]
+        return ws, breakers, controls, controls[:0]
+    leads = np.flatnonzero(d >= 0xC2)  # first bytes of the characters of 2 to 4 bytes
+    b0 = d[leads]
+    lead = leads[(b0 == 0xC2) | ((b0 - np.uint8(0xE1)) < 3)]
     if len(lead):
         b0, b1, b2 = d[lead], buf.data[lead + 1], buf.data[lead + 2]
         two = (b0 == 0xC2) & ((b1 == 0x85) | (b1 == 0xA0))
@@ -140,7 +141,7 @@ def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         nel = lead[two & (b1 == 0x85)]
         if len(nel):
             breakers = np.sort(np.concatenate((breakers, nel)))
-    return ws, breakers, controls
+    return ws, breakers, controls, leads
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class Segments:
     bounds: np.ndarray  # int64 n_docs + 1: tokens of document i are bounds[i]:bounds[i + 1]
     breakers: np.ndarray  # see whitespace_masks
     controls: np.ndarray  # sorted positions of the bytes below 32
+    leads: np.ndarray  # sorted positions of the bytes from 0xC2 (first bytes of multi-byte characters)
 
     @property
     def n_docs(self) -> int:
@@ -321,9 +323,11 @@ def byte_positions(buf: Buffer, values: bytes) -> dict[int, np.ndarray]:
     return {v: at[found == v] for v in values}
 
 
-def symbol_counts(buf: Buffer, hashes_at: np.ndarray, dots_at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(`#` count, ellipsis count) per document, from the positions of `#` and `.`, where the
-    ellipsis count is the non-overlapping occurrences of `...` plus those of `…`, as
+def symbol_counts(
+    buf: Buffer, hashes_at: np.ndarray, dots_at: np.ndarray, leads: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(`#` count, ellipsis count) per document, from the positions of `#`, `.` and the bytes from
+    0xC2, where the ellipsis count is the non-overlapping occurrences of `...` plus those of `…`, as
     `count_substring` would give them."""
     hashes = count_per_doc(buf, hashes_at)
     dots = dots_at
@@ -339,9 +343,8 @@ def symbol_counts(buf: Buffer, hashes_at: np.ndarray, dots_at: np.ndarray) -> tu
         if full.any():
             run_doc = dot_doc[heads[full]]
             ellipses += np.bincount(run_doc, weights=runs[full], minlength=len(ellipses)).astype(np.int64)
-    if not buf.ascii:
-        d = buf.data[: buf.size]
-        e2 = np.flatnonzero(d == 0xE2)
+    if len(leads):
+        e2 = leads[buf.data[leads] == 0xE2]
         hit = e2[(buf.data[e2 + 1] == 0x80) & (buf.data[e2 + 2] == 0xA6)]  # U+2026
         ellipses += count_per_doc(buf, hit)
     return hashes, ellipses
@@ -350,7 +353,7 @@ def symbol_counts(buf: Buffer, hashes_at: np.ndarray, dots_at: np.ndarray) -> tu
 def segment(texts: pa.Array) -> Segments:
     """Tokens of every document of `texts` (a (large_)string array without nulls)."""
     buf = flat_buffer(texts)
-    ws, breakers, controls = whitespace_masks(buf)
+    ws, breakers, controls, leads = whitespace_masks(buf)
     size = buf.size
     # position p (0..size) starts a token when byte p is not whitespace and byte p - 1 is (or p
     # starts a document), and ends one in the mirror case; the buffer is taken as padded with spaces
@@ -363,7 +366,7 @@ def segment(texts: pa.Array) -> Segments:
     ends = np.flatnonzero(before & (~at | cut))
     bounds = np.searchsorted(starts, buf.offsets).astype(np.int64)
     doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(bounds))
-    return Segments(buf, starts, ends, doc, bounds, breakers, controls)
+    return Segments(buf, starts, ends, doc, bounds, breakers, controls, leads)
 
 
 @dataclass(frozen=True)
