@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from curate.signals.base import SignalContext
-from curate.signals.heuristics import HeuristicsConfig, HeuristicsSignal, group_counts
+from curate.signals.heuristics import HeuristicsConfig, HeuristicsSignal
+from curate.signals.ngrams import repeated_groups
 
 approx = pytest.approx
 
@@ -231,14 +232,14 @@ def test_ngram_columns_match_a_literal_reference():
     assert any(v > 0 for v in cols["duplicate_10gram_char_fraction"])
 
 
-def test_group_counts_equals_np_unique_on_both_paths():
-    rng = np.random.default_rng(3)
-    fast = rng.integers(0, 2**63, size=5000, dtype=np.int64).astype(np.uint64)[rng.integers(0, 5000, size=20000)]
-    collide = np.array([5, 3, 5, 7, 7, 7], dtype=np.uint64)  # 5 and 7 share their high bits when packed
-    for keys in (fast, collide):
-        group, count = group_counts(keys)
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        assert (count == counts[inverse]).all()
-        # same partition: equal keys <=> equal group ids
-        pairs = set(zip(group.tolist(), inverse.tolist()))
-        assert len(pairs) == len(set(group.tolist())) == len(set(inverse.tolist()))
+def test_repeated_groups_on_both_paths():
+    rng = np.random.default_rng(4)
+    fast = rng.integers(0, 2**63, size=3000, dtype=np.int64).astype(np.uint64)[rng.integers(0, 3000, size=6000)]
+    collide = np.array([5, 3, 5, 7, 7, 7, 2, 9], dtype=np.uint64)  # 5 and 7 share their high bits when packed
+    for keys in (fast, collide, fast[:1], fast[:0]):
+        members, heads = repeated_groups(keys)
+        expected = {}
+        for i, k in enumerate(keys.tolist()):
+            expected.setdefault(k, []).append(i)
+        groups = np.split(members, heads[1:]) if len(members) else []
+        assert sorted(g.tolist() for g in groups) == sorted(g for g in expected.values() if len(g) >= 2)

@@ -12,7 +12,7 @@ import pytest
 
 from curate.signals.base import SignalContext
 from curate.signals.heuristics import HeuristicsConfig, HeuristicsSignal
-from curate.signals.text_bytes import segment
+from curate.signals.text_bytes import encode_pairs, encode_pairs_exactly, segment
 from reference_heuristics import ReferenceHeuristics
 
 WHITESPACE = [chr(c) for c in (9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
@@ -131,3 +131,51 @@ def test_byte_whitespace_is_arrow_whitespace_for_every_code_point():
     byte_split = np.diff(seg.bounds) > 1
     assert np.array_equal(arrow_split, byte_split)
     assert sorted(chr(c) for c in np.asarray(cps)[byte_split]) == sorted(WHITESPACE)
+
+
+def test_token_vocabulary_gives_equal_ids_to_equal_tokens_only():
+    # tokens around the 8- and 16-byte key widths, sharing their first 8 or 16 bytes, multi-byte
+    # characters across the word edge, NUL bytes (taken as strings), and a long token
+    rng = np.random.default_rng(5)
+    pieces = ["abcdefgh", "abcdefghi", "abcdefghij", "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefgh\u00e9",
+              "abcdefg\u00e9", "\u00e9\u00e9\u00e9\u00e9", "\u00e9\u00e9\u00e9\u00e9\u00e9", "a\x00b", "a\x00", "\x00",
+              "x" * 40, "x" * 41, "The", "the", "a", "ab", "\U0001F600" * 4, "\U0001F600" * 5]
+    docs = [" ".join(rng.choice(pieces, size=int(rng.integers(0, 30)))) for _ in range(60)] + ["", "abcdefgh"]
+    texts = pa.array(docs, pa.large_string())
+    seg = segment(texts)
+    ids, vocab = seg.token_vocabulary()
+    tokens = [t for d in docs for t in d.split(" ") if t]
+    assert vocab.take(pa.array(ids)).to_pylist() == tokens
+    assert len(set(vocab.to_pylist())) == len(vocab)  # one entry per distinct token
+    _assert_same(docs)
+
+
+def test_phrase_clues_find_every_case_folded_phrase():
+    # RE2's case folding matches LONG S for s and KELVIN SIGN for k: those spellings must still reach
+    # the regex; the columns are compared with the reference, which searches every document
+    docs = ["Terms of u\u017fe", "TERM\u017f OF USE here", "privacy Policy.", "xprivacy policy", "(cookies)",
+            "we u\u017fe coo\u212aies", "coo\u212aie policy", "COOKIE\u00a0POLICY", "use of Cookies!", "Lorem ip\u017fum",
+            "LOREM IPSUM", "xlorem ipsumx", "lorem  ipsum", "JAVA\u017fCRIPT", "java script", "terms\nof use",
+            "terms of user", "the term of use", "privacy\u3000policy", "cookies policy", ""]
+    _assert_same(docs)
+    _assert_same([" ".join(docs)])
+
+
+def test_pair_encodings_group_equal_pairs_only():
+    rng = np.random.default_rng(11)
+    w0 = rng.integers(0, 5, 3000).astype(np.uint64) * np.uint64(0x0101010101010101)
+    w1 = rng.integers(0, 7, 3000).astype(np.uint64) << np.uint64(8)
+    _, expected = np.unique(np.stack((w0, w1), axis=1), axis=0, return_inverse=True)
+    for encode in (encode_pairs, encode_pairs_exactly):
+        ids, table = encode(w0, w1)
+        assert np.array_equal(table[ids, 0], w0) and np.array_equal(table[ids, 1], w1)
+        assert len(table) == len(np.unique(expected))  # one id per distinct pair
+
+
+def test_ngrams_running_over_a_document_end_never_count():
+    # the bigram "y z" at the end of the first document and the start of the second would repeat
+    # "y z" inside the first; the trigrams "a a | a" and "a a | a a" over the end of "a a" are equal
+    _assert_same(["x y z y", "z w", "a a", "a a", "a a a"])
+    _assert_same(["x y z y", "z w", "a a", "a a", "a a a"], top_ngram_sizes=[3], dup_ngram_sizes=[4, 5])
+    cols = _new(["a a", "a a"], top_ngram_sizes=[3], dup_ngram_sizes=[4])
+    assert cols["top_3gram_char_fraction"].to_pylist() == [0.0, 0.0]

@@ -28,7 +28,6 @@ import pyarrow.compute as pc
 
 from curate.signals.text_bytes import Buffer
 
-_NONE = np.zeros(0, dtype=np.int64)
 _PAD = 4  # zero bytes after the scan bytes: decoding a character never reads past the array
 # Unicode whitespace outside ASCII (U+0085 NEL, no-break, Ogham, en/em/thin spaces, line/paragraph
 # separators, narrow no-break, math space, ideographic space).
@@ -104,7 +103,7 @@ class ScanText:
 
     def _buffer(self) -> Buffer:
         ascii_ = not bool(self.data.max(initial=0) >= 0x80)
-        return Buffer(self.data, np.array([0, len(self.data) - _PAD]), ascii_, _NONE)
+        return Buffer(self.data, np.array([0, len(self.data) - _PAD]), ascii_)
 
     def code_before(self, pos: np.ndarray) -> np.ndarray:
         """The code point that ends just before each byte position (a character start, >= 1)."""

@@ -16,17 +16,20 @@ only the gaps between tokens need looking at:
   between them. Vertical tab, 28-31 and U+0085 are whitespace but not in that class, so they keep
   two newlines apart.
 
-Pieces are handed to Arrow string kernels (substring tests, dictionary encoding) without copying:
-`interleaved` builds one string array over the shared buffer whose even entries are the pieces and
-odd entries the gaps between them.
+Distinct tokens are found without hashing strings (`Segments.token_vocabulary`). Pieces reach
+Arrow string kernels either copied out (`copied_strings`, for the few a substring or hashing kernel
+must see) or in place (`interleaved`: one string array over the shared buffer whose even entries
+are the pieces and odd entries the gaps between them, for kernels as cheap as counting characters).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # (lead byte, second byte range, third byte range) of the non-ASCII whitespace code points
 _WS3 = (
@@ -37,7 +40,9 @@ _WS3 = (
     (0xE2, (0x81, 0x81), (0x9F, 0x9F)),  # U+205F
     (0xE3, (0x80, 0x80), (0x80, 0x80)),  # U+3000
 )
-_PAD = 4  # zero bytes after the buffer so that reading a few bytes past any position is safe
+_PAD = 8  # zero bytes after the buffer so that reading a few bytes past any position is safe
+# masks keeping the first k bytes of a little-endian 64-bit word, k = 0..8
+_FIRST_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -47,17 +52,10 @@ class Buffer:
     data: np.ndarray  # uint8, len = offsets[-1] + _PAD
     offsets: np.ndarray  # int64, n_docs + 1, offsets[0] == 0
     ascii: bool  # no byte >= 0x80
-    cont: np.ndarray  # sorted positions of UTF-8 continuation bytes (empty for ASCII)
 
     @property
     def size(self) -> int:
         return int(self.offsets[-1])
-
-    def code_points_before(self, pos: np.ndarray) -> np.ndarray:
-        """How many characters start before each byte position (a position on a character start)."""
-        if self.ascii:
-            return pos
-        return pos - np.searchsorted(self.cont, pos)
 
     def code_point_at(self, pos: np.ndarray) -> np.ndarray:
         """The code point starting at each byte position."""
@@ -107,21 +105,29 @@ def flat_buffer(texts: pa.Array) -> Buffer:
     data = np.zeros(len(body) + _PAD, dtype=np.uint8)
     data[: len(body)] = body
     body = data[: len(body)]
-    non_ascii = bool(len(body)) and int(body.max()) >= 0x80
-    cont = np.flatnonzero((body & 0xC0) == 0x80) if non_ascii else np.zeros(0, dtype=np.int64)
-    return Buffer(data, offsets, not non_ascii, cont)
+    return Buffer(data, offsets, not (len(body) and int(body.max()) >= 0x80))
 
 
-def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
-    """(whitespace, breakers): a bool per byte that is part of a whitespace character, and the
-    sorted positions of the whitespace characters outside `[\\s\\p{Z}]` (vertical tab, 28-31,
-    U+0085), which interrupt a paragraph break."""
+def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(whitespace, breakers, controls, leads): a bool per byte that is part of a whitespace
+    character; the sorted positions of the whitespace characters outside `[\\s\\p{Z}]` (vertical
+    tab, 28-31, U+0085), which interrupt a paragraph break; the sorted positions of the bytes below 32
+    (newlines, tabs, NUL, ...); those of the bytes from 0xC2 (the first bytes of the characters of 2
+    to 4 bytes).
+
+    The space is the only common whitespace byte: the other ASCII ones are control bytes, found in
+    one pass and sorted out there, as are the lead bytes that can begin a non-ASCII whitespace."""
     d = buf.data[: buf.size]
-    ws = ((d - np.uint8(9)) < 5) | ((d - np.uint8(28)) < 5)  # 9-13, 28-32 (uint8 wraps below)
-    breakers = np.flatnonzero((d == 11) | ((d - np.uint8(28)) < 4))
+    ws = d == 32
+    controls = np.flatnonzero(d < 32)
+    code = d[controls]
+    ws[controls[((code - np.uint8(9)) < 5) | (code >= 28)]] = True  # 9-13, 28-31 (uint8 wraps below 9)
+    breakers = controls[(code == 11) | (code >= 28)]
     if buf.ascii:
-        return ws, breakers
-    lead = np.flatnonzero((d == 0xC2) | ((d - np.uint8(0xE1)) < 3))
+        return ws, breakers, controls, controls[:0]
+    leads = np.flatnonzero(d >= 0xC2)  # first bytes of the characters of 2 to 4 bytes
+    b0 = d[leads]
+    lead = leads[(b0 == 0xC2) | ((b0 - np.uint8(0xE1)) < 3)]
     if len(lead):
         b0, b1, b2 = d[lead], buf.data[lead + 1], buf.data[lead + 2]
         two = (b0 == 0xC2) & ((b1 == 0x85) | (b1 == 0xA0))
@@ -135,7 +141,7 @@ def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
         nel = lead[two & (b1 == 0x85)]
         if len(nel):
             breakers = np.sort(np.concatenate((breakers, nel)))
-    return ws, breakers
+    return ws, breakers, controls, leads
 
 
 @dataclass(frozen=True)
@@ -147,8 +153,9 @@ class Segments:
     ends: np.ndarray  # int64 one past each token's last byte
     doc: np.ndarray  # int64 document of each token (non-decreasing)
     bounds: np.ndarray  # int64 n_docs + 1: tokens of document i are bounds[i]:bounds[i + 1]
-    non_space: np.ndarray  # bool per byte: not whitespace
     breakers: np.ndarray  # see whitespace_masks
+    controls: np.ndarray  # sorted positions of the bytes below 32
+    leads: np.ndarray  # sorted positions of the bytes from 0xC2 (first bytes of multi-byte characters)
 
     @property
     def n_docs(self) -> int:
@@ -161,42 +168,143 @@ class Segments:
         first[b] = True
         return first
 
-    def token_array(self) -> pa.Array:
-        """The tokens as one string array (their bytes copied together)."""
-        values = self.buf.data[: self.buf.size][self.non_space]
+    def token_vocabulary(self) -> tuple[np.ndarray, pa.Array]:
+        """(ids, vocab): an int64 id per token, equal ids <=> equal tokens, and `vocab[id]` the token.
+
+        A token of up to 16 bytes without a NUL byte is keyed by its bytes read as two little-endian
+        64-bit words, the bytes past its end zeroed (no byte of such a token is zero, so the words
+        also tell its length). A token of up to 8 bytes (most of them) is keyed by its first word, a
+        longer one by the ids of its two words. The keys go through Arrow's integer hashing, much
+        cheaper than hashing strings; only tokens over 16 bytes (or holding NUL) are copied out and
+        hashed as strings.
+        """
+        buf = self.buf
         lengths = self.ends - self.starts
-        wide = len(values) >= 2**31 - 1
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64 if wide else np.int32)
-        np.cumsum(lengths, out=offsets[1:])
-        return pa.Array.from_buffers(
-            pa.large_string() if wide else pa.string(),
-            len(lengths),
-            [None, pa.py_buffer(offsets), pa.py_buffer(values)],
-        )
+        data = buf.data if len(buf.data) >= buf.size + 8 else np.r_[buf.data, np.zeros(8, np.uint8)]
+        words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # 8 bytes at each byte
+        keys = words[self.starts]
+        keys &= _FIRST_BYTES[np.minimum(lengths, 8)]
+        longer = np.flatnonzero(lengths > 8)
+        as_string = lengths[longer] > 16
+        nul = self.controls[data[self.controls] == 0]
+        if len(nul):  # a NUL byte is never whitespace, so it lies in the last token starting before it
+            with_nul = np.unique(np.searchsorted(self.starts, nul, side="right") - 1)
+            longer = np.union1d(longer, with_nul)
+            as_string = (lengths[longer] > 16) | np.isin(longer, with_nul)
+        two, rest = longer[~as_string], longer[as_string]  # keyed by two words, hashed as strings
+        two_first = keys[two]
+        keys[longer] = 0  # 0 is no one-word token's key (its first byte is not 0)
+        encoded = _encode(keys)
+        ids = np.asarray(encoded.indices, dtype=np.int64)
+        parts = [_word_strings(np.asarray(encoded.dictionary)[:, None])]
+        offset = len(encoded.dictionary)
+        if len(two):
+            pair_ids, table = encode_pairs(two_first, words[self.starts[two] + 8] & _FIRST_BYTES[lengths[two] - 8])
+            ids[two] = offset + pair_ids
+            parts.append(_word_strings(table))
+            offset += len(table)
+        if len(rest):
+            rest_encoded = pc.dictionary_encode(self.token_strings(rest))
+            ids[rest] = offset + np.asarray(rest_encoded.indices, dtype=np.int64)
+            parts.append(rest_encoded.dictionary.cast(pa.string()))
+        return ids, pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
+
+    def token_strings(self, which: np.ndarray) -> pa.Array:
+        """The tokens at the (ascending) indices `which` as one string array (bytes copied)."""
+        return copied_strings(self.buf, self.starts[which], self.ends[which])
+
+    @cached_property
+    def newlines(self) -> tuple[np.ndarray, np.ndarray]:
+        """Byte positions of the `\\n`s, and for each the index of the first token after it (a newline
+        is never inside a token)."""
+        at = self.controls[self.buf.data[self.controls] == 10]
+        return at, np.searchsorted(self.starts, at)
 
     def line_starts(self) -> np.ndarray:
         """True for each token that begins a line (a `\\n` since the document's previous token)."""
         first = self.doc_first()
         if len(self.starts) > 1:
-            # a newline is never inside a token: the token after each newline begins a line
-            after = np.searchsorted(self.starts, np.flatnonzero(self.buf.data[: self.buf.size] == 10))
+            after = self.newlines[1]  # the token after each newline begins a line
             first[after[after < len(first)]] = True
         return first
 
     def paragraph_starts(self) -> np.ndarray:
         """True for each token that begins a paragraph (a paragraph break since the previous token)."""
         first = self.doc_first()
-        newlines = np.flatnonzero(self.buf.data[: self.buf.size] == 10)
+        newlines, after = self.newlines
         if len(newlines) < 2 or not len(self.starts):
             return first
-        a, b = newlines[:-1], newlines[1:]
         # linked: no token, no breaker and no document start between two consecutive newlines
-        linked = np.searchsorted(self.starts, a) == np.searchsorted(self.starts, b)
-        barriers = np.union1d(self.breakers, self.buf.offsets[1:-1])
-        linked &= np.searchsorted(barriers, a, side="right") == np.searchsorted(barriers, b, side="right")
-        nxt = np.searchsorted(self.starts, a[linked])  # the token after the break (maybe next document's)
+        linked = after[:-1] == after[1:]
+        barriers = np.searchsorted(np.union1d(self.breakers, self.buf.offsets[1:-1]), newlines, side="right")
+        linked &= barriers[:-1] == barriers[1:]
+        nxt = after[:-1][linked]  # the token after the break (maybe next document's)
         first[nxt[nxt < len(self.starts)]] = True
         return first
+
+
+def copied_strings(buf: Buffer, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """The byte ranges [starts, ends) of the buffer as one string array (their bytes copied)."""
+    lengths = ends - starts
+    heads = np.cumsum(lengths) - lengths
+    at = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - heads, lengths)
+    return _string_array(lengths, buf.data[at])
+
+
+def _string_array(lengths: np.ndarray, values: np.ndarray) -> pa.Array:
+    """A string array from each string's byte length and all their bytes back to back."""
+    wide = len(values) >= 2**31 - 1
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64 if wide else np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.large_string() if wide else pa.string(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(values)]
+    )
+
+
+def _encode(keys: np.ndarray) -> pa.DictionaryArray:
+    """Arrow dictionary encoding of uint64 keys (indices in order of first appearance)."""
+    return pc.dictionary_encode(pa.array(keys, pa.uint64()))
+
+
+def encode_pairs(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of the uint64 pairs (w0[i], w1[i]), equal ids <=> equal pairs, and the distinct pairs as
+    rows (in id order). The pairs are mixed into one 64-bit key for Arrow's integer hashing and
+    every pair is then checked against the first pair given its id; should two different pairs share
+    a key, they are encoded exactly, each word first."""
+    key = w0 * np.uint64(0x9E3779B97F4A7C15)
+    key ^= key >> np.uint64(29)
+    key += w1
+    key *= np.uint64(0xBF58476D1CE4E5B9)
+    key ^= key >> np.uint64(32)
+    ids = np.asarray(_encode(key).indices, dtype=np.int64)
+    seen = np.maximum.accumulate(ids)  # ids are given in order of first appearance
+    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
+    table = np.stack((w0[first], w1[first]), axis=1)
+    if np.array_equal(table[ids, 0], w0) and np.array_equal(table[ids, 1], w1):
+        return ids, table
+    return encode_pairs_exactly(w0, w1)
+
+
+def encode_pairs_exactly(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`encode_pairs` without hashing: each word is encoded, then the pair of the two word ids."""
+    words0, words1 = _encode(w0), _encode(w1)
+    pairs = _encode((np.asarray(words0.indices).astype(np.uint64) << np.uint64(32)) | np.asarray(words1.indices).astype(np.uint64))
+    pair_keys = np.asarray(pairs.dictionary)
+    table = np.stack(
+        (
+            np.asarray(words0.dictionary)[pair_keys >> np.uint64(32)],
+            np.asarray(words1.dictionary)[pair_keys & np.uint64(0xFFFFFFFF)],
+        ),
+        axis=1,
+    )
+    return np.asarray(pairs.indices, dtype=np.int64), table
+
+
+def _word_strings(table: np.ndarray) -> pa.Array:
+    """Strings from rows of little-endian uint64 words holding their bytes, zero bytes left out."""
+    raw = table.astype("<u8", copy=False).view(np.uint8).reshape(len(table), 8 * table.shape[1])
+    present = raw != 0
+    return _string_array(np.count_nonzero(present, axis=1), raw[present])
 
 
 def count_per_doc(buf: Buffer, positions: np.ndarray) -> np.ndarray:
@@ -204,60 +312,61 @@ def count_per_doc(buf: Buffer, positions: np.ndarray) -> np.ndarray:
     return np.diff(np.searchsorted(positions, buf.offsets)).astype(np.int64)
 
 
-def symbol_counts(buf: Buffer) -> tuple[np.ndarray, np.ndarray]:
-    """(`#` count, ellipsis count) per document, where the ellipsis count is the non-overlapping
-    occurrences of `...` plus those of `…`, as `count_substring` would give them."""
+def byte_positions(buf: Buffer, values: bytes) -> dict[int, np.ndarray]:
+    """The sorted positions of each of a few byte values, found in one pass over the buffer."""
     d = buf.data[: buf.size]
-    hashes = count_per_doc(buf, np.flatnonzero(d == 35))
-    dots = np.flatnonzero(d == 46)
+    hit = d == values[0]
+    for v in values[1:]:
+        hit |= d == v
+    at = np.flatnonzero(hit)
+    found = d[at]
+    return {v: at[found == v] for v in values}
+
+
+def symbol_counts(
+    buf: Buffer, hashes_at: np.ndarray, dots_at: np.ndarray, leads: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(`#` count, ellipsis count) per document, from the positions of `#`, `.` and the bytes from
+    0xC2, where the ellipsis count is the non-overlapping occurrences of `...` plus those of `…`, as
+    `count_substring` would give them."""
+    hashes = count_per_doc(buf, hashes_at)
+    dots = dots_at
     ellipses = np.zeros(len(buf.offsets) - 1, dtype=np.int64)
     if len(dots) >= 3:
         # runs of consecutive dots, cut at document starts; a run of k dots holds k // 3 of `...`
+        dot_doc = np.searchsorted(buf.offsets, dots, side="right") - 1
         new_run = np.ones(len(dots), dtype=bool)
-        new_run[1:] = dots[1:] != dots[:-1] + 1
-        new_run |= np.isin(dots, buf.offsets[1:-1], assume_unique=False)
+        new_run[1:] = (dots[1:] != dots[:-1] + 1) | (dot_doc[1:] != dot_doc[:-1])
         heads = np.flatnonzero(new_run)
         runs = np.diff(np.r_[heads, len(dots)]) // 3
         full = runs > 0
         if full.any():
-            run_doc = np.searchsorted(buf.offsets, dots[heads[full]], side="right") - 1
+            run_doc = dot_doc[heads[full]]
             ellipses += np.bincount(run_doc, weights=runs[full], minlength=len(ellipses)).astype(np.int64)
-    if not buf.ascii:
-        e2 = np.flatnonzero(d == 0xE2)
+    if len(leads):
+        e2 = leads[buf.data[leads] == 0xE2]
         hit = e2[(buf.data[e2 + 1] == 0x80) & (buf.data[e2 + 2] == 0xA6)]  # U+2026
         ellipses += count_per_doc(buf, hit)
     return hashes, ellipses
 
 
-def docs_with_byte(buf: Buffer, byte: int) -> np.ndarray:
-    """True for each document holding the (ASCII) byte."""
-    return count_per_doc(buf, np.flatnonzero(buf.data[: buf.size] == byte)) > 0
-
-
 def segment(texts: pa.Array) -> Segments:
     """Tokens of every document of `texts` (a (large_)string array without nulls)."""
     buf = flat_buffer(texts)
-    ws, breakers = whitespace_masks(buf)
+    ws, breakers, controls, leads = whitespace_masks(buf)
     size = buf.size
-    non_space = ~ws
-    # token edges are where the non-space mask flips (taken as space before the first and after the
-    # last byte): starts and ends alternate
-    flips = np.flatnonzero(non_space[1:] != non_space[:-1]) + 1
-    if size and non_space[0]:
-        flips = np.r_[0, flips]
-    if size and non_space[-1]:
-        flips = np.r_[flips, size]
-    starts, ends = flips[0::2], flips[1::2]
-    # a document boundary inside a run of non-space bytes ends one token and starts another
-    inner = np.unique(buf.offsets[1:-1])
-    inner = inner[(inner > 0) & (inner < size)]
-    inner = inner[non_space[inner] & non_space[inner - 1]]
-    if len(inner):
-        starts = np.insert(starts, np.searchsorted(starts, inner), inner)
-        ends = np.insert(ends, np.searchsorted(ends, inner), inner)
+    # position p (0..size) starts a token when byte p is not whitespace and byte p - 1 is (or p
+    # starts a document), and ends one in the mirror case; the buffer is taken as padded with spaces
+    padded = np.zeros(size + 2, dtype=bool)
+    np.logical_not(ws, out=padded[1:-1])
+    before, at = padded[:-1], padded[1:]  # byte p - 1, byte p not whitespace
+    cut = np.zeros(size + 1, dtype=bool)  # document starts: a run of non-space bytes ends there too
+    cut[buf.offsets[1:-1]] = True
+    starts = np.flatnonzero(at & (~before | cut))
+    ends = np.flatnonzero(before & (~at | cut))
     bounds = np.searchsorted(starts, buf.offsets).astype(np.int64)
     doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(bounds))
-    return Segments(buf, starts, ends, doc, bounds, non_space, breakers)
+    return Segments(buf, starts, ends, doc, bounds, breakers, controls, leads)
 
 
 @dataclass(frozen=True)
@@ -293,3 +402,11 @@ def interleaved(buf: Buffer, pieces: Spans) -> pa.Array:
         2 * m - 1,
         [None, pa.py_buffer(offsets), pa.py_buffer(buf.data)],
     )
+
+
+def char_counts(buf: Buffer, pieces: Spans) -> np.ndarray:
+    """Characters (code points) of each piece (int64): its byte length for ASCII, else Arrow's
+    `utf8_length` of the pieces viewed in place."""
+    if buf.ascii or not len(pieces):
+        return pieces.end - pieces.start
+    return np.asarray(pc.utf8_length(interleaved(buf, pieces)), dtype=np.int64)[0::2]
