@@ -114,16 +114,17 @@ def write_marker(run_dir: Path, stage: str, task_id: str, result: dict, fingerpr
 
 
 def run_task(task: Task) -> dict:
-    """Run a task's function; used inside worker processes (local pool and Ray). After an `isolate`
-    task (a big but bounded peak), Arrow's allocator gives its freed memory back to the system, so the
-    worker's next tasks do not sit on top of that peak."""
+    """Run a task's function; used inside worker processes (local pool and Ray). After every task,
+    Arrow's allocator gives its freed memory back to the system (about a microsecond when there is
+    none), so a worker waiting for its next task does not sit on the last one's peak: at 2.4 M
+    documents, dedup's process tree peaked 520 MB in pass 2 instead of 652 MB when only `isolate`
+    tasks released."""
     try:
         return task.fn(**task.kwargs)
     finally:
-        if task.isolate:
-            import pyarrow as pa
+        import pyarrow as pa
 
-            pa.default_memory_pool().release_unused()
+        pa.default_memory_pool().release_unused()
 
 
 class Progress:
