@@ -111,20 +111,21 @@ def flat_buffer(texts: pa.Array) -> Buffer:
 def whitespace_masks(
     buf: Buffer, marks: bytes = b""
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[int, np.ndarray]]:
-    """(whitespace, breakers, controls, leads, marked): a bool per byte that is part of a whitespace
-    character; the sorted positions of the whitespace characters outside `[\\s\\p{Z}]` (vertical
-    tab, 28-31, U+0085), which interrupt a paragraph break; the sorted positions of the bytes below 32
-    (newlines, tabs, NUL, ...); those of the bytes from 0xC2 (the first bytes of the characters of 2
-    to 4 bytes); those of each printable ASCII byte of `marks`.
+    """(non_space, breakers, controls, leads, marked): a bool per byte, False where the byte is part
+    of a whitespace character, with one False added before the first byte and after the last (so
+    `non_space[p + 1]` is byte p); the sorted positions of the whitespace characters outside
+    `[\\s\\p{Z}]` (vertical tab, 28-31, U+0085), which interrupt a paragraph break; the sorted
+    positions of the bytes below 32 (newlines, tabs, NUL, ...); those of the bytes from 0xC2 (the
+    first bytes of the characters of 2 to 4 bytes); those of each printable ASCII byte of `marks`.
 
     The space is the only common whitespace byte: the other ASCII ones are control bytes, found in
     one pass (with the lead bytes and the marks) and sorted out there, as are the lead bytes that
     can begin a non-ASCII whitespace."""
     d = buf.data[: buf.size]
-    ws = d == 32
-    rare = d < 32
-    if not buf.ascii:
-        rare |= d >= 0xC2
+    non_space = np.zeros(buf.size + 2, dtype=bool)
+    np.not_equal(d, 32, out=non_space[1:-1])
+    # below 32, or from 0xC2 (uint8 wraps: 0-31 -> 224-255, 0xC2-0xFF -> 162-223)
+    rare = d < 32 if buf.ascii else (d - np.uint8(32)) >= 162
     for v in marks:
         rare |= d == v
     at = np.flatnonzero(rare)
@@ -132,10 +133,10 @@ def whitespace_masks(
     marked = {v: at[found == v] for v in marks}
     control = found < 32
     controls, code = at[control], found[control]
-    ws[controls[((code - np.uint8(9)) < 5) | (code >= 28)]] = True  # 9-13, 28-31 (uint8 wraps below 9)
+    non_space[1 + controls[((code - np.uint8(9)) < 5) | (code >= 28)]] = False  # 9-13, 28-31 (wraps below 9)
     breakers = controls[(code == 11) | (code >= 28)]
     if buf.ascii:
-        return ws, breakers, controls, controls[:0], marked
+        return non_space, breakers, controls, controls[:0], marked
     leads = at[found >= 0xC2]  # first bytes of the characters of 2 to 4 bytes
     b0 = d[leads]
     lead = leads[(b0 == 0xC2) | ((b0 - np.uint8(0xE1)) < 3)]
@@ -148,11 +149,11 @@ def whitespace_masks(
         for width, hit in ((2, two), (3, three)):
             at = lead[hit]
             for k in range(width):
-                ws[at + k] = True
+                non_space[1 + at + k] = False
         nel = lead[two & (b1 == 0x85)]
         if len(nel):
             breakers = np.sort(np.concatenate((breakers, nel)))
-    return ws, breakers, controls, leads, marked
+    return non_space, breakers, controls, leads, marked
 
 
 @dataclass(frozen=True)
@@ -355,12 +356,10 @@ def segment(texts: pa.Array, marks: bytes = b"") -> Segments:
     """Tokens of every document of `texts` (a (large_)string array without nulls); the positions of
     the printable ASCII bytes of `marks` are found in the same pass (`Segments.marked`)."""
     buf = flat_buffer(texts)
-    ws, breakers, controls, leads, marked = whitespace_masks(buf, marks)
+    padded, breakers, controls, leads, marked = whitespace_masks(buf, marks)
     size = buf.size
     # position p (0..size) starts a token when byte p is not whitespace and byte p - 1 is (or p
     # starts a document), and ends one in the mirror case; the buffer is taken as padded with spaces
-    padded = np.zeros(size + 2, dtype=bool)
-    np.logical_not(ws, out=padded[1:-1])
     before, at = padded[:-1], padded[1:]  # byte p - 1, byte p not whitespace
     cut = np.zeros(size + 1, dtype=bool)  # document starts: a run of non-space bytes ends there too
     cut[buf.offsets[1:-1]] = True
