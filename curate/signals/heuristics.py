@@ -31,7 +31,6 @@ from curate.signals.text_bytes import (
     Buffer,
     Segments,
     Spans,
-    byte_positions,
     char_counts,
     copied_strings,
     count_per_doc,
@@ -166,13 +165,13 @@ class HeuristicsSignal(Signal):
         out: dict[str, pa.Array] = {}
 
         # tokens (whitespace-separated) and words (lower-case, punctuation trimmed)
-        seg = segment(texts)
+        seg = segment(texts, marks=b"#.{")
         buf = seg.buf
         tok = _Words(seg, self._stop_words)
         words = tok.words
         word_count = np.diff(seg.bounds)
         # `#`, `...` and `…` hold no whitespace, so counting them in the text counts them in the tokens
-        marks = byte_positions(buf, b"#.{")
+        marks = seg.marked
         hash_count, ellipsis_count = symbol_counts(buf, marks[ord("#")], marks[ord(".")], seg.leads)
         hashes, ellipses = hash_count.astype(np.float64), ellipsis_count.astype(np.float64)
         is_stop = tok.stop >= 0

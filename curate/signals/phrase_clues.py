@@ -49,7 +49,7 @@ def clue_bits(vocab: pa.Array, index: np.ndarray, bounds: np.ndarray, clues: lis
     np.bitwise_or(data, np.uint8(0x20), out=folded[: len(data)])
     begin = []  # where the first two bytes of some clue are, read as little-endian uint16 at even and odd bytes
     for parity in (0, 1):
-        pairs = folded[parity : parity + 2 * ((len(data) - parity) // 2)].view("<u2")
+        pairs = folded[parity : parity + 2 * (max(len(data) - parity, 0) // 2)].view("<u2")
         hit = np.zeros(len(pairs), dtype=bool)
         for code in {int(p[0]) | int(p[1]) << 8 for p in patterns}:
             hit |= pairs == code

@@ -108,24 +108,36 @@ def flat_buffer(texts: pa.Array) -> Buffer:
     return Buffer(data, offsets, not (len(body) and int(body.max()) >= 0x80))
 
 
-def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(whitespace, breakers, controls, leads): a bool per byte that is part of a whitespace
-    character; the sorted positions of the whitespace characters outside `[\\s\\p{Z}]` (vertical
-    tab, 28-31, U+0085), which interrupt a paragraph break; the sorted positions of the bytes below 32
-    (newlines, tabs, NUL, ...); those of the bytes from 0xC2 (the first bytes of the characters of 2
-    to 4 bytes).
+def whitespace_masks(
+    buf: Buffer, marks: bytes = b""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """(non_space, breakers, controls, leads, marked): a bool per byte, False where the byte is part
+    of a whitespace character, with one False added before the first byte and after the last (so
+    `non_space[p + 1]` is byte p); the sorted positions of the whitespace characters outside
+    `[\\s\\p{Z}]` (vertical tab, 28-31, U+0085), which interrupt a paragraph break; the sorted
+    positions of the bytes below 32 (newlines, tabs, NUL, ...); those of the bytes from 0xC2 (the
+    first bytes of the characters of 2 to 4 bytes); those of each printable ASCII byte of `marks`.
 
     The space is the only common whitespace byte: the other ASCII ones are control bytes, found in
-    one pass and sorted out there, as are the lead bytes that can begin a non-ASCII whitespace."""
+    one pass (with the lead bytes and the marks) and sorted out there, as are the lead bytes that
+    can begin a non-ASCII whitespace."""
     d = buf.data[: buf.size]
-    ws = d == 32
-    controls = np.flatnonzero(d < 32)
-    code = d[controls]
-    ws[controls[((code - np.uint8(9)) < 5) | (code >= 28)]] = True  # 9-13, 28-31 (uint8 wraps below 9)
+    non_space = np.zeros(buf.size + 2, dtype=bool)
+    np.not_equal(d, 32, out=non_space[1:-1])
+    # below 32, or from 0xC2 (uint8 wraps: 0-31 -> 224-255, 0xC2-0xFF -> 162-223)
+    rare = d < 32 if buf.ascii else (d - np.uint8(32)) >= 162
+    for v in marks:
+        rare |= d == v
+    at = np.flatnonzero(rare)
+    found = d[at]
+    marked = {v: at[found == v] for v in marks}
+    control = found < 32
+    controls, code = at[control], found[control]
+    non_space[1 + controls[((code - np.uint8(9)) < 5) | (code >= 28)]] = False  # 9-13, 28-31 (wraps below 9)
     breakers = controls[(code == 11) | (code >= 28)]
     if buf.ascii:
-        return ws, breakers, controls, controls[:0]
-    leads = np.flatnonzero(d >= 0xC2)  # first bytes of the characters of 2 to 4 bytes
+        return non_space, breakers, controls, controls[:0], marked
+    leads = at[found >= 0xC2]  # first bytes of the characters of 2 to 4 bytes
     b0 = d[leads]
     lead = leads[(b0 == 0xC2) | ((b0 - np.uint8(0xE1)) < 3)]
     if len(lead):
@@ -137,11 +149,11 @@ def whitespace_masks(buf: Buffer) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         for width, hit in ((2, two), (3, three)):
             at = lead[hit]
             for k in range(width):
-                ws[at + k] = True
+                non_space[1 + at + k] = False
         nel = lead[two & (b1 == 0x85)]
         if len(nel):
             breakers = np.sort(np.concatenate((breakers, nel)))
-    return ws, breakers, controls, leads
+    return non_space, breakers, controls, leads, marked
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,7 @@ class Segments:
     breakers: np.ndarray  # see whitespace_masks
     controls: np.ndarray  # sorted positions of the bytes below 32
     leads: np.ndarray  # sorted positions of the bytes from 0xC2 (first bytes of multi-byte characters)
+    marked: dict[int, np.ndarray]  # sorted positions of each byte asked for by `segment(marks=...)`
 
     @property
     def n_docs(self) -> int:
@@ -312,17 +325,6 @@ def count_per_doc(buf: Buffer, positions: np.ndarray) -> np.ndarray:
     return np.diff(np.searchsorted(positions, buf.offsets)).astype(np.int64)
 
 
-def byte_positions(buf: Buffer, values: bytes) -> dict[int, np.ndarray]:
-    """The sorted positions of each of a few byte values, found in one pass over the buffer."""
-    d = buf.data[: buf.size]
-    hit = d == values[0]
-    for v in values[1:]:
-        hit |= d == v
-    at = np.flatnonzero(hit)
-    found = d[at]
-    return {v: at[found == v] for v in values}
-
-
 def symbol_counts(
     buf: Buffer, hashes_at: np.ndarray, dots_at: np.ndarray, leads: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -350,15 +352,14 @@ def symbol_counts(
     return hashes, ellipses
 
 
-def segment(texts: pa.Array) -> Segments:
-    """Tokens of every document of `texts` (a (large_)string array without nulls)."""
+def segment(texts: pa.Array, marks: bytes = b"") -> Segments:
+    """Tokens of every document of `texts` (a (large_)string array without nulls); the positions of
+    the printable ASCII bytes of `marks` are found in the same pass (`Segments.marked`)."""
     buf = flat_buffer(texts)
-    ws, breakers, controls, leads = whitespace_masks(buf)
+    padded, breakers, controls, leads, marked = whitespace_masks(buf, marks)
     size = buf.size
     # position p (0..size) starts a token when byte p is not whitespace and byte p - 1 is (or p
     # starts a document), and ends one in the mirror case; the buffer is taken as padded with spaces
-    padded = np.zeros(size + 2, dtype=bool)
-    np.logical_not(ws, out=padded[1:-1])
     before, at = padded[:-1], padded[1:]  # byte p - 1, byte p not whitespace
     cut = np.zeros(size + 1, dtype=bool)  # document starts: a run of non-space bytes ends there too
     cut[buf.offsets[1:-1]] = True
@@ -366,7 +367,7 @@ def segment(texts: pa.Array) -> Segments:
     ends = np.flatnonzero(before & (~at | cut))
     bounds = np.searchsorted(starts, buf.offsets).astype(np.int64)
     doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(bounds))
-    return Segments(buf, starts, ends, doc, bounds, breakers, controls, leads)
+    return Segments(buf, starts, ends, doc, bounds, breakers, controls, leads, marked)
 
 
 @dataclass(frozen=True)
