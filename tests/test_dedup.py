@@ -144,9 +144,10 @@ def test_partitions_and_workers_do_not_change_the_result(tmp_path):
 def test_memory_budget_sets_partition_count():
     # 1,000,000 docs x (25 bands + 1 exact row) x 128 B = 3,328,000,000 B; / (64 MiB) -> 49.6 -> 50
     assert num_partitions(DedupConfig(max_memory_mb=64), 1_000_000, 25) == 50
-    # a budget above 128 MB (PAIR_TARGET_MB): one task still holds at most 128 MB -> 24.8 -> 25
-    assert num_partitions(DedupConfig(max_memory_mb=256), 1_000_000, 25) == 25
-    assert num_partitions(DedupConfig(max_memory_mb=4096), 1_000_000, 25) == 25
+    # a budget above 64 MB (PAIR_TARGET_MB): one task still holds at most 64 MB -> 49.6 -> 50
+    assert num_partitions(DedupConfig(max_memory_mb=256), 1_000_000, 25) == 50
+    assert num_partitions(DedupConfig(max_memory_mb=4096), 1_000_000, 25) == 50
+    assert num_partitions(DedupConfig(max_memory_mb=32), 1_000_000, 25) == 100
     assert num_partitions(DedupConfig(max_memory_mb=1024), 1_000, 25) == 1
     assert num_partitions(DedupConfig(num_partitions=40), 10, 25) == 40
 

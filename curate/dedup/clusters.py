@@ -2,7 +2,9 @@
 
 3a `cluster_roots` (one task): union-find over every verified edge on integer arrays only (the
     edges, the sorted clustered documents `nodes` and their roots: 8-16 bytes per node, no string);
-    writes `roots/nodes.npy` and `roots/roots.npy` (the root of each node, as a document key).
+    writes `roots/nodes-GGGG.npy` and `roots/roots-GGGG.npy` (the root of each node, as a document
+    key) per group of edges solved together: one group per pass-2 partition for exact dedup alone
+    (so one partition's arrays are in memory at a time), one group of every edge with near dedup.
 3b `gather_members` (one task per annotated file, parallel): the file's clustered rows (a slice of
     `nodes`) are read once with id/source/role/length/hash and written to cluster partition
     `mix(root) % Q` under `members/part-QQQQ/`, so each cluster lies whole in one partition.
@@ -42,7 +44,7 @@ KEEP_TARGET_MB = 64  # memory of one keep-policy task at most, whatever the budg
 DROPS_ROW_GROUP = 131_072  # rows per row group of drops.parquet: what the merge holds of it at once (~50 MB), whatever the drops
 INDEX_ROW_GROUP = 16_384  # rows per row group of drops_by_file.parquet: the unit a per-file reader reads
 RUN_ROW_GROUP = 4_096  # rows per row group of a keep task's sorted runs: a merge reader decodes one group at a time
-MERGE_ROWS = 131_072  # rows the merge holds from all runs together (each run gets a share)
+MERGE_ROWS = 32_768  # rows the merge holds from all runs together (each run gets a share; 131,072 held ~45 MB more at 2.4 M drops)
 _BATCH = 65_536
 EDGE_SCHEMA = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
 DROPS_SCHEMA = pa.schema([("id", pa.string()), ("source", pa.string()), ("cluster", pa.string()),
@@ -88,26 +90,44 @@ def union_find(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
 
 
 def cluster_roots(*, edges: list[str], out: str, local: bool = False) -> dict:
-    """Union-find over every edge file; writes `nodes.npy` (sorted document keys) and `roots.npy`.
-    `local` (exact duplicates only): no component spans two pass-2 partitions (a document's one hash
-    puts it in one), so each edge file is solved alone and only the node and root arrays are global."""
+    """Union-find over the edge files; writes, per group of edge files solved together, the sorted
+    document keys `nodes-GGGG.npy` and the root of each `roots-GGGG.npy`. `local` (exact duplicates
+    only): no component spans two pass-2 partitions (a document's one hash puts it in one), so each
+    edge file is its own group and only one partition's arrays are in memory at a time; otherwise one
+    group holds every edge. The groups' node sets are disjoint."""
     gone = [p for p in edges if not Path(p).exists()]
     if gone:
         raise CurateError(f"{len(gone)} edge files of dedup pass 2 are missing", where=gone[0],
                           fix="delete RUN/dedup and RUN/_markers/dedup_*, then rerun")
     groups = [[p] for p in edges] if local else [edges]
-    solved = [_roots(g) for g in groups]
-    nodes = np.concatenate([n for n, _ in solved]) if solved else np.zeros(0, np.uint64)
-    root = np.concatenate([r for _, r in solved]) if solved else np.zeros(0, np.uint64)
-    del solved
-    if len(groups) > 1:  # disjoint node sets, each sorted: one global order
-        order = np.argsort(nodes, kind="stable")
-        nodes, root = nodes[order], root[order]
-        del order
-    for name, arr in (("nodes.npy", nodes), ("roots.npy", root)):
-        with atomic_path(Path(out) / name) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, arr)
-    return {"nodes": int(nodes.size)}
+    total = 0
+    for g, group in enumerate(groups):
+        nodes, root = _roots(group)
+        total += int(nodes.size)
+        for name, arr in ((f"nodes-{g:04d}.npy", nodes), (f"roots-{g:04d}.npy", root)):
+            with atomic_path(Path(out) / name) as tmp, open(tmp, "wb") as fh:
+                np.save(fh, arr)
+        del nodes, root
+    return {"nodes": total, "groups": len(groups)}
+
+
+def clustered_rows(roots: str, groups: int, ordinal: int) -> tuple[np.ndarray, np.ndarray]:
+    """(document keys, roots) of annotated file `ordinal`'s clustered rows, ascending: its key range
+    looked up in every group's sorted nodes (memory-mapped), the pieces put in order."""
+    lo_key, hi_key = np.uint64(ordinal) << np.uint64(32), np.uint64(ordinal + 1) << np.uint64(32)
+    want, root = [], []
+    for g in range(groups):
+        nodes = np.load(Path(roots) / f"nodes-{g:04d}.npy", mmap_mode="r")
+        lo, hi = int(np.searchsorted(nodes, lo_key)), int(np.searchsorted(nodes, hi_key))
+        if hi > lo:
+            want.append(np.array(nodes[lo:hi], dtype=np.uint64))
+            root.append(np.array(np.load(Path(roots) / f"roots-{g:04d}.npy", mmap_mode="r")[lo:hi], dtype=np.uint64))
+        del nodes
+    if not want:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+    w, r = np.concatenate(want), np.concatenate(root)
+    order = np.argsort(w, kind="stable")
+    return w[order], r[order]
 
 
 def _roots(edges: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -133,15 +153,10 @@ def _partition_of(root: np.ndarray, partitions: int) -> np.ndarray:
     return (splitmix64(root) % np.uint64(partitions)).astype(np.int64)
 
 
-def gather_members(*, path: str, ordinal: int, key: str, roots: str, members: str, partitions: int,
+def gather_members(*, path: str, ordinal: int, key: str, roots: str, groups: int, members: str, partitions: int,
                    length_column: str | None, with_hash: bool) -> dict:
     """3b for one annotated file: its clustered rows, with what the keep policy reads, into partitions."""
-    nodes = np.load(Path(roots) / "nodes.npy", mmap_mode="r")
-    lo = int(np.searchsorted(nodes, np.uint64(ordinal) << np.uint64(32)))
-    hi = int(np.searchsorted(nodes, np.uint64(ordinal + 1) << np.uint64(32)))
-    want = np.array(nodes[lo:hi], dtype=np.uint64)
-    root = np.array(np.load(Path(roots) / "roots.npy", mmap_mode="r")[lo:hi], dtype=np.uint64)
-    del nodes
+    want, root = clustered_rows(roots, groups, ordinal)
     rows = (want & np.uint64(0xFFFFFFFF)).astype(np.int64)
     part = _partition_of(root, partitions)
     found = 0

@@ -38,7 +38,7 @@ from curate.io.parquet_stream import open_parquet_stream
 
 EXACT_BAND = 255  # the band number of exact-hash rows (LSH bands are 0..254)
 FANOUT = 8  # a bucket member is compared with at most the first FANOUT members of its bucket
-PAIR_TARGET_MB = 128  # memory of one pass-2 task at most, whatever the budget (more partitions change no drop)
+PAIR_TARGET_MB = 64  # memory of one pass-2 task at most, whatever the budget (more partitions change no drop)
 ROW_BYTES = 128  # memory one bucket row costs in pass 2 (17 B data + sort order, copies, group ids; ~125 B measured)
 _BATCH = 65_536  # rows read from Parquet at a time
 _PAIR_CHUNK = 65_536  # candidate pairs verified at once

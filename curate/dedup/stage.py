@@ -104,7 +104,7 @@ class DedupStage(Stage):
                 part_dir=str(work / "buckets" / f"part-{p:04d}"), sigs=str(work / "sigs"), out=edges[p], accept=cfg.accept_threshold(num_perm)),
                 fingerprint=fp, isolate=True)
             for p in range(parts)]
-        roots_id = f"roots-p{parts:04d}"
+        roots_id = f"roots-by-group-p{parts:04d}"  # (its output is one file pair per group; older versions wrote one pair)
         if read_marker(ctx.run_dir, STAGE_ROOTS, roots_id) is None and not work.is_dir():
             # passes 1-2 may have finished in an earlier run whose work folder is gone (e.g. a run directory
             # of a version whose pass 3 had other task ids): do them again rather than cluster no edges
@@ -124,7 +124,7 @@ class DedupStage(Stage):
         members = work / f"members-q{cparts:04d}"
         ctx.executor.map(STAGE_MEMBERS, [
             Task(id=f"{f['ordinal']:05d}-q{cparts:04d}", fn=gather_members, weight=max(os.path.getsize(f["path"]), 2), kwargs=dict(
-                path=f["path"], ordinal=f["ordinal"], key=f["key"], roots=str(work / "roots"), members=str(members),
+                path=f["path"], ordinal=f["ordinal"], key=f["key"], roots=str(work / "roots"), groups=roots["groups"], members=str(members),
                 partitions=cparts, length_column=length_column, with_hash=with_hash), fingerprint=fp)
             for f in files], desc="dedup: cluster members", pack=partial(pack_tasks, workers=ctx.executor.workers, max_weight=PACK_FILES))
         runs = [(str(members / f"by-id-{q:04d}.parquet"), str(members / f"by-file-{q:04d}.parquet")) for q in range(cparts)]
