@@ -125,9 +125,14 @@ def whitespace_masks(
     non_space = np.zeros(buf.size + 2, dtype=bool)
     np.not_equal(d, 32, out=non_space[1:-1])
     # below 32, or from 0xC2 (uint8 wraps: 0-31 -> 224-255, 0xC2-0xFF -> 162-223)
-    rare = d < 32 if buf.ascii else (d - np.uint8(32)) >= 162
+    if buf.ascii:
+        rare = d < 32
+    else:
+        shifted = d - np.uint8(32)
+        rare = np.greater_equal(shifted, 162, out=shifted.view(bool))  # in place: same layout as uint8
+    scratch = np.empty(len(d), dtype=bool)  # one temporary for the marks
     for v in marks:
-        rare |= d == v
+        rare |= np.equal(d, v, out=scratch)
     at = np.flatnonzero(rare)
     found = d[at]
     marked = {v: at[found == v] for v in marks}
@@ -363,8 +368,14 @@ def segment(texts: pa.Array, marks: bytes = b"") -> Segments:
     before, at = padded[:-1], padded[1:]  # byte p - 1, byte p not whitespace
     cut = np.zeros(size + 1, dtype=bool)  # document starts: a run of non-space bytes ends there too
     cut[buf.offsets[1:-1]] = True
-    starts = np.flatnonzero(at & (~before | cut))
-    ends = np.flatnonzero(before & (~at | cut))
+    edge = np.logical_not(before)  # one temporary, reused in place
+    edge |= cut
+    edge &= at
+    starts = np.flatnonzero(edge)
+    np.logical_not(at, out=edge)
+    edge |= cut
+    edge &= before
+    ends = np.flatnonzero(edge)
     bounds = np.searchsorted(starts, buf.offsets).astype(np.int64)
     doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(bounds))
     return Segments(buf, starts, ends, doc, bounds, breakers, controls, leads, marked)
