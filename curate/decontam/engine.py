@@ -26,7 +26,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.arrow_build import strings
 from curate.decontam.config import EvalSetConfig
 from curate.errors import ConfigError, InputError
 from curate.signals.minhash import splitmix64
@@ -204,7 +203,7 @@ class EvalIndex:
     @classmethod
     def build(cls, texts: list[str], n: int, min_words: int, hasher: GramHasher | None = None) -> "EvalIndex":
         hasher = hasher or GramHasher()
-        words, per = hasher.words(normalize(strings(texts).cast(pa.large_string())))
+        words, per = hasher.words(normalize(pa.array(texts, pa.large_string())))
         gram_len = np.where(per >= n, n, per)
         skipped = per < min(n, min_words)
         hashes: dict[int, list] = {}

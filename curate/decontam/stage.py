@@ -127,21 +127,24 @@ class DecontamStage(Stage):
         lay.decontam_dir.mkdir(parents=True, exist_ok=True)
         annotated = ctx.annotated_files()
         val_fraction = _val_fraction(ctx) if cfg.heldout else 0.0
-        items, has_index, has_held, held_from, skipped = eval_indexes(ctx, cfg, annotated, val_fraction)
+        dump = cfg.model_dump(mode="json")
+        eval_files = files_fingerprint(named_files(dump, ctx.root))
+        held_fps = [marker_fingerprint(ctx.run_dir, "annotate", f.key) for f, _ in annotated] if cfg.heldout else None
+        batch_size = ctx.cfg.annotate.batch_size
+        index_key = digest("decontam-index", dump, eval_files, ctx.seed, val_fraction, batch_size, held_fps)
+        items, has_index, has_held, held_from, skipped = eval_indexes(ctx, cfg, annotated, val_fraction, index_key)
         # what decides a file's hits: the decontam section, the content of the evaluation sets it names,
         # the seed and held-out share (held-out matching reads every annotated file), the dedup drops it
         # skips, and the annotated file itself (its annotate task's fingerprint)
         drops_used = lay.drops.exists() and _drop_duplicates(ctx)
-        dump = cfg.model_dump(mode="json")
-        base_fp = digest("decontam", dump, files_fingerprint(named_files(dump, ctx.root)), ctx.cfg.annotate.batch_size, ctx.seed,
-                         val_fraction, content_hash(lay.drops) if drops_used else None,
-                         [marker_fingerprint(ctx.run_dir, "annotate", f.key) for f, _ in annotated] if cfg.heldout else None)
+        base_fp = digest("decontam", dump, eval_files, batch_size, ctx.seed, val_fraction,
+                         content_hash(lay.drops) if drops_used else None, held_fps)
         tasks = [Task(id=f.key, fn=decontam_file, weight=path.stat().st_size,
                       fingerprint=digest(base_fp, marker_fingerprint(ctx.run_dir, "annotate", f.key)), kwargs=dict(
             annotated=str(path), index=str(lay.decontam_index) if has_index else None, out=str(lay.decontam_hits(f.key)),
             source=f.source.name, file=ctx.display(f.path) if len(f.members) == 1 else None, key=f.key,
-            members=unit_stats.member_files(ctx, f), min_matches=cfg.min_matches, batch_size=ctx.cfg.annotate.batch_size,
-            drops=str(lay.drops) if lay.drops.exists() and _drop_duplicates(ctx) else None, action=cfg.action,
+            members=unit_stats.member_files(ctx, f), min_matches=cfg.min_matches, batch_size=batch_size,
+            drops=str(lay.drops) if drops_used else None, action=cfg.action,
             heldout_index=str(lay.decontam_heldout_index) if has_held else None, held_from=held_from,
             seed=ctx.seed, val_fraction=val_fraction)) for f, path in annotated]
         results = [r for res in ctx.executor.map(STAGE, tasks, desc="decontam") for r in res.get("members", [res])]
@@ -151,17 +154,14 @@ class DecontamStage(Stage):
         return {**super().fingerprint(), "annotate": self.ctx.cfg.annotate.model_dump(mode="json")}
 
 
-def eval_indexes(ctx, cfg: DecontamConfig, annotated: list, val_fraction: float) -> tuple[EvalItems, bool, bool, int, np.ndarray]:
+def eval_indexes(ctx, cfg: DecontamConfig, annotated: list, val_fraction: float, key: str) -> tuple[EvalItems, bool, bool, int, np.ndarray]:
     """The n-gram indexes of the evaluation items (and of the held-out documents), on disk: (items, is
     there an index, is there a held-out index, how many items come before the held-out ones, which
-    items are too short to match). Built when what they are made of changed (`RUN/decontam/
-    index_key.json`: the decontam section, the evaluation files' content, the seed, the held-out share
-    and, with `heldout`, the annotate tasks); otherwise read back, the items from items.parquet (their
-    texts cut to the excerpt the report shows), so a resumed run does not rebuild them."""
+    items are too short to match). Built when what they are made of changed (`key`, kept in
+    `RUN/decontam/index_key.json`: the decontam section, the evaluation files' content, the seed, the
+    held-out share and, with `heldout`, the annotate tasks); otherwise read back, the items from
+    items.parquet (their texts cut to the excerpt the report shows), so a resumed run does not rebuild them."""
     lay = ctx.layout
-    dump = cfg.model_dump(mode="json")
-    key = digest("decontam-index", dump, files_fingerprint(named_files(dump, ctx.root)), ctx.seed, val_fraction, ctx.cfg.annotate.batch_size,
-                 [marker_fingerprint(ctx.run_dir, "annotate", f.key) for f, _ in annotated] if cfg.heldout else None)
     kept = read_json_dict(lay.decontam_index_key)
     paths = [lay.decontam_items] + [p for p, on in ((lay.decontam_index, kept.get("index")), (lay.decontam_heldout_index, kept.get("heldout"))) if on]
     if kept.get("key") == key and all(p.exists() for p in paths):

@@ -64,6 +64,15 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def xxh3_each(data, offsets: np.ndarray, seed: int = 0) -> np.ndarray:
+    """xxh3-64 of each byte range offsets[i]:offsets[i + 1] of `data` (any buffer: a numpy array, an
+    Arrow buffer), one native call per range."""
+    mv = memoryview(data) if data is not None else memoryview(b"")
+    h = xxhash.xxh3_64_intdigest
+    return np.fromiter((h(mv[s:e], seed) for s, e in zip(offsets[:-1].tolist(), offsets[1:].tolist())), dtype=np.uint64,
+                       count=len(offsets) - 1)
+
+
 @register_signal("dedup_keys", config=DedupKeysConfig)
 class MinHashSignal(Signal):
     """Adds `dedup_hash` (uint64) and `minhash` (fixed_size_list<uint32>[num_perm], unless `signatures`
@@ -121,11 +130,7 @@ class MinHashSignal(Signal):
 
     def _exact_hashes(self, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """xxh3-64 of each normalized document: one native call per document (not per word)."""
-        mv = memoryview(data)
-        seed = self.hash_seed
-        starts = offsets[:-1].tolist()
-        ends = offsets[1:].tolist()
-        return np.fromiter((xxhash.xxh3_64_intdigest(mv[s:e], seed) for s, e in zip(starts, ends)), dtype=np.uint64, count=len(starts))
+        return xxh3_each(data, offsets, self.hash_seed)
 
     def _word_hashes(self, data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tabulation hash of every word in data[offsets[0]:offsets[-1]]; returns (hashes, words per doc).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from curate.signals.minhash import splitmix64
 from curate.signals.text_stats import Words, per_doc_sum
 
 _K = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the rolling n-gram hash
@@ -19,11 +20,8 @@ _K2 = np.uint64(0x9E3779B97F4A7C15**2 % 2**64)  # _K * _K
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer: spreads small integer ids over 64 bits before they are combined."""
-    x = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    """Small integer ids spread over 64 bits before they are combined: splitmix64 of id + golden ratio."""
+    return splitmix64(x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15))
 
 
 def repeated_groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,12 +18,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import xxhash
 
 from curate.context import RunContext
 from curate.exec.base import marker_fingerprint
 from curate.fingerprint import digest
 from curate.io.atomic import read_json_dict, write_json
+from curate.signals.minhash import xxh3_each
 
 STAGE = "annotate"
 _NULL_HASH = np.uint64(0)  # what a null id hashes to (nulls count as one value, as value_counts does)
@@ -77,10 +77,7 @@ def id_hashes(ids: pa.Array) -> np.ndarray:
     if n == 0:
         return np.zeros(0, np.uint64)
     offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64, count=n + 1, offset=ids.offset * 8)
-    data = ids.buffers()[2]
-    mv = memoryview(data) if data is not None else memoryview(b"")
-    h = xxhash.xxh3_64_intdigest
-    out = np.fromiter((h(mv[s:e]) for s, e in zip(offsets[:-1].tolist(), offsets[1:].tolist())), dtype=np.uint64, count=n)
+    out = xxh3_each(ids.buffers()[2], offsets)
     if ids.null_count:
         out[np.asarray(ids.is_null(), dtype=bool)] = _NULL_HASH
     return out
