@@ -2,8 +2,8 @@
 
 pyarrow's conversion of Python values (`pa.array([...])`, `pa.scalar(x)`, `pa.table({...: [...]})`)
 imports pandas on its first call, whichever the values: ~0.4 s of start-up (more under load). The
-few values a run makes before any real data is read — select rules' literals, dedup's hash of the
-empty text — are built here, so that a run with nothing to do (a no-op resume) does not pay it.
+values a run makes before any real data is read — select rules' literals — are built here, so
+that a run with nothing to do (a no-op resume) does not pay it.
 """
 
 from __future__ import annotations
